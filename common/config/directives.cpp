@@ -1,0 +1,248 @@
+// The directive table: the single description of every configuration directive.
+#include "authgate/config.h"
+#include "config/values.h"
+
+#include <array>
+
+namespace authgate::config {
+
+namespace {
+
+using Parsed = Result<void>;
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// field<&Settings::x, parser>() makes apply/is_set/copy for one optional field.
+template <auto Member> bool field_is_set(const Settings& s) { return (s.*Member).has_value(); }
+template <auto Member> void field_copy(Settings& to, const Settings& from) {
+    to.*Member = from.*Member;
+}
+template <auto Member, auto Parser> Parsed field_apply(Settings& s, Args args) {
+    if ((s.*Member).has_value()) return fail("is duplicate");
+    auto v = Parser(args);
+    if (!v) return fail(v.error());
+    s.*Member = std::move(*v);
+    return {};
+}
+
+template <auto Member, auto Parser>
+constexpr Directive field(std::string_view name, unsigned contexts, unsigned min_args,
+                          unsigned max_args, bool inherit, std::string_view default_value,
+                          std::string_view example, std::string_view help) {
+    return Directive{name,
+                     contexts,
+                     min_args,
+                     max_args,
+                     inherit,
+                     default_value,
+                     example,
+                     help,
+                     &field_apply<Member, Parser>,
+                     &field_is_set<Member>,
+                     &field_copy<Member>};
+}
+
+Result<bool> flag(Args a) {
+    if (a[0] == "on") return true;
+    if (a[0] == "off") return false;
+    return fail("invalid value " + quoted(a[0]) + ", expected \"on\" or \"off\"");
+}
+
+Result<bool> present(Args) { return true; }
+
+Result<std::string> path(Args a) {
+    if (a[0].empty()) return fail("empty path");
+    return std::string(a[0]);
+}
+
+Result<std::string> url_prefix(Args a) {
+    if (!is_url_path_prefix(a[0])) {
+        return fail("invalid prefix " + quoted(a[0]) +
+                    ", expected a path that starts and ends with \"/\", like \"/_authgate/\"");
+    }
+    return std::string(a[0]);
+}
+
+Result<std::string> cookie_name(Args a) {
+    if (!is_token(a[0])) return fail("invalid cookie name " + quoted(a[0]));
+    return std::string(a[0]);
+}
+
+Result<std::string> cookie_domain(Args a) {
+    std::string_view d = a[0];
+    if (!d.empty() && d.front() == '.') d.remove_prefix(1);
+    if (!is_domain(d)) return fail("invalid cookie domain " + quoted(a[0]));
+    return std::string(d);
+}
+
+Result<CookieSecure> cookie_secure(Args a) {
+    if (a[0] == "auto") return CookieSecure::auto_;
+    if (a[0] == "on") return CookieSecure::on;
+    if (a[0] == "off") return CookieSecure::off;
+    return fail("invalid value " + quoted(a[0]) + ", expected \"auto\", \"on\" or \"off\"");
+}
+
+Result<SameSite> same_site(Args a) {
+    if (a[0] == "lax") return SameSite::lax;
+    if (a[0] == "strict") return SameSite::strict;
+    if (a[0] == "none") return SameSite::none;
+    return fail("invalid value " + quoted(a[0]) + ", expected \"lax\", \"strict\" or \"none\"");
+}
+
+Result<Millis> duration(Args a) { return parse_duration(a[0]); }
+
+Result<ShmZone> shm_zone(Args a) {
+    std::string_view v = a[0];
+    auto colon = v.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        return fail("invalid zone " + quoted(v) + ", expected \"name:size\"");
+    }
+    auto size = parse_size(v.substr(colon + 1));
+    if (!size) return fail(size.error());
+    return ShmZone{std::string(v.substr(0, colon)), *size};
+}
+
+Result<IdentityHeaders> identity_headers(Args a) {
+    IdentityHeaders h{"X-Auth-User", "X-Auth-Email", "X-Auth-Name", "X-Auth-Groups"};
+    for (auto arg : a) {
+        auto eq = arg.find('=');
+        if (eq == std::string_view::npos) {
+            return fail("invalid " + quoted(arg) + ", expected \"field=Header-Name\" or \"field=off\"");
+        }
+        std::string_view key = arg.substr(0, eq);
+        std::string_view value = arg.substr(eq + 1);
+        std::string* slot = key == "user"     ? &h.user
+                            : key == "email"  ? &h.email
+                            : key == "name"   ? &h.name
+                            : key == "groups" ? &h.groups
+                                              : nullptr;
+        if (slot == nullptr) {
+            return fail("unknown field " + quoted(key) + ", expected user, email, name or groups");
+        }
+        if (value == "off") {
+            slot->clear();
+        } else if (is_token(value)) {
+            *slot = std::string(value);
+        } else {
+            return fail("invalid header name " + quoted(value));
+        }
+    }
+    return h;
+}
+
+Result<RequireRule> require_rule(Args a) {
+    RequireRule rule;
+    std::size_t i = 0;
+    if (a[0] == "any" || a[0] == "all") {
+        rule.all = a[0] == "all";
+        i = 1;
+    }
+    if (i == a.size()) return fail("needs at least one \"user:NAME\" or \"group:NAME\"");
+    for (; i < a.size(); ++i) {
+        std::string_view t = a[i];
+        RequireTerm term;
+        if (t.starts_with("user:")) {
+            term.kind = RequireTerm::Kind::user;
+            t.remove_prefix(5);
+        } else if (t.starts_with("group:")) {
+            term.kind = RequireTerm::Kind::group;
+            t.remove_prefix(6);
+        } else {
+            return fail("invalid term " + quoted(a[i]) + ", expected \"user:NAME\" or \"group:NAME\"");
+        }
+        if (t.empty()) return fail("invalid term " + quoted(a[i]) + ": empty name");
+        term.name = std::string(t);
+        rule.terms.push_back(std::move(term));
+    }
+    return rule;
+}
+
+// authgate_require may repeat in one block; every line must hold.
+Parsed require_apply(Settings& s, Args args) {
+    auto rule = require_rule(args);
+    if (!rule) return fail(rule.error());
+    if (!s.require) s.require.emplace();
+    s.require->push_back(std::move(*rule));
+    return {};
+}
+
+constexpr unsigned kAny = kMain | kServer | kLocation;
+
+const std::array kDirectives = {
+    field<&Settings::enabled, flag>(
+        "authgate", kAny, 1, 1, true, "off", "on",
+        "Protects the location: requests need a valid session."),
+    field<&Settings::endpoint, present>(
+        "authgate_endpoint", kLocation, 0, 0, false, "", "",
+        "Serves the gate's endpoints (login, logout, health) in this location."),
+    field<&Settings::prefix, url_prefix>(
+        "authgate_prefix", kAny, 1, 1, true, "/_authgate/", "/_authgate/",
+        "URL prefix of the gate's endpoints."),
+    field<&Settings::key_file, path>(
+        "authgate_key_file", kAny, 1, 1, true, "", "/etc/authgate/authgate.key",
+        "Server key ring: lines \"<id> <base64 secret of 32+ bytes>\", primary first."),
+    field<&Settings::users_file, path>(
+        "authgate_users_file", kAny, 1, 1, true, "", "/etc/authgate/users",
+        "Local users: \"user:argon2id-hash:email:Display Name:group,group:flags\"."),
+    field<&Settings::templates_dir, path>(
+        "authgate_templates", kAny, 1, 1, true, "", "/etc/authgate/templates",
+        "Directory with login.html, signed_out.html and error.html overriding the built-ins."),
+    field<&Settings::cookie_name, cookie_name>(
+        "authgate_cookie_name", kAny, 1, 1, true, "authgate_session", "authgate_session",
+        "Session cookie name (\"__Host-\" is prefixed under TLS when no domain is set)."),
+    field<&Settings::cookie_domain, cookie_domain>(
+        "authgate_cookie_domain", kAny, 1, 1, true, "", "example.com",
+        "Domain attribute of the session cookie, to share it with subdomains."),
+    field<&Settings::cookie_secure, cookie_secure>(
+        "authgate_cookie_secure", kAny, 1, 1, true, "auto", "on",
+        "Secure attribute: auto sets it on TLS requests."),
+    field<&Settings::cookie_samesite, same_site>(
+        "authgate_cookie_samesite", kAny, 1, 1, true, "lax", "strict",
+        "SameSite attribute of the session cookie."),
+    field<&Settings::idle_timeout, duration>(
+        "authgate_idle_timeout", kAny, 1, 1, true, "1h", "30m",
+        "A session unused for this long ends."),
+    field<&Settings::session_lifetime, duration>(
+        "authgate_session_lifetime", kAny, 1, 1, true, "12h", "8h",
+        "A session ends this long after sign-in, however active."),
+    Directive{"authgate_require", kAny, 1, kUnbounded, true, "", "any group:admins user:alice",
+              "Authorization: [any|all] user:NAME|group:NAME...; repeated lines must all hold.",
+              &require_apply, &field_is_set<&Settings::require>,
+              &field_copy<&Settings::require>},
+    field<&Settings::identity_headers, identity_headers>(
+        "authgate_identity_headers", kAny, 1, 4, true,
+        "user=X-Auth-User", "user=X-Remote-User groups=off",
+        "Identity headers sent upstream (fields user, email, name, groups; \"off\" omits one)."),
+    field<&Settings::shm_zone, shm_zone>(
+        "authgate_shm_zone", kMain, 1, 1, false, "", "authgate:10m",
+        "Shared-memory zone of the embedded store (created as authgate:10m when omitted)."),
+};
+
+} // namespace
+
+std::span<const Directive> directives() { return kDirectives; }
+
+const Directive* find_directive(std::string_view name) {
+    for (const auto& d : kDirectives) {
+        if (d.name == name) return &d;
+    }
+    return nullptr;
+}
+
+void merge(Settings& child, const Settings& parent) {
+    for (const auto& d : kDirectives) {
+        if (d.inherit && !d.is_set(child) && d.is_set(parent)) d.copy(child, parent);
+    }
+    apply_defaults(child);
+}
+
+void apply_defaults(Settings& s) {
+    for (const auto& d : kDirectives) {
+        if (d.is_set(s) || d.default_value.empty()) continue;
+        std::string_view arg = d.default_value;
+        // A default is a single argument and is checked by the directive test.
+        (void)d.apply(s, Args(&arg, 1));
+    }
+}
+
+} // namespace authgate::config

@@ -1,0 +1,100 @@
+// Turns merged Settings into the immutable GateConfig, loading the files they name.
+#include "authgate/config.h"
+#include "authgate/keys.h"
+#include "authgate/templates.h"
+#include "authgate/users.h"
+
+namespace authgate {
+
+namespace {
+
+template <class T, class Parse>
+Result<std::shared_ptr<const T>> cached(std::map<std::string, std::shared_ptr<const T>>& cache,
+                                        const std::string& key, Parse&& parse) {
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    Result<T> loaded = parse();
+    if (!loaded) return fail(loaded.error());
+    auto ptr = std::make_shared<const T>(std::move(*loaded));
+    cache.emplace(key, ptr);
+    return ptr;
+}
+
+std::string in_file(const std::string& path, const std::string& message) {
+    return "\"" + path + "\": " + message;
+}
+
+} // namespace
+
+Result<std::shared_ptr<const KeyRing>> ResourceCache::keys(const std::string& path,
+                                                           const FileReader& read) {
+    return cached<KeyRing>(keys_, path, [&]() -> Result<KeyRing> {
+        auto text = read(path);
+        if (!text) return fail(text.error());
+        auto ring = KeyRing::parse(*text);
+        if (!ring) return fail(in_file(path, ring.error()));
+        return ring;
+    });
+}
+
+Result<std::shared_ptr<const UserDb>> ResourceCache::users(const std::string& path,
+                                                           const FileReader& read) {
+    return cached<UserDb>(users_, path, [&]() -> Result<UserDb> {
+        auto text = read(path);
+        if (!text) return fail(text.error());
+        auto db = UserDb::parse(*text);
+        if (!db) return fail(in_file(path, db.error()));
+        return db;
+    });
+}
+
+Result<std::shared_ptr<const Templates>> ResourceCache::templates(const std::string& dir,
+                                                                  const FileReader& read) {
+    return cached<Templates>(templates_, dir, [&]() -> Result<Templates> {
+        if (dir.empty()) return Templates::builtin();
+        return Templates::load(dir, read);
+    });
+}
+
+Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
+                           const FileReader& read) {
+    GateConfig g;
+    g.enabled = s.enabled.value_or(false);
+    g.endpoint = s.endpoint.value_or(false);
+    g.prefix = s.prefix.value_or("/_authgate/");
+    g.cookie_name = s.cookie_name.value_or("authgate_session");
+    g.csrf_cookie_name = "authgate_csrf";
+    g.cookie_domain = s.cookie_domain.value_or("");
+    g.cookie_secure = s.cookie_secure.value_or(config::CookieSecure::auto_);
+    g.cookie_samesite = s.cookie_samesite.value_or(config::SameSite::lax);
+    g.idle_timeout = s.idle_timeout.value_or(3'600'000);
+    g.session_lifetime = s.session_lifetime.value_or(12 * 3'600'000);
+    if (s.require) g.require = *s.require;
+    if (s.identity_headers) g.identity_headers = *s.identity_headers;
+
+    if (!g.enabled && !g.endpoint) return g;  // nothing to load for ungated locations
+
+    if (g.cookie_samesite == config::SameSite::none &&
+        g.cookie_secure == config::CookieSecure::off) {
+        return fail("authgate_cookie_samesite none requires secure cookies "
+                    "(authgate_cookie_secure on or auto)");
+    }
+    if (!s.key_file) {
+        return fail("authgate_key_file is required where authgate is on or authgate_endpoint "
+                    "is used");
+    }
+    auto keys = cache.keys(*s.key_file, read);
+    if (!keys) return fail("authgate_key_file " + keys.error());
+    g.keys = *keys;
+
+    if (s.users_file) {
+        auto users = cache.users(*s.users_file, read);
+        if (!users) return fail("authgate_users_file " + users.error());
+        g.users = *users;
+    }
+    auto templates = cache.templates(s.templates_dir.value_or(""), read);
+    if (!templates) return fail("authgate_templates " + templates.error());
+    g.templates = *templates;
+    return g;
+}
+
+} // namespace authgate

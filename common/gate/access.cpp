@@ -1,0 +1,46 @@
+// The access check for protected locations.
+#include "authgate/gate.h"
+#include "authgate/http.h"
+#include "authz/require.h"
+#include "gate/responses.h"
+#include "gate/session_lookup.h"
+
+namespace authgate {
+
+Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req) {
+    auto found = co_await gate::lookup_session(ports, cfg, req);
+    Millis now = ports.clock.now_ms();
+    if (found.error == Error::store_unavailable) {
+        auto d = http::is_api_client(req.accept, req.x_requested_with)
+                     ? gate::json_error(req, now, Error::store_unavailable)
+                     : gate::error_page(cfg, Error::store_unavailable);
+        d.headers.push_back({"Retry-After", "5"});
+        co_return d;
+    }
+    if (found.error != Error::ok) {
+        co_return gate::unauthenticated(cfg, req, now, found.error, found.had_cookie);
+    }
+    const Session& s = found.session;
+    if (!authz::satisfies(cfg.require, s.user, s.groups)) {
+        auto d = gate::forbidden(cfg, req, now);
+        d.notice = "access denied to user \"" + s.user + "\" by authgate_require";
+        co_return d;
+    }
+    Decision d;
+    d.kind = Decision::Kind::allow;
+    d.error = Error::ok;
+    d.identity = Identity{s.user, s.email, s.name, s.groups};
+    co_return d;
+}
+
+std::vector<std::string_view> identity_header_names(const GateConfig& cfg) {
+    std::vector<std::string_view> names = {"X-Auth-User", "X-Auth-Email", "X-Auth-Name",
+                                           "X-Auth-Groups"};
+    for (const std::string* h : {&cfg.identity_headers.user, &cfg.identity_headers.email,
+                                 &cfg.identity_headers.name, &cfg.identity_headers.groups}) {
+        if (!h->empty()) names.emplace_back(*h);
+    }
+    return names;
+}
+
+} // namespace authgate

@@ -1,0 +1,145 @@
+// GET/POST {prefix}login: the password sign-in form and its submission.
+#include "gate/endpoints.h"
+
+#include "authgate/http.h"
+#include "authgate/session.h"
+#include "authgate/users.h"
+#include "gate/responses.h"
+
+namespace authgate::gate {
+
+namespace {
+
+constexpr std::size_t kCsrfNonceBytes = 16;
+constexpr std::size_t kCsrfTagBytes = 16;
+constexpr std::size_t kMaxUsername = 128;
+constexpr std::size_t kMaxPassword = 1024;
+
+std::string random_token(Random& random, std::size_t n) {
+    std::string raw(n, '\0');
+    random.fill(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(raw.data()), n));
+    return crypto::base64url_encode(crypto::bytes(raw));
+}
+
+bool well_formed_nonce(std::string_view v) {
+    auto raw = crypto::base64url_decode(v);
+    return raw && raw->size() == kCsrfNonceBytes;
+}
+
+// The form token is a MAC of the browser's CSRF cookie: a forged form cannot carry it,
+// and it needs no server-side state before sign-in.
+std::string csrf_token(const GateConfig& cfg, std::string_view nonce) {
+    auto tag = cfg.keys->mac(KeyPurpose::csrf, std::string("login:") + std::string(nonce));
+    return crypto::base64url_encode(std::span<const std::uint8_t>(tag.data(), kCsrfTagBytes));
+}
+
+bool csrf_valid(const GateConfig& cfg, const RequestView& req, std::string_view token) {
+    auto tag = crypto::base64url_decode(token);
+    if (!tag || tag->size() != kCsrfTagBytes) return false;
+    bool ok = false;
+    for (auto nonce : http::cookie_values(req.cookie_headers, csrf_cookie_name(cfg, req))) {
+        if (!well_formed_nonce(nonce)) continue;
+        ok |= cfg.keys->verify_mac(KeyPurpose::csrf, std::string("login:") + std::string(nonce),
+                                   *tag);
+    }
+    return ok;
+}
+
+Decision login_form(Ports ports, const GateConfig& cfg, const RequestView& req, int status,
+                    std::string_view rd, std::string_view username, std::string_view error) {
+    std::string nonce;
+    for (auto v : http::cookie_values(req.cookie_headers, csrf_cookie_name(cfg, req))) {
+        if (well_formed_nonce(v)) {
+            nonce = std::string(v);
+            break;
+        }
+    }
+    bool fresh = nonce.empty();
+    if (fresh) nonce = random_token(ports.random, kCsrfNonceBytes);
+    std::string action = cfg.prefix + "login";
+    std::string safe_rd = http::safe_return_path(rd);
+    auto d = page(status, cfg.templates->login.render({{"action", action},
+                                                        {"rd", safe_rd},
+                                                        {"csrf", csrf_token(cfg, nonce)},
+                                                        {"error", error},
+                                                        {"username", username},
+                                                        {"prefix", cfg.prefix}}));
+    if (fresh) d.set_cookies.push_back(set_csrf_cookie(cfg, req, nonce));
+    return d;
+}
+
+} // namespace
+
+Decision login_page(Ports ports, const GateConfig& cfg, const RequestView& req) {
+    auto query = http::parse_form(req.query);
+    std::string_view rd = "/";
+    if (query) {
+        if (auto v = http::param(*query, "rd")) rd = *v;
+    }
+    return login_form(ports, cfg, req, 200, rd, "", "");
+}
+
+Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestView& req) {
+    auto form = http::parse_form(req.body);
+    if (!form) co_return error_page(cfg, Error::bad_request);
+    std::string rd(http::param(*form, "rd").value_or("/"));
+    std::string username(http::param(*form, "username").value_or(""));
+    std::string password(http::param(*form, "password").value_or(""));
+
+    if (!csrf_valid(cfg, req, http::param(*form, "csrf").value_or(""))) {
+        auto d = login_form(ports, cfg, req, 403, rd, username, error_message(Error::csrf_mismatch));
+        d.error = Error::csrf_mismatch;
+        d.notice = "sign-in form rejected: CSRF token mismatch";
+        co_return d;
+    }
+
+    const User* user = nullptr;
+    bool verified = false;
+    if (!username.empty() && username.size() <= kMaxUsername && password.size() <= kMaxPassword &&
+        cfg.users) {
+        user = cfg.users->find(username);
+        // Unknown users cost one hash verification too: no enumeration by timing.
+        const std::string& hash = user ? user->password_hash : cfg.users->decoy_hash();
+        bool scheduled = co_await ports.offload.run(
+            [&hash, &password, &verified] { verified = verify_password(hash, password); });
+        if (!scheduled) co_return error_page(cfg, Error::store_unavailable);
+    }
+    if (user == nullptr || user->disabled || !verified) {
+        auto d = login_form(ports, cfg, req, 401, rd, username,
+                            error_message(Error::bad_credentials));
+        d.error = Error::bad_credentials;
+        d.notice = "sign-in failed for user \"" + http::json_escape(username.substr(0, 64)) +
+                   "\"" + (user && user->disabled ? " (disabled)" : "");
+        co_return d;
+    }
+
+    // Rotation: whatever session the browser had ends; the new one gets a fresh id.
+    for (auto v : http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req))) {
+        if (auto old = parse_session_cookie(v, *cfg.keys)) {
+            co_await ports.store.del(session_store_key(*old));
+        }
+    }
+    Millis now = ports.clock.now_ms();
+    Session s;
+    s.created_ms = s.auth_time_ms = s.last_seen_ms = now;
+    s.expires_ms = now + cfg.session_lifetime;
+    s.user = user->name;
+    s.email = user->email;
+    s.name = user->display_name;
+    s.groups = user->groups;
+    s.methods = {"pwd"};
+    s.csrf = random_token(ports.random, 16);
+    SessionId id = new_session_id(ports.random);
+    auto saved = co_await ports.store.set(session_store_key(id), encode_session(s),
+                                          session_ttl(s, now, cfg.idle_timeout));
+    if (!saved.ok()) co_return error_page(cfg, Error::store_unavailable);
+
+    auto d = redirect(303, http::safe_return_path(rd));
+    d.set_cookies.push_back(
+        set_session_cookie(cfg, req, session_cookie_value(id, *cfg.keys), cfg.session_lifetime));
+    d.set_cookies.push_back(clear_csrf_cookie(cfg, req));
+    d.notice = "user \"" + s.user + "\" signed in with a password";
+    co_return d;
+}
+
+} // namespace authgate::gate

@@ -1,0 +1,44 @@
+// GET/POST {prefix}logout: ends the session on the server and in the browser.
+#include "gate/endpoints.h"
+
+#include "authgate/http.h"
+#include "authgate/session.h"
+#include "gate/responses.h"
+#include "gate/session_lookup.h"
+
+namespace authgate::gate {
+
+Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req) {
+    std::string user;
+    for (auto v : http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req))) {
+        auto id = parse_session_cookie(v, *cfg.keys);
+        if (!id) continue;
+        auto removed = co_await ports.store.del(session_store_key(*id));
+        if (!removed.ok()) co_return error_page(cfg, Error::store_unavailable);
+    }
+    auto params = http::parse_form(req.method == "POST" ? req.body : req.query);
+    std::string_view rd;
+    if (params) rd = http::param(*params, "rd").value_or("");
+
+    Decision d = !rd.empty() && http::is_safe_return_path(rd)
+                     ? redirect(303, std::string(rd))
+                     : page(200, cfg.templates->signed_out.render(
+                                     {{"login_url", login_url(cfg, "")}, {"prefix", cfg.prefix}}));
+    d.set_cookies.push_back(clear_session_cookie(cfg, req));
+    co_return d;
+}
+
+Task<Decision> health(Ports ports, const GateConfig&, const RequestView&) {
+    auto probe = co_await ports.store.get("health");
+    bool ok = probe.ok();
+    std::string body = R"({"status":")";
+    body += ok ? "ok" : "unavailable";
+    body += R"(","store":{"backend":")";
+    body += ports.store.kind();
+    body += R"(","status":")";
+    body += ok ? "ok" : "unavailable";
+    body += "\"}}\n";
+    co_return json(ok ? 200 : 503, std::move(body));
+}
+
+} // namespace authgate::gate

@@ -1,0 +1,78 @@
+#include "gate/session_lookup.h"
+
+#include "authgate/http.h"
+#include "authgate/users.h"
+#include "gate/responses.h"
+
+namespace authgate::gate {
+
+namespace {
+
+constexpr std::size_t kMaxCookiesTried = 4;
+
+// A password session stays valid only while its local user exists and is enabled.
+bool user_still_allowed(const GateConfig& cfg, const Session& s) {
+    if (!cfg.users) return true;
+    bool local = false;
+    for (const auto& m : s.methods) local |= m == "pwd";
+    if (!local) return true;
+    const User* u = cfg.users->find(s.user);
+    return u != nullptr && !u->disabled;
+}
+
+} // namespace
+
+Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req) {
+    SessionLookup out;
+    auto values = http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req));
+    if (values.empty()) co_return out;
+    out.had_cookie = true;
+    out.error = Error::session_invalid;
+
+    std::optional<SessionId> id;
+    for (std::size_t i = 0; i < values.size() && i < kMaxCookiesTried && !id; ++i) {
+        id = parse_session_cookie(values[i], *cfg.keys);
+    }
+    if (!id) co_return out;
+    out.id = *id;
+
+    std::string key = session_store_key(*id);
+    auto record = co_await ports.store.get(key);
+    if (!record.ok()) {
+        out.error = Error::store_unavailable;
+        co_return out;
+    }
+    if (!record.value) {
+        out.error = Error::session_expired;  // expired by TTL, signed out, or revoked
+        co_return out;
+    }
+    auto session = decode_session(*record.value);
+    if (!session) {
+        co_await ports.store.del(key);
+        co_return out;
+    }
+    Millis now = ports.clock.now_ms();
+    if (session_state(*session, now, cfg.idle_timeout) != SessionState::valid) {
+        co_await ports.store.del(key);
+        out.error = Error::session_expired;
+        co_return out;
+    }
+    if (!user_still_allowed(cfg, *session)) {
+        co_await ports.store.del(key);
+        co_return out;
+    }
+    if (session_needs_touch(*session, now, cfg.idle_timeout)) {
+        session->last_seen_ms = now;
+        auto saved = co_await ports.store.set(key, encode_session(*session),
+                                              session_ttl(*session, now, cfg.idle_timeout));
+        if (!saved.ok()) {
+            out.error = Error::store_unavailable;
+            co_return out;
+        }
+    }
+    out.error = Error::ok;
+    out.session = std::move(*session);
+    co_return out;
+}
+
+} // namespace authgate::gate

@@ -1,0 +1,149 @@
+// Configuration described once: every directive's name, contexts, arity, default,
+// merge rule and the Settings field it fills. Adapters build their directive tables
+// and merges from directives(); resolve() turns merged Settings into a GateConfig.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authgate/ports.h"
+#include "authgate/result.h"
+
+namespace authgate {
+
+class KeyRing;
+class UserDb;
+class Templates;
+
+namespace config {
+
+enum Context : unsigned { kMain = 1u, kServer = 2u, kLocation = 4u };
+enum class CookieSecure { auto_, on, off };
+enum class SameSite { lax, strict, none };
+
+struct RequireTerm {
+    enum class Kind { user, group };
+    Kind kind;
+    std::string name;
+};
+
+// One authgate_require line: any (or all) of its terms must hold.
+// All lines of a location must hold.
+struct RequireRule {
+    bool all = false;
+    std::vector<RequireTerm> terms;
+};
+
+struct IdentityHeaders {
+    std::string user;   // empty: not sent
+    std::string email;
+    std::string name;
+    std::string groups;
+};
+
+struct ShmZone {
+    std::string name;
+    std::size_t size = 0;
+};
+
+// Raw, per-level directive values; unset until a directive or a default sets them.
+struct Settings {
+    std::optional<bool> enabled;
+    std::optional<bool> endpoint;
+    std::optional<std::string> prefix;
+    std::optional<std::string> key_file;
+    std::optional<std::string> users_file;
+    std::optional<std::string> templates_dir;
+    std::optional<std::string> cookie_name;
+    std::optional<std::string> cookie_domain;
+    std::optional<CookieSecure> cookie_secure;
+    std::optional<SameSite> cookie_samesite;
+    std::optional<Millis> idle_timeout;
+    std::optional<Millis> session_lifetime;
+    std::optional<std::vector<RequireRule>> require;
+    std::optional<IdentityHeaders> identity_headers;
+    std::optional<ShmZone> shm_zone;
+};
+
+using Args = std::span<const std::string_view>;
+
+struct Directive {
+    std::string_view name;
+    unsigned contexts;        // Context bits
+    unsigned min_args;
+    unsigned max_args;        // kUnbounded for lists
+    bool inherit;             // merge rule: an unset child takes the parent's value
+    std::string_view default_value;  // parsed like a directive argument; empty: none
+    std::string_view example;        // valid arguments, for docs and tests
+    std::string_view help;
+    Result<void> (*apply)(Settings&, Args);
+    bool (*is_set)(const Settings&);
+    void (*copy)(Settings& to, const Settings& from);
+};
+
+inline constexpr unsigned kUnbounded = 64;
+
+std::span<const Directive> directives();
+const Directive* find_directive(std::string_view name);
+
+// Child takes the parent's value for every unset inheritable directive, then
+// defaults fill what is still unset.
+void merge(Settings& child, const Settings& parent);
+void apply_defaults(Settings& s);
+
+// Value parsers shared by directives (exposed for tests and fuzzing).
+Result<Millis> parse_duration(std::string_view text);
+Result<std::size_t> parse_size(std::string_view text);
+
+} // namespace config
+
+// Everything a gated location needs at request time, resolved once at config time
+// and never mutated afterwards.
+struct GateConfig {
+    bool enabled = false;
+    bool endpoint = false;
+    std::string prefix;
+    std::string cookie_name;
+    std::string csrf_cookie_name;
+    std::string cookie_domain;
+    config::CookieSecure cookie_secure = config::CookieSecure::auto_;
+    config::SameSite cookie_samesite = config::SameSite::lax;
+    Millis idle_timeout = 0;
+    Millis session_lifetime = 0;
+    std::vector<config::RequireRule> require;
+    config::IdentityHeaders identity_headers;
+    std::shared_ptr<const KeyRing> keys;
+    std::shared_ptr<const UserDb> users;
+    std::shared_ptr<const Templates> templates;
+};
+
+// Reads a file for resolve(); returns its content or a message (adapters implement
+// it at configuration time, where blocking reads are fine).
+using FileReader = std::function<Result<std::string>(const std::string& path)>;
+
+// Loads and checks what the merged settings point to; shares loaded files between
+// locations through the cache.
+class ResourceCache {
+  public:
+    Result<std::shared_ptr<const KeyRing>> keys(const std::string& path, const FileReader& read);
+    Result<std::shared_ptr<const UserDb>> users(const std::string& path, const FileReader& read);
+    Result<std::shared_ptr<const Templates>> templates(const std::string& dir,
+                                                       const FileReader& read);
+
+  private:
+    std::map<std::string, std::shared_ptr<const KeyRing>> keys_;
+    std::map<std::string, std::shared_ptr<const UserDb>> users_;
+    std::map<std::string, std::shared_ptr<const Templates>> templates_;
+};
+
+Result<GateConfig> resolve(const config::Settings& merged, ResourceCache& cache,
+                           const FileReader& read);
+
+} // namespace authgate

@@ -1,0 +1,26 @@
+// The gate's entry points: the access check for protected locations and the
+// /_authgate/ endpoints. Adapters run these Tasks and apply the Decision.
+#pragma once
+
+#include "authgate/config.h"
+#include "authgate/ports.h"
+#include "authgate/request.h"
+#include "authgate/task.h"
+
+namespace authgate {
+
+struct Ports {
+    Store& store;
+    Clock& clock;
+    Random& random;
+    Offloader& offload;
+};
+
+// The request and config must outlive the returned Task.
+Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req);
+Task<Decision> handle_endpoint(Ports ports, const GateConfig& cfg, const RequestView& req);
+
+// Identity header names the client must never be able to set for this location.
+std::vector<std::string_view> identity_header_names(const GateConfig& cfg);
+
+} // namespace authgate

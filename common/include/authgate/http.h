@@ -1,0 +1,56 @@
+// HTTP text handling for the gate: cookies, query/form decoding, escaping, and the
+// open-redirect guard for return targets.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace authgate::http {
+
+// Every value of cookie `name` across the Cookie headers, in order. Malformed pairs are
+// skipped; values are returned as sent (optionally double-quoted values are unquoted).
+std::vector<std::string_view> cookie_values(const std::vector<std::string_view>& headers,
+                                            std::string_view name);
+
+// The Cookie header with every cookie named in `drop` removed; nullopt when unchanged.
+std::optional<std::string> strip_cookies(std::string_view header,
+                                         const std::vector<std::string_view>& drop);
+
+struct SetCookie {
+    std::string name;
+    std::string value;
+    std::string path = "/";
+    std::string domain;
+    std::string same_site = "Lax";
+    long long max_age = -1;  // -1: session cookie, 0: delete
+    bool secure = false;
+    bool http_only = true;
+};
+std::string format_set_cookie(const SetCookie& c);
+
+// Decodes %XX and (for forms) '+'. nullopt on a malformed escape.
+std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space);
+std::string percent_encode(std::string_view in);  // RFC 3986 unreserved kept
+
+// application/x-www-form-urlencoded or a query string; first value wins per name.
+// nullopt when any escape is malformed.
+using Params = std::vector<std::pair<std::string, std::string>>;
+std::optional<Params> parse_form(std::string_view body);
+std::optional<std::string_view> param(const Params& p, std::string_view name);
+
+std::string html_escape(std::string_view in);
+std::string json_escape(std::string_view in);  // without the surrounding quotes
+
+// A return target is accepted only as a local absolute path ("/..."): no scheme, host,
+// backslash, control character or their percent-encoded forms, at any decoding depth.
+bool is_safe_return_path(std::string_view rd);
+// rd when safe, otherwise "/".
+std::string safe_return_path(std::string_view rd);
+
+// True when the client is a script/API client rather than a browser navigation.
+bool is_api_client(std::string_view accept, std::string_view x_requested_with);
+
+} // namespace authgate::http

@@ -1,0 +1,38 @@
+// The server key ring from authgate_key_file: one key per line, "<id> <base64 secret>",
+// the first line being the primary key. Purpose-specific keys are derived with HKDF;
+// MACs are made with the primary key and checked against every key (rotation).
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authgate/crypto.h"
+#include "authgate/result.h"
+
+namespace authgate {
+
+// What a derived key is for; each purpose gets its own HKDF-derived key.
+enum class KeyPurpose { session_cookie, csrf, count_ };
+
+class KeyRing {
+  public:
+    static Result<KeyRing> parse(std::string_view text);
+
+    const std::string& primary_id() const { return keys_.front().id; }
+    std::size_t size() const { return keys_.size(); }
+
+    crypto::Digest mac(KeyPurpose purpose, std::string_view data) const;
+    // Constant-time check of a (possibly truncated, >= 16 bytes) tag against every key.
+    bool verify_mac(KeyPurpose purpose, std::string_view data, std::string_view tag) const;
+
+  private:
+    struct Key {
+        std::string id;
+        std::array<crypto::Digest, static_cast<std::size_t>(KeyPurpose::count_)> derived;
+    };
+    std::vector<Key> keys_;
+};
+
+} // namespace authgate

@@ -1,0 +1,89 @@
+// The ports through which the core reaches the outside world. Adapters implement
+// them natively (nginx: shared memory, thread pool; later Redis, libcurl); unit
+// tests use MemoryStore, a manual clock and inline offloading.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "authgate/task.h"
+
+namespace authgate {
+
+using Millis = std::int64_t;
+
+enum class StoreStatus { ok, unavailable };
+
+template <class T> struct StoreReply {
+    StoreStatus status = StoreStatus::ok;
+    T value{};
+    bool ok() const noexcept { return status == StoreStatus::ok; }
+};
+
+// Key/value store with expiry. Every entry written through it has a TTL.
+// Calls may complete inline or later; either way the flow just co_awaits them.
+class Store {
+  public:
+    virtual ~Store() = default;
+    virtual std::string_view kind() const noexcept = 0;
+
+    virtual Task<StoreReply<std::optional<std::string>>> get(std::string key) = 0;
+    // Sets (replacing) the value; ttl_ms > 0.
+    virtual Task<StoreReply<bool>> set(std::string key, std::string value, Millis ttl_ms) = 0;
+    // Sets only when absent; value is true when this call created the entry.
+    virtual Task<StoreReply<bool>> set_if_absent(std::string key, std::string value,
+                                                 Millis ttl_ms) = 0;
+    // value is true when an entry was removed.
+    virtual Task<StoreReply<bool>> del(std::string key) = 0;
+    // Atomically adds delta; a new counter starts at 0 and gets ttl_ms. Returns the new value.
+    virtual Task<StoreReply<std::int64_t>> incr(std::string key, std::int64_t delta,
+                                                Millis ttl_ms) = 0;
+};
+
+// Wall-clock time in milliseconds since the Unix epoch.
+class Clock {
+  public:
+    virtual ~Clock() = default;
+    virtual Millis now_ms() const = 0;
+};
+
+// Cryptographically secure randomness; fill() never fails silently (it aborts the
+// flow with an exception the adapter's guard turns into a 500).
+class Random {
+  public:
+    virtual ~Random() = default;
+    virtual void fill(std::span<std::uint8_t> out) = 0;
+};
+
+// Runs CPU-heavy work (password hashing) away from an event loop. The work must only
+// touch memory owned by the awaiting coroutine. Resolves to false when the work could
+// not be scheduled (it did not run).
+class Offloader {
+  public:
+    virtual ~Offloader() = default;
+    virtual Task<bool> run(std::function<void()> work) = 0;
+};
+
+// Production randomness: OpenSSL RAND_bytes.
+class OpensslRandom final : public Random {
+  public:
+    void fill(std::span<std::uint8_t> out) override;
+};
+
+// Production wall clock.
+class SystemClock final : public Clock {
+  public:
+    Millis now_ms() const override;
+};
+
+// Runs the work on the calling thread (unit tests, threaded servers).
+class InlineOffloader final : public Offloader {
+  public:
+    Task<bool> run(std::function<void()> work) override;
+};
+
+} // namespace authgate

@@ -1,0 +1,59 @@
+// What the core sees of an HTTP request, and what it answers.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authgate/error.h"
+
+namespace authgate {
+
+// Borrowed views into the server's request; valid while the flow runs.
+struct RequestView {
+    std::string_view method;       // "GET"
+    std::string_view uri;          // as sent: path + "?" + query
+    std::string_view path;         // decoded, normalised path (no query)
+    std::string_view query;        // raw query string without "?"
+    std::vector<std::string_view> cookie_headers;
+    std::string_view accept;
+    std::string_view x_requested_with;
+    std::string_view content_type;
+    std::string_view authorization;
+    std::string_view body;         // form body for POST endpoints
+    std::string_view client_addr;
+    std::string_view request_id;
+    bool tls = false;
+};
+
+struct Header {
+    std::string name;
+    std::string value;
+};
+
+struct Identity {
+    std::string user;
+    std::string email;
+    std::string name;
+    std::vector<std::string> groups;
+};
+
+// The core's answer. allow: let the request through with identity; otherwise the
+// adapter sends status, headers, cookies and body as given.
+struct Decision {
+    enum class Kind { allow, respond };
+    Kind kind = Kind::respond;
+    Error error = Error::ok;  // becomes $authgate_status
+    int status = 200;
+    Identity identity;        // allow only
+    std::string location;     // redirects
+    std::vector<std::string> set_cookies;
+    std::vector<Header> headers;
+    std::string content_type;
+    std::string body;
+    std::string notice;  // a line for the server's log (no secrets), empty when none
+
+    bool allowed() const noexcept { return kind == Kind::allow; }
+};
+
+} // namespace authgate

@@ -1,0 +1,56 @@
+// Local users from a users file, and argon2id password hashing.
+//
+// File format, one user per line ('#' comments and blank lines ignored):
+//   username:argon2id-hash:email:Display Name:group1,group2:flags
+// flags is empty or "disabled".
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "authgate/ports.h"
+#include "authgate/result.h"
+
+namespace authgate {
+
+struct User {
+    std::string name;
+    std::string password_hash;
+    std::string email;
+    std::string display_name;
+    std::vector<std::string> groups;
+    bool disabled = false;
+};
+
+class UserDb {
+  public:
+    // Errors name the line: "line 3: ...".
+    static Result<UserDb> parse(std::string_view text);
+
+    const User* find(std::string_view name) const;
+    std::size_t size() const { return users_.size(); }
+    // A hash with the same cost as the real ones, verified for unknown users so that
+    // a wrong name costs the same time as a wrong password.
+    const std::string& decoy_hash() const { return decoy_hash_; }
+
+  private:
+    std::unordered_map<std::string, User> users_;
+    std::string decoy_hash_;
+};
+
+struct PasswordCost {
+    unsigned memory_kib = 19456;  // OWASP recommendation for argon2id
+    unsigned iterations = 2;
+    unsigned parallelism = 1;
+};
+
+bool is_argon2id_hash(std::string_view encoded);
+// Encoded argon2id hash (PHC string) with a fresh 16-byte salt.
+Result<std::string> hash_password(std::string_view password, Random& random,
+                                  PasswordCost cost = {});
+// Constant-time verification; false for malformed hashes.
+bool verify_password(const std::string& encoded, const std::string& password);
+
+} // namespace authgate

@@ -1,0 +1,32 @@
+// The embedded store: an nginx shared-memory zone (slab + rbtree + LRU queue + expiry)
+// shared by all workers and kept across reloads. Operations complete inline.
+#pragma once
+
+#include "ngx_http_authgate_nginx.h"
+
+#include "authgate/ports.h"
+
+namespace authgate::ngx {
+
+// Registers the zone at configuration time; nullptr (with the error logged) on failure.
+ngx_shm_zone_t* shm_store_zone_add(ngx_conf_t* cf, const ngx_str_t& name, size_t size);
+
+class ShmStore final : public Store {
+  public:
+    ShmStore(ngx_shm_zone_t* zone, ngx_log_t* log) : zone_(zone), log_(log) {}
+    std::string_view kind() const noexcept override { return "shm"; }
+
+    Task<StoreReply<std::optional<std::string>>> get(std::string key) override;
+    Task<StoreReply<bool>> set(std::string key, std::string value, Millis ttl_ms) override;
+    Task<StoreReply<bool>> set_if_absent(std::string key, std::string value,
+                                         Millis ttl_ms) override;
+    Task<StoreReply<bool>> del(std::string key) override;
+    Task<StoreReply<std::int64_t>> incr(std::string key, std::int64_t delta,
+                                        Millis ttl_ms) override;
+
+  private:
+    ngx_shm_zone_t* zone_;
+    ngx_log_t* log_;
+};
+
+} // namespace authgate::ngx
