@@ -20,17 +20,25 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
     if (found.error != Error::ok) {
         co_return gate::unauthenticated(cfg, req, now, found.error, found.had_cookie);
     }
-    const Session& s = found.session;
-    if (!authz::satisfies(cfg.require, s.user, s.groups)) {
+    Session& s = found.session;
+    co_return authorize(cfg, req,
+                        Identity{std::move(s.user), std::move(s.email), std::move(s.name),
+                                 std::move(s.groups)},
+                        now);
+}
+
+Decision authorize(const GateConfig& cfg, const RequestView& req, const Identity& who,
+                   Millis now) {
+    if (!authz::satisfies(cfg.require, who.user, who.groups)) {
         auto d = gate::forbidden(cfg, req, now);
-        d.notice = "access denied to user \"" + s.user + "\" by authgate_require";
-        co_return d;
+        d.notice = "access denied to user \"" + who.user + "\" by authgate_require";
+        return d;
     }
     Decision d;
     d.kind = Decision::Kind::allow;
     d.error = Error::ok;
-    d.identity = Identity{s.user, s.email, s.name, s.groups};
-    co_return d;
+    d.identity = who;
+    return d;
 }
 
 std::vector<std::string_view> identity_header_names(const GateConfig& cfg) {

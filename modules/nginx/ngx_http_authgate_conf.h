@@ -1,0 +1,49 @@
+// Configuration structures of the nginx module and the per-process runtime.
+#pragma once
+
+#include "ngx_http_authgate_nginx.h"
+
+#include <memory>
+
+#include "authgate/config.h"
+#include "authgate/ports.h"
+
+extern "C" {
+extern ngx_module_t ngx_http_authgate_module;
+}
+
+namespace authgate::ngx {
+
+// Both conf structs start with the Settings pointer: the generic directive setter
+// relies on it.
+struct MainConf {
+    config::Settings* settings;
+    ResourceCache* cache;
+    ngx_shm_zone_t* zone;
+    ngx_thread_pool_t* thread_pool;
+    bool used;  // some location has authgate on or authgate_endpoint
+};
+
+struct LocConf {
+    config::Settings* settings;
+    GateConfig* gate;      // resolved in merge; null until then
+    ngx_str_t set_file;    // where authgate/authgate_endpoint was set, for merge errors
+    ngx_uint_t set_line;
+};
+
+// Per-worker state, created in init_process.
+struct Runtime {
+    SystemClock clock;
+    OpensslRandom random;
+    std::unique_ptr<Store> store;
+    ngx_thread_pool_t* thread_pool = nullptr;
+};
+
+Runtime* runtime();
+
+ngx_int_t access_handler(ngx_http_request_t* r);
+ngx_int_t endpoint_handler(ngx_http_request_t* r);
+ngx_int_t add_variables(ngx_conf_t* cf);
+ngx_command_t* commands();
+
+} // namespace authgate::ngx

@@ -1,0 +1,276 @@
+// The nginx module: directives (generated from the core's directive table),
+// configuration create/merge, phase registration and per-worker runtime.
+#include "ngx_http_authgate_conf.h"
+#include "ngx_http_authgate_shm_store.h"
+
+#include <array>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <vector>
+
+#include "authgate/templates.h"
+
+#ifndef AUTHGATE_NGINX_SIGNATURE
+#error "AUTHGATE_NGINX_SIGNATURE must be set by the build"
+#endif
+
+namespace authgate::ngx {
+
+namespace {
+
+constexpr bool same_text(const char* a, const char* b) {
+    while (*a != '\0' && *a == *b) {
+        ++a;
+        ++b;
+    }
+    return *a == *b;
+}
+static_assert(same_text(NGX_MODULE_SIGNATURE, AUTHGATE_NGINX_SIGNATURE),
+              "nginx headers do not match the ABI signature of the target nginx binary");
+
+constexpr std::size_t kDefaultZoneSize = 10 * 1024 * 1024;
+
+Runtime* g_runtime = nullptr;
+
+template <class T> T* pool_new(ngx_pool_t* pool) {
+    ngx_pool_cleanup_t* cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == nullptr) return nullptr;
+    T* obj = new T();
+    cln->handler = [](void* data) noexcept { delete static_cast<T*>(data); };
+    cln->data = obj;
+    return obj;
+}
+
+std::string conf_where(const ngx_str_t& file, ngx_uint_t line) {
+    if (file.len == 0) return {};
+    return " (set in " + std::string(sv(file)) + ":" + std::to_string(line) + ")";
+}
+
+// Relative paths are taken from nginx's prefix, as other file directives do.
+FileReader file_reader(ngx_conf_t* cf) {
+    ngx_cycle_t* cycle = cf->cycle;
+    ngx_log_t* log = cf->log;
+    return [cycle, log](const std::string& path) -> Result<std::string> {
+        ngx_str_t name = pool_str(cycle->pool, path);
+        if (name.data == nullptr || ngx_conf_full_name(cycle, &name, 1) != NGX_OK) {
+            return fail("cannot resolve path \"" + path + "\"");
+        }
+        std::string full(sv(name));
+        std::ifstream in(full, std::ios::binary);
+        if (!in) return fail("cannot open \"" + full + "\": " + std::strerror(errno));
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (in.bad()) return fail("cannot read \"" + full + "\"");
+        struct stat st{};
+        if (full.ends_with(".key") && ::stat(full.c_str(), &st) == 0 && (st.st_mode & 0077)) {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "authgate: key file \"%s\" is readable by group or others", full.c_str());
+        }
+        return text.str();
+    };
+}
+
+// ---- directives -------------------------------------------------------------------
+
+char* set_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+    return guard(cf->log, static_cast<char*>(NGX_CONF_ERROR), [&]() -> char* {
+        const auto* d = static_cast<const config::Directive*>(cmd->post);
+        auto* settings = *static_cast<config::Settings**>(conf);
+        auto* values = static_cast<ngx_str_t*>(cf->args->elts);
+        std::vector<std::string_view> args;
+        for (ngx_uint_t i = 1; i < cf->args->nelts; ++i) args.push_back(sv(values[i]));
+        if (args.size() < d->min_args || args.size() > d->max_args) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid number of arguments in \"%V\"",
+                               &cmd->name);
+            return static_cast<char*>(NGX_CONF_ERROR);
+        }
+        auto applied = d->apply(*settings, args);
+        if (!applied) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive %s", &cmd->name,
+                               applied.error().c_str());
+            return static_cast<char*>(NGX_CONF_ERROR);
+        }
+        bool turns_on = d->name == "authgate_endpoint" ||
+                        (d->name == "authgate" && settings->enabled.value_or(false));
+        if (turns_on && (cmd->type & NGX_HTTP_LOC_CONF) && d->contexts != config::kMain) {
+            auto* mc = static_cast<MainConf*>(
+                ngx_http_conf_get_module_main_conf(cf, ngx_http_authgate_module));
+            mc->used = true;
+            auto* lc = static_cast<LocConf*>(conf);
+            lc->set_file = cf->conf_file->file.name;
+            lc->set_line = cf->conf_file->line;
+        }
+        if (d->name == "authgate_endpoint") {
+            auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+                ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+            clcf->handler = endpoint_handler;
+        }
+        return static_cast<char*>(NGX_CONF_OK);
+    });
+}
+
+ngx_uint_t arg_flags(const config::Directive& d) {
+    static constexpr ngx_uint_t kTake[] = {NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE2,
+                                           NGX_CONF_TAKE3,  NGX_CONF_TAKE4, NGX_CONF_TAKE5,
+                                           NGX_CONF_TAKE6,  NGX_CONF_TAKE7};
+    if (d.max_args >= 8) return d.min_args == 0 ? NGX_CONF_ANY : NGX_CONF_1MORE;
+    ngx_uint_t flags = 0;
+    for (unsigned n = d.min_args; n <= d.max_args; ++n) flags |= kTake[n];
+    return flags;
+}
+
+std::vector<ngx_command_t> build_commands() {
+    std::vector<ngx_command_t> out;
+    for (const auto& d : config::directives()) {
+        ngx_command_t c{};
+        c.name.len = d.name.size();
+        c.name.data = reinterpret_cast<u_char*>(const_cast<char*>(d.name.data()));
+        ngx_uint_t ctx = 0;
+        if (d.contexts & config::kMain) ctx |= NGX_HTTP_MAIN_CONF;
+        if (d.contexts & config::kServer) ctx |= NGX_HTTP_SRV_CONF;
+        if (d.contexts & config::kLocation) ctx |= NGX_HTTP_LOC_CONF;
+        c.type = ctx | arg_flags(d);
+        c.set = set_directive;
+        c.conf = d.contexts == config::kMain ? NGX_HTTP_MAIN_CONF_OFFSET : NGX_HTTP_LOC_CONF_OFFSET;
+        c.offset = 0;
+        c.post = const_cast<config::Directive*>(&d);
+        out.push_back(c);
+    }
+    ngx_command_t end{};  // ngx_null_command
+    out.push_back(end);
+    return out;
+}
+
+// ---- configuration ----------------------------------------------------------------
+
+void* create_main_conf(ngx_conf_t* cf) noexcept {
+    return guard(cf->log, static_cast<void*>(nullptr), [&]() -> void* {
+        auto* mc = static_cast<MainConf*>(ngx_pcalloc(cf->pool, sizeof(MainConf)));
+        if (mc == nullptr) return nullptr;
+        mc->settings = pool_new<config::Settings>(cf->pool);
+        mc->cache = pool_new<ResourceCache>(cf->pool);
+        if (mc->settings == nullptr || mc->cache == nullptr) return nullptr;
+        return mc;
+    });
+}
+
+char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
+    return guard(cf->log, static_cast<char*>(NGX_CONF_ERROR), [&]() -> char* {
+        auto* mc = static_cast<MainConf*>(conf);
+        if (!mc->used) return static_cast<char*>(NGX_CONF_OK);
+        config::ShmZone zone = mc->settings->shm_zone.value_or(
+            config::ShmZone{"authgate", kDefaultZoneSize});
+        ngx_str_t name = pool_str(cf->pool, zone.name);
+        mc->zone = shm_store_zone_add(cf, name, zone.size);
+        if (mc->zone == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+        ngx_str_t pool_name = ngx_string("default");
+        mc->thread_pool = ngx_thread_pool_add(cf, &pool_name);
+        if (mc->thread_pool == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+        return static_cast<char*>(NGX_CONF_OK);
+    });
+}
+
+void* create_loc_conf(ngx_conf_t* cf) noexcept {
+    return guard(cf->log, static_cast<void*>(nullptr), [&]() -> void* {
+        auto* lc = static_cast<LocConf*>(ngx_pcalloc(cf->pool, sizeof(LocConf)));
+        if (lc == nullptr) return nullptr;
+        lc->settings = pool_new<config::Settings>(cf->pool);
+        if (lc->settings == nullptr) return nullptr;
+        return lc;
+    });
+}
+
+char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
+    return guard(cf->log, static_cast<char*>(NGX_CONF_ERROR), [&]() -> char* {
+        auto* prev = static_cast<LocConf*>(parent);
+        auto* conf = static_cast<LocConf*>(child);
+        config::merge(*conf->settings, *prev->settings);
+        if (conf->set_file.len == 0) {
+            conf->set_file = prev->set_file;
+            conf->set_line = prev->set_line;
+        }
+        bool active = conf->settings->enabled.value_or(false) ||
+                      conf->settings->endpoint.value_or(false);
+        if (!active) return static_cast<char*>(NGX_CONF_OK);
+
+        auto* mc = static_cast<MainConf*>(
+            ngx_http_conf_get_module_main_conf(cf, ngx_http_authgate_module));
+        auto resolved = resolve(*conf->settings, *mc->cache, file_reader(cf));
+        if (!resolved) {
+            std::string msg = resolved.error() + conf_where(conf->set_file, conf->set_line);
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "authgate: %s", msg.c_str());
+            return static_cast<char*>(NGX_CONF_ERROR);
+        }
+        conf->gate = pool_new<GateConfig>(cf->pool);
+        if (conf->gate == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+        *conf->gate = std::move(*resolved);
+        return static_cast<char*>(NGX_CONF_OK);
+    });
+}
+
+ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept {
+    return guard(cf->log, static_cast<ngx_int_t>(NGX_ERROR), [&] { return add_variables(cf); });
+}
+
+ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
+    auto* cmcf = static_cast<ngx_http_core_main_conf_t*>(
+        ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module));
+    auto* h = static_cast<ngx_http_handler_pt*>(
+        ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers));
+    if (h == nullptr) return NGX_ERROR;
+    *h = access_handler;
+    return NGX_OK;
+}
+
+// ---- per-worker runtime -----------------------------------------------------------
+
+ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
+    return guard(cycle->log, static_cast<ngx_int_t>(NGX_ERROR), [&]() -> ngx_int_t {
+        if (cycle->conf_ctx[ngx_http_module.index] == nullptr) return NGX_OK;
+        auto* mc = static_cast<MainConf*>(
+            ngx_http_cycle_get_module_main_conf(cycle, ngx_http_authgate_module));
+        if (mc == nullptr || !mc->used) return NGX_OK;
+        auto* rt = new Runtime();
+        rt->store = std::make_unique<ShmStore>(mc->zone, cycle->log);
+        rt->thread_pool = mc->thread_pool;
+        g_runtime = rt;
+        return NGX_OK;
+    });
+}
+
+void exit_process(ngx_cycle_t*) noexcept {
+    delete g_runtime;
+    g_runtime = nullptr;
+}
+
+std::vector<ngx_command_t> g_commands = build_commands();
+
+ngx_http_module_t g_module_ctx = {
+    preconfiguration,  postconfiguration, create_main_conf, init_main_conf,
+    nullptr,           nullptr,           create_loc_conf,  merge_loc_conf,
+};
+
+} // namespace
+
+Runtime* runtime() { return g_runtime; }
+
+} // namespace authgate::ngx
+
+extern "C" {
+
+__attribute__((visibility("default"))) ngx_module_t ngx_http_authgate_module = {
+    NGX_MODULE_V1,
+    &authgate::ngx::g_module_ctx,
+    authgate::ngx::g_commands.data(),
+    NGX_HTTP_MODULE,
+    nullptr,
+    nullptr,
+    authgate::ngx::init_process,
+    nullptr,
+    nullptr,
+    authgate::ngx::exit_process,
+    nullptr,
+    NGX_MODULE_V1_PADDING,
+};
+}

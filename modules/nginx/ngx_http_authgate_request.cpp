@@ -1,0 +1,382 @@
+#include "ngx_http_authgate_request.h"
+
+#include <algorithm>
+
+#include "authgate/http.h"
+
+namespace authgate::ngx {
+
+namespace {
+
+bool header_name_equal(std::string_view a, std::string_view b) {
+    // Case-insensitive, and '_' equals '-' (underscored names reach CGI-like upstreams
+    // under the same variable name).
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x == '_') x = '-';
+        if (y == '_') y = '-';
+        if (x != y) return false;
+    }
+    return true;
+}
+
+template <class F> void for_each_header(ngx_list_t& list, F&& fn) {
+    for (ngx_list_part_t* part = &list.part; part != nullptr; part = part->next) {
+        auto* h = static_cast<ngx_table_elt_t*>(part->elts);
+        for (ngx_uint_t i = 0; i < part->nelts; ++i) fn(h[i]);
+    }
+}
+
+// Rebuilds the request's header list without the given elements. Other modules keep
+// pointers into the old elements (host, cookies...), which stay valid in the pool.
+bool remove_headers(ngx_http_request_t* r, const std::vector<ngx_table_elt_t*>& drop) {
+    ngx_list_t fresh;
+    if (ngx_list_init(&fresh, r->pool, 20, sizeof(ngx_table_elt_t)) != NGX_OK) return false;
+    bool ok = true;
+    for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
+        if (!ok || std::find(drop.begin(), drop.end(), &h) != drop.end()) return;
+        auto* copy = static_cast<ngx_table_elt_t*>(ngx_list_push(&fresh));
+        if (copy == nullptr) {
+            ok = false;
+            return;
+        }
+        *copy = h;
+    });
+    if (!ok) return false;
+    r->headers_in.headers = fresh;
+    // The cookie index must not point at removed elements.
+    auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
+    ngx_uint_t kept = 0;
+    for (ngx_uint_t i = 0; i < r->headers_in.cookies.nelts; ++i) {
+        if (std::find(drop.begin(), drop.end(), cookies[i]) == drop.end()) {
+            cookies[kept++] = cookies[i];
+        }
+    }
+    r->headers_in.cookies.nelts = kept;
+    return true;
+}
+
+bool push_request_header(ngx_http_request_t* r, std::string_view name, std::string_view value) {
+    auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_in.headers));
+    if (h == nullptr) return false;
+    h->key = pool_str(r->pool, name);
+    h->value = pool_str(r->pool, value);
+    h->lowcase_key = static_cast<u_char*>(ngx_pnalloc(r->pool, name.size()));
+    if (h->key.data == nullptr || h->value.data == nullptr || h->lowcase_key == nullptr) {
+        return false;
+    }
+    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, h->key.len);
+    return true;
+}
+
+bool push_response_header(ngx_http_request_t* r, std::string_view name, std::string_view value) {
+    auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_out.headers));
+    if (h == nullptr) return false;
+    h->hash = 1;
+    h->key = pool_str(r->pool, name);
+    h->value = pool_str(r->pool, value);
+    h->lowcase_key = nullptr;
+    return h->key.data != nullptr && h->value.data != nullptr;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& i : items) {
+        if (!out.empty()) out += ',';
+        out += i;
+    }
+    return out;
+}
+
+// Identity values go into a header: no control characters may pass.
+std::string header_safe(std::string_view v) {
+    std::string out(v);
+    for (char& c : out) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    }
+    return out;
+}
+
+} // namespace
+
+// ---- offloading to nginx's thread pool ------------------------------------------
+
+namespace {
+
+struct ThreadJob {
+    std::function<void()>* work;
+    bool failed;
+};
+
+void thread_run(void* data, ngx_log_t* log) {
+    auto* job = static_cast<ThreadJob*>(data);
+    try {
+        (*job->work)();
+    } catch (...) {
+        job->failed = true;
+    }
+}
+
+void thread_done(ngx_event_t* ev) {
+    auto* r = static_cast<ngx_http_request_t*>(ev->data);
+    ngx_connection_t* c = r->connection;
+    ngx_http_set_log_request(c->log, r);
+    r->main->blocked--;
+    r->write_event_handler(r);
+    ngx_http_run_posted_requests(c);
+}
+
+struct ThreadAwaiter {
+    RequestState& state;
+    std::function<void()>& work;
+    ThreadJob* job = nullptr;
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) {
+        Runtime* rt = runtime();
+        ngx_http_request_t* r = state.r;
+        if (rt == nullptr || rt->thread_pool == nullptr) return false;
+        ngx_thread_task_t* task = ngx_thread_task_alloc(r->pool, sizeof(ThreadJob));
+        if (task == nullptr) return false;
+        job = static_cast<ThreadJob*>(task->ctx);
+        job->work = &work;
+        job->failed = false;
+        task->handler = thread_run;
+        task->event.handler = thread_done;
+        task->event.data = r;
+        if (ngx_thread_task_post(rt->thread_pool, task) != NGX_OK) {
+            job = nullptr;
+            return false;
+        }
+        r->main->blocked++;
+        state.park(h);
+        return true;
+    }
+    bool await_resume() const noexcept { return job != nullptr && !job->failed; }
+};
+
+} // namespace
+
+Task<bool> ThreadOffloader::run(std::function<void()> work) {
+    co_return co_await ThreadAwaiter{state_, work};
+}
+
+// ---- request state ---------------------------------------------------------------
+
+RequestState* RequestState::find(ngx_http_request_t* r, Phase phase) {
+    for (ngx_pool_cleanup_t* cln = r->pool->cleanup; cln != nullptr; cln = cln->next) {
+        if (cln->handler == &RequestState::cleanup) {
+            auto* st = static_cast<RequestState*>(cln->data);
+            if (st->r == r && st->phase == phase) return st;
+        }
+    }
+    return nullptr;
+}
+
+RequestState* RequestState::create(ngx_http_request_t* r, Phase phase) {
+    ngx_pool_cleanup_t* cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == nullptr) return nullptr;
+    auto* st = new RequestState(r, phase);
+    cln->handler = &RequestState::cleanup;
+    cln->data = st;
+    return st;
+}
+
+void RequestState::cleanup(void* data) noexcept { delete static_cast<RequestState*>(data); }
+
+void RequestState::build_view(const GateConfig&, std::string_view body) {
+    RequestView& v = view;
+    v.method = sv(r->method_name);
+    v.uri = sv(r->unparsed_uri);
+    v.path = sv(r->uri);
+    v.query = sv(r->args);
+    v.cookie_headers.clear();
+    auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
+    for (ngx_uint_t i = 0; i < r->headers_in.cookies.nelts; ++i) {
+        v.cookie_headers.push_back(sv(cookies[i]->value));
+    }
+    for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
+        std::string_view k = sv(h.key);
+        if (k.size() == 6 && header_name_equal(k, "accept")) v.accept = sv(h.value);
+        if (k.size() == 16 && header_name_equal(k, "x-requested-with")) {
+            v.x_requested_with = sv(h.value);
+        }
+    });
+    if (r->headers_in.content_type) v.content_type = sv(r->headers_in.content_type->value);
+    if (r->headers_in.authorization) v.authorization = sv(r->headers_in.authorization->value);
+    body_.assign(body);
+    v.body = body_;
+    v.client_addr = sv(r->connection->addr_text);
+    request_id_ = std::to_string(ngx_pid) + "-" + std::to_string(r->connection->number) + "-" +
+                  std::to_string(r->connection->requests);
+    v.request_id = request_id_;
+#if (NGX_HTTP_SSL)
+    v.tls = r->connection->ssl != nullptr;
+#endif
+}
+
+Ports RequestState::ports() {
+    Runtime* rt = runtime();
+    return Ports{*rt->store, rt->clock, rt->random, offloader_};
+}
+
+bool RequestState::start(Task<Decision> task) {
+    task_ = std::move(task);
+    task_.start();
+    if (!task_.done()) return false;
+    decision = task_.result();
+    return true;
+}
+
+void RequestState::park(std::coroutine_handle<> h) {
+    pending_ = h;
+    suspended = true;
+    saved_write_handler_ = r->write_event_handler;
+    r->write_event_handler = &RequestState::resume_handler;
+}
+
+void RequestState::resume_handler(ngx_http_request_t* r) noexcept {
+    RequestState* st = nullptr;
+    for (Phase p : {Phase::access, Phase::content}) {
+        RequestState* candidate = find(r, p);
+        if (candidate != nullptr && candidate->pending_) st = candidate;
+    }
+    if (st == nullptr) return;
+    guard(r->connection->log, 0, [&] {
+        r->write_event_handler = st->saved_write_handler_;
+        auto h = std::exchange(st->pending_, {});
+        h.resume();
+        if (st->task_.done()) {
+            st->suspended = false;
+            st->finish_async();
+        }
+        return 0;
+    });
+}
+
+void RequestState::finish_async() {
+    try {
+        decision = task_.result();
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0, "authgate: internal error: %s",
+                      e.what());
+    }
+    if (phase == Phase::access) {
+        // The access handler finds the decision when the phases run again.
+        r->write_event_handler = ngx_http_core_run_phases;
+        ngx_http_core_run_phases(r);
+        return;
+    }
+    r->write_event_handler = ngx_http_request_empty_handler;
+    if (!decision) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    log_notice(r, *decision);
+    ngx_http_finalize_request(r, send_decision(r, *decision));
+}
+
+// ---- applying decisions ----------------------------------------------------------
+
+void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
+    auto names = identity_header_names(cfg);
+    std::vector<ngx_table_elt_t*> drop;
+    for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
+        std::string_view k = sv(h.key);
+        for (auto n : names) {
+            if (header_name_equal(k, n)) {
+                drop.push_back(&h);
+                return;
+            }
+        }
+    });
+    // The gate's own cookies are not for the upstream.
+    std::string session = cfg.cookie_name, host_session = "__Host-" + cfg.cookie_name;
+    std::string csrf = cfg.csrf_cookie_name, host_csrf = "__Host-" + cfg.csrf_cookie_name;
+    std::vector<std::string_view> gate_cookies = {session, host_session, csrf, host_csrf};
+    auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
+    for (ngx_uint_t i = 0; i < r->headers_in.cookies.nelts; ++i) {
+        auto stripped = http::strip_cookies(sv(cookies[i]->value), gate_cookies);
+        if (!stripped) continue;
+        if (stripped->empty()) {
+            drop.push_back(cookies[i]);
+        } else {
+            cookies[i]->value = pool_str(r->pool, *stripped);
+        }
+    }
+    if (!drop.empty()) remove_headers(r, drop);
+}
+
+ngx_int_t apply_allow(ngx_http_request_t* r, const GateConfig& cfg, const Decision& d) {
+    const auto& h = cfg.identity_headers;
+    const Identity& id = d.identity;
+    bool ok = true;
+    if (!h.user.empty()) ok &= push_request_header(r, h.user, header_safe(id.user));
+    if (!h.email.empty() && !id.email.empty()) {
+        ok &= push_request_header(r, h.email, header_safe(id.email));
+    }
+    if (!h.name.empty() && !id.name.empty()) {
+        ok &= push_request_header(r, h.name, header_safe(id.name));
+    }
+    if (!h.groups.empty()) ok &= push_request_header(r, h.groups, header_safe(joined(id.groups)));
+    return ok ? NGX_OK : NGX_ERROR;
+}
+
+ngx_int_t send_decision(ngx_http_request_t* r, const Decision& d) {
+    r->headers_out.status = static_cast<ngx_uint_t>(d.status);
+    bool ok = true;
+    if (!d.location.empty()) {
+        // The Location header nginx itself manages (made absolute by absolute_redirect).
+        ngx_http_clear_location(r);
+        auto* loc = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_out.headers));
+        if (loc == nullptr) return NGX_ERROR;
+        loc->hash = 1;
+        ngx_str_set(&loc->key, "Location");
+        loc->value = pool_str(r->pool, d.location);
+        loc->lowcase_key = nullptr;
+        r->headers_out.location = loc;
+    }
+    for (const auto& c : d.set_cookies) ok &= push_response_header(r, "Set-Cookie", c);
+    for (const auto& h : d.headers) ok &= push_response_header(r, h.name, h.value);
+    if (!ok) return NGX_ERROR;
+
+    if (!d.content_type.empty()) {
+        r->headers_out.content_type = pool_str(r->pool, d.content_type);
+        r->headers_out.content_type_len = d.content_type.size();
+        r->headers_out.content_type_lowcase = nullptr;
+    }
+    r->headers_out.content_length_n = static_cast<off_t>(d.body.size());
+    if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
+        // An unread body would otherwise be taken for the next request.
+        if (ngx_http_discard_request_body(r) != NGX_OK) r->keepalive = 0;
+    }
+    if (d.body.empty() || r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+        return ngx_http_send_header(r);
+    }
+    ngx_int_t rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) return rc;
+
+    auto* b = static_cast<ngx_buf_t*>(ngx_calloc_buf(r->pool));
+    if (b == nullptr) return NGX_ERROR;
+    ngx_str_t body = pool_str(r->pool, d.body);
+    if (body.data == nullptr) return NGX_ERROR;
+    b->pos = body.data;
+    b->last = body.data + body.len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+    ngx_chain_t out{b, nullptr};
+    return ngx_http_output_filter(r, &out);
+}
+
+void log_notice(ngx_http_request_t* r, const Decision& d) {
+    if (d.notice.empty()) return;
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0, "authgate: %*s",
+                  d.notice.size(), d.notice.data());
+}
+
+} // namespace authgate::ngx

@@ -1,0 +1,73 @@
+// Per-request state: the request view handed to the core, the running flow and its
+// decision. Kept in a pool cleanup (not r->ctx) so it survives internal redirects.
+#pragma once
+
+#include "ngx_http_authgate_conf.h"
+
+#include <coroutine>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "authgate/gate.h"
+
+namespace authgate::ngx {
+
+class RequestState;
+
+// Runs work on nginx's thread pool; the request is blocked meanwhile.
+class ThreadOffloader final : public Offloader {
+  public:
+    explicit ThreadOffloader(RequestState& state) : state_(state) {}
+    Task<bool> run(std::function<void()> work) override;
+
+  private:
+    RequestState& state_;
+};
+
+class RequestState {
+  public:
+    enum class Phase { access, content };
+
+    static RequestState* find(ngx_http_request_t* r, Phase phase);
+    static RequestState* create(ngx_http_request_t* r, Phase phase);
+
+    // Fills view from the request (and the body, for the content phase).
+    void build_view(const GateConfig& cfg, std::string_view body);
+    Ports ports();
+
+    // Starts the flow; true when it completed inline (decision is set).
+    bool start(Task<Decision> task);
+    // An awaiter parks the flow: the request's write handler resumes `h` later.
+    void park(std::coroutine_handle<> h);
+
+    ngx_http_request_t* r;
+    Phase phase;
+    RequestView view;
+    std::optional<Decision> decision;
+    bool suspended = false;
+    bool applied = false;  // the decision was applied to the request
+
+  private:
+    explicit RequestState(ngx_http_request_t* req, Phase p)
+        : r(req), phase(p), offloader_(*this) {}
+    static void cleanup(void* data) noexcept;
+    static void resume_handler(ngx_http_request_t* r) noexcept;
+    void finish_async();
+
+    std::coroutine_handle<> pending_;
+    ngx_http_event_handler_pt saved_write_handler_ = nullptr;
+    std::string body_;
+    std::string request_id_;
+    Task<Decision> task_;
+    ThreadOffloader offloader_;
+};
+
+// Applying decisions.
+void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg);
+ngx_int_t apply_allow(ngx_http_request_t* r, const GateConfig& cfg, const Decision& d);
+// Sends a full response; returns what ngx_http_output_filter returned.
+ngx_int_t send_decision(ngx_http_request_t* r, const Decision& d);
+void log_notice(ngx_http_request_t* r, const Decision& d);
+
+} // namespace authgate::ngx

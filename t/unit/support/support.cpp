@@ -1,0 +1,71 @@
+#include "support/support.h"
+
+namespace authgate::testing {
+
+void MemoryStore::expire() {
+    Millis now = clock_.now_ms();
+    for (auto it = data_.begin(); it != data_.end();) {
+        it = it->second.second <= now ? data_.erase(it) : std::next(it);
+    }
+}
+
+Task<StoreReply<std::optional<std::string>>> MemoryStore::get(std::string key) {
+    if (down) co_return StoreReply<std::optional<std::string>>{StoreStatus::unavailable, {}};
+    expire();
+    auto it = data_.find(key);
+    if (it == data_.end()) co_return StoreReply<std::optional<std::string>>{};
+    co_return StoreReply<std::optional<std::string>>{StoreStatus::ok, it->second.first};
+}
+
+Task<StoreReply<bool>> MemoryStore::set(std::string key, std::string value, Millis ttl_ms) {
+    if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
+    assert_true(ttl_ms > 0);
+    data_[key] = {std::move(value), clock_.now_ms() + ttl_ms};
+    co_return StoreReply<bool>{StoreStatus::ok, true};
+}
+
+Task<StoreReply<bool>> MemoryStore::set_if_absent(std::string key, std::string value,
+                                                  Millis ttl_ms) {
+    if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
+    expire();
+    if (data_.contains(key)) co_return StoreReply<bool>{StoreStatus::ok, false};
+    data_[key] = {std::move(value), clock_.now_ms() + ttl_ms};
+    co_return StoreReply<bool>{StoreStatus::ok, true};
+}
+
+Task<StoreReply<bool>> MemoryStore::del(std::string key) {
+    if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
+    expire();
+    co_return StoreReply<bool>{StoreStatus::ok, data_.erase(key) > 0};
+}
+
+Task<StoreReply<std::int64_t>> MemoryStore::incr(std::string key, std::int64_t delta,
+                                                 Millis ttl_ms) {
+    if (down) co_return StoreReply<std::int64_t>{StoreStatus::unavailable, 0};
+    expire();
+    auto it = data_.find(key);
+    std::int64_t value = delta;
+    if (it != data_.end()) {
+        value = std::stoll(it->second.first) + delta;
+        it->second.first = std::to_string(value);
+    } else {
+        data_[key] = {std::to_string(value), clock_.now_ms() + ttl_ms};
+    }
+    co_return StoreReply<std::int64_t>{StoreStatus::ok, value};
+}
+
+std::size_t MemoryStore::size() const {
+    std::size_t n = 0;
+    Millis now = clock_.now_ms();
+    for (const auto& [k, v] : data_) n += v.second > now ? 1 : 0;
+    return n;
+}
+
+std::string test_key_file() {
+    return "# test keys\nk1 MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n"
+           "old c2Vjb25kLWtleS1zZWNvbmQta2V5LXNlY29uZC1rZXkh\n";
+}
+
+std::string sv_to_string(std::string_view s) { return std::string(s); }
+
+} // namespace authgate::testing

@@ -1,0 +1,90 @@
+// Test doubles for the core's ports: an in-memory store, a manual clock, a counting
+// random source, and cmocka glue for C++.
+#pragma once
+
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+#include <csetjmp>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "authgate/gate.h"
+#include "authgate/ports.h"
+#include "authgate/result.h"
+
+extern "C" {
+#include <cmocka.h>
+}
+// cmocka's fail() macro would shadow authgate::fail(); tests use fail_msg().
+#undef fail
+#undef fail_msg
+#define fail_msg(msg, ...)                                                                  \
+    do {                                                                                    \
+        print_error("ERROR: " msg "\n", ##__VA_ARGS__);                                     \
+        _fail(__FILE__, __LINE__);                                                          \
+    } while (0)
+
+namespace authgate::testing {
+
+class ManualClock final : public Clock {
+  public:
+    explicit ManualClock(Millis start = 1'700'000'000'000) : now_(start) {}
+    Millis now_ms() const override { return now_; }
+    void advance(Millis ms) { now_ += ms; }
+
+  private:
+    Millis now_;
+};
+
+// Expiry follows the manual clock; `down` simulates an unreachable store.
+class MemoryStore final : public Store {
+  public:
+    explicit MemoryStore(const Clock& clock) : clock_(clock) {}
+    std::string_view kind() const noexcept override { return "memory"; }
+    bool down = false;
+
+    Task<StoreReply<std::optional<std::string>>> get(std::string key) override;
+    Task<StoreReply<bool>> set(std::string key, std::string value, Millis ttl_ms) override;
+    Task<StoreReply<bool>> set_if_absent(std::string key, std::string value,
+                                         Millis ttl_ms) override;
+    Task<StoreReply<bool>> del(std::string key) override;
+    Task<StoreReply<std::int64_t>> incr(std::string key, std::int64_t delta,
+                                        Millis ttl_ms) override;
+
+    std::size_t size() const;
+    const std::map<std::string, std::pair<std::string, Millis>>& entries() const {
+        return data_;
+    }
+
+  private:
+    void expire();
+    const Clock& clock_;
+    std::map<std::string, std::pair<std::string, Millis>> data_;
+};
+
+// Deterministic "randomness" for tests that must not depend on luck.
+class CountingRandom final : public Random {
+  public:
+    void fill(std::span<std::uint8_t> out) override {
+        for (auto& b : out) b = static_cast<std::uint8_t>(++counter_ * 37 + 11);
+    }
+
+  private:
+    std::uint64_t counter_ = 0;
+};
+
+// Runs a Task that must complete inline.
+template <class T> T run(Task<T> task) {
+    task.start();
+    assert_true(task.done());
+    return task.result();
+}
+
+std::string test_key_file();
+std::string sv_to_string(std::string_view s);
+
+} // namespace authgate::testing

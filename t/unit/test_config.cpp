@@ -1,0 +1,175 @@
+// The directive table is complete and consistent; values parse strictly; merge inherits.
+#include "support/support.h"
+
+#include <set>
+
+#include "authgate/config.h"
+
+using namespace authgate;
+using namespace authgate::config;
+
+namespace {
+
+std::vector<std::string_view> words(std::string_view s) {
+    std::vector<std::string_view> out;
+    while (!s.empty()) {
+        auto sp = s.find(' ');
+        out.push_back(s.substr(0, sp));
+        if (sp == std::string_view::npos) break;
+        s.remove_prefix(sp + 1);
+    }
+    return out;
+}
+
+void every_directive_is_complete(void**) {
+    std::set<std::string_view> names;
+    std::size_t count = 0;
+    for (const auto& d : directives()) {
+        ++count;
+        assert_true(d.name == "authgate" || d.name.starts_with("authgate_"));
+        assert_true(names.insert(d.name).second);  // unique
+        assert_true(d.contexts != 0);
+        assert_true(d.min_args <= d.max_args);
+        assert_false(d.help.empty());
+        assert_non_null(d.apply);
+        assert_non_null(d.is_set);
+        assert_non_null(d.copy);
+        assert_ptr_equal(find_directive(d.name), &d);
+
+        // The example is valid and sets the field.
+        Settings s;
+        assert_false(d.is_set(s));
+        auto args = words(d.example);
+        if (d.min_args == 0) args.clear();
+        assert_true(args.size() >= d.min_args && args.size() <= d.max_args);
+        auto applied = d.apply(s, args);
+        if (!applied) fail_msg("%s example: %s", d.name.data(), applied.error().c_str());
+        assert_true(d.is_set(s));
+
+        // Inheritable fields reach an unset child.
+        Settings child;
+        d.copy(child, s);
+        assert_true(d.is_set(child));
+
+        // A default, when there is one, parses.
+        if (!d.default_value.empty()) {
+            Settings fresh;
+            std::string_view def = d.default_value;
+            assert_true(d.apply(fresh, Args(&def, 1)).ok());
+        }
+    }
+    // Settings has 15 fields; each has exactly one directive.
+    assert_int_equal(count, 15);
+}
+
+void defaults_fill_unset_fields(void**) {
+    Settings s;
+    apply_defaults(s);
+    assert_true(s.enabled.has_value() && !*s.enabled);
+    assert_true(*s.prefix == "/_authgate/");
+    assert_true(*s.cookie_name == "authgate_session");
+    assert_int_equal(*s.idle_timeout, 3'600'000);
+    assert_int_equal(*s.session_lifetime, 12 * 3'600'000);
+    assert_true(s.identity_headers->user == "X-Auth-User");
+    assert_true(s.identity_headers->groups == "X-Auth-Groups");
+    assert_false(s.key_file.has_value());
+}
+
+void merge_inherits_and_child_wins(void**) {
+    Settings parent, child;
+    std::string_view on = "on", ten = "10m", five = "5m";
+    assert_true(find_directive("authgate")->apply(parent, Args(&on, 1)).ok());
+    assert_true(find_directive("authgate_idle_timeout")->apply(parent, Args(&ten, 1)).ok());
+    assert_true(find_directive("authgate_idle_timeout")->apply(child, Args(&five, 1)).ok());
+    std::string_view ep;
+    assert_true(find_directive("authgate_endpoint")->apply(parent, Args(&ep, 0)).ok());
+    merge(child, parent);
+    assert_true(*child.enabled);
+    assert_int_equal(*child.idle_timeout, 300'000);
+    assert_false(child.endpoint.has_value());  // authgate_endpoint is not inherited
+}
+
+void durations(void**) {
+    assert_int_equal(*parse_duration("500ms"), 500);
+    assert_int_equal(*parse_duration("2s"), 2000);
+    assert_int_equal(*parse_duration("90"), 90'000);
+    assert_int_equal(*parse_duration("1h30m"), 5'400'000);
+    assert_int_equal(*parse_duration("1d"), 86'400'000);
+    for (const char* bad : {"", "0", "0s", "5parsecs", "1.5h", "-1s", "h", "1h 30m", "999999d",
+                            "1H", "s1", "1h30"}) {
+        auto r = parse_duration(bad);
+        if (r.ok()) fail_msg("accepted duration \"%s\"", bad);
+        assert_non_null(strstr(r.error().c_str(), "duration"));
+    }
+}
+
+void sizes(void**) {
+    assert_int_equal(*parse_size("10m"), 10 * 1024 * 1024);
+    assert_int_equal(*parse_size("512k"), 512 * 1024);
+    assert_int_equal(*parse_size("4096"), 4096);
+    for (const char* bad : {"", "0", "m", "10x", "-5", "99999999999g", "1.5m"}) {
+        if (parse_size(bad).ok()) fail_msg("accepted size \"%s\"", bad);
+    }
+}
+
+void directive_errors_quote_the_token(void**) {
+    struct Case {
+        const char* directive;
+        std::vector<std::string_view> args;
+        const char* expect;
+    } cases[] = {
+        {"authgate", {"maybe"}, "invalid value \"maybe\""},
+        {"authgate_idle_timeout", {"5parsecs"}, "invalid duration \"5parsecs\""},
+        {"authgate_prefix", {"/no-trailing-slash"}, "invalid prefix \"/no-trailing-slash\""},
+        {"authgate_cookie_name", {"bad;name"}, "invalid cookie name \"bad;name\""},
+        {"authgate_cookie_secure", {"sometimes"}, "invalid value \"sometimes\""},
+        {"authgate_cookie_samesite", {"loose"}, "invalid value \"loose\""},
+        {"authgate_require", {"any"}, "at least one"},
+        {"authgate_require", {"role:admin"}, "invalid term \"role:admin\""},
+        {"authgate_require", {"group:"}, "empty name"},
+        {"authgate_identity_headers", {"uid=X-User"}, "unknown field \"uid\""},
+        {"authgate_identity_headers", {"user=Bad Header"}, "invalid header name"},
+        {"authgate_shm_zone", {"nozise"}, "expected \"name:size\""},
+        {"authgate_shm_zone", {"z:10q"}, "invalid size \"10q\""},
+    };
+    for (const auto& c : cases) {
+        Settings s;
+        auto r = find_directive(c.directive)->apply(s, c.args);
+        assert_false(r.ok());
+        if (r.error().find(c.expect) == std::string::npos) {
+            fail_msg("%s: expected \"%s\" in \"%s\"", c.directive, c.expect, r.error().c_str());
+        }
+    }
+    Settings s;
+    std::string_view v = "5m";
+    assert_true(find_directive("authgate_idle_timeout")->apply(s, Args(&v, 1)).ok());
+    auto dup = find_directive("authgate_idle_timeout")->apply(s, Args(&v, 1));
+    assert_false(dup.ok());
+    assert_string_equal(dup.error().c_str(), "is duplicate");
+}
+
+void require_lines_accumulate(void**) {
+    Settings s;
+    const Directive* d = find_directive("authgate_require");
+    std::vector<std::string_view> a = {"all", "group:a", "group:b"}, b = {"user:bob"};
+    assert_true(d->apply(s, a).ok());
+    assert_true(d->apply(s, b).ok());
+    assert_int_equal(s.require->size(), 2);
+    assert_true((*s.require)[0].all);
+    assert_false((*s.require)[1].all);
+}
+
+} // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(every_directive_is_complete),
+        cmocka_unit_test(defaults_fill_unset_fields),
+        cmocka_unit_test(merge_inherits_and_child_wins),
+        cmocka_unit_test(durations),
+        cmocka_unit_test(sizes),
+        cmocka_unit_test(directive_errors_quote_the_token),
+        cmocka_unit_test(require_lines_accumulate),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

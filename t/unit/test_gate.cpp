@@ -1,0 +1,358 @@
+// Gate flows end to end in the core: sign-in, access, expiry, rotation, CSRF, logout,
+// authorization and store failure, with a memory store and a manual clock.
+#include "support/support.h"
+
+#include <regex>
+
+#include "authgate/gate.h"
+#include "authgate/http.h"
+#include "authgate/users.h"
+
+using namespace authgate;
+using namespace authgate::testing;
+
+namespace {
+
+struct Fixture {
+    ManualClock clock;
+    MemoryStore store{clock};
+    CountingRandom random;
+    InlineOffloader offload;
+    ResourceCache cache;
+    GateConfig cfg;
+
+    Ports ports() { return Ports{store, clock, random, offload}; }
+};
+
+std::string hash_of(const char* password) {
+    CountingRandom r;
+    return *hash_password(password, r, PasswordCost{1024, 1, 1});
+}
+
+Fixture* make(std::vector<std::pair<std::string_view, std::string_view>> directives = {}) {
+    auto* f = new Fixture();
+    static const std::string users = "alice:" + hash_of("alice-pass") +
+                                     ":alice@example.com:Alice A:admins,staff:\n"
+                                     "bob:" + hash_of("bob-pass") + ":bob@example.com:Bob::\n"
+                                     "carol:" + hash_of("carol-pass") + ":c@x:Carol::disabled\n";
+    FileReader read = [](const std::string& path) -> Result<std::string> {
+        if (path == "/keys") return test_key_file();
+        if (path == "/users") return users;
+        return fail("no such file " + path);
+    };
+    config::Settings s;
+    std::vector<std::pair<std::string_view, std::string_view>> all = {
+        {"authgate", "on"}, {"authgate_key_file", "/keys"}, {"authgate_users_file", "/users"}};
+    all.insert(all.end(), directives.begin(), directives.end());
+    for (auto [name, value] : all) {
+        std::vector<std::string_view> args;
+        std::string_view rest = value;
+        while (!rest.empty()) {
+            auto sp = rest.find(' ');
+            args.push_back(rest.substr(0, sp));
+            rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+        }
+        assert_true(config::find_directive(name)->apply(s, args).ok());
+    }
+    config::apply_defaults(s);
+    auto g = resolve(s, f->cache, read);
+    if (!g) fail_msg("%s", g.error().c_str());
+    f->cfg = std::move(*g);
+    return f;
+}
+
+struct Req {
+    std::string method = "GET", uri = "/app/page?x=1", path = "/app/page", query, body,
+                accept = "text/html";
+    std::vector<std::string> cookies;
+    RequestView view() const {
+        RequestView v;
+        v.method = method;
+        v.uri = uri;
+        v.path = path;
+        v.query = query;
+        v.body = body;
+        v.accept = accept;
+        for (const auto& c : cookies) v.cookie_headers.push_back(c);
+        return v;
+    }
+};
+
+std::string cookie_pair(const Decision& d, std::string_view name) {
+    for (const auto& c : d.set_cookies) {
+        if (c.starts_with(std::string(name) + "=")) return c.substr(0, c.find(';'));
+    }
+    return {};
+}
+
+std::string csrf_from(const Decision& d) {
+    std::smatch m;
+    static const std::regex re("name=\"csrf\" value=\"([^\"]+)\"");
+    assert_true(std::regex_search(d.body, m, re));
+    return m[1];
+}
+
+// Returns the "authgate_session=..." pair after a sign-in (empty on failure).
+std::string sign_in(Fixture& f, const char* user, const char* password, Decision* out = nullptr,
+                    std::string extra_cookie = "") {
+    Req get;
+    get.method = "GET";
+    get.path = "/_authgate/login";
+    get.uri = "/_authgate/login?rd=/app";
+    get.query = "rd=/app";
+    auto page = run(handle_endpoint(f.ports(), f.cfg, get.view()));
+    assert_int_equal(page.status, 200);
+    std::string csrf_cookie = cookie_pair(page, "authgate_csrf");
+    assert_false(csrf_cookie.empty());
+
+    Req post;
+    post.method = "POST";
+    post.path = "/_authgate/login";
+    post.uri = "/_authgate/login";
+    post.body = std::string("username=") + user + "&password=" + password +
+                "&rd=%2Fapp%3Fa%3D1&csrf=" + http::percent_encode(csrf_from(page));
+    post.cookies = {csrf_cookie + (extra_cookie.empty() ? "" : "; " + extra_cookie)};
+    auto d = run(handle_endpoint(f.ports(), f.cfg, post.view()));
+    if (out) *out = d;
+    return cookie_pair(d, "authgate_session");
+}
+
+Decision access(Fixture& f, const std::string& cookie, std::string accept = "text/html") {
+    Req r;
+    r.accept = accept;
+    if (!cookie.empty()) r.cookies = {"theme=dark; " + cookie};
+    return run(check_access(f.ports(), f.cfg, r.view()));
+}
+
+void sign_in_then_access(void**) {
+    std::unique_ptr<Fixture> f(make());
+    Decision login;
+    std::string cookie = sign_in(*f, "alice", "alice-pass", &login);
+    assert_int_equal(login.status, 303);
+    assert_string_equal(login.location.c_str(), "/app?a=1");
+    assert_false(cookie.empty());
+    bool http_only = false;
+    for (const auto& c : login.set_cookies) {
+        if (c.starts_with("authgate_session=")) {
+            http_only = c.find("HttpOnly") != std::string::npos &&
+                        c.find("SameSite=Lax") != std::string::npos &&
+                        c.find("Secure") == std::string::npos;
+        }
+    }
+    assert_true(http_only);
+    assert_int_equal(f->store.size(), 1);
+
+    auto d = access(*f, cookie);
+    assert_true(d.allowed());
+    assert_string_equal(d.identity.user.c_str(), "alice");
+    assert_string_equal(d.identity.email.c_str(), "alice@example.com");
+    assert_true((d.identity.groups == std::vector<std::string>{"admins", "staff"}));
+}
+
+void no_session_redirects_browsers_and_401s_apis(void**) {
+    std::unique_ptr<Fixture> f(make());
+    auto d = access(*f, "");
+    assert_false(d.allowed());
+    assert_int_equal(d.status, 302);
+    assert_string_equal(d.location.c_str(), "/_authgate/login?rd=/app/page%3Fx%3D1");
+    assert_int_equal((int)d.error, (int)Error::no_session);
+
+    auto api = access(*f, "", "application/json");
+    assert_int_equal(api.status, 401);
+    assert_true(api.body.find("\"code\":\"no_session\"") != std::string::npos);
+    bool www = false;
+    for (const auto& h : api.headers) www |= h.name == "WWW-Authenticate";
+    assert_true(www);
+}
+
+void wrong_password_unknown_and_disabled_users_fail_alike(void**) {
+    std::unique_ptr<Fixture> f(make());
+    for (auto [u, p] : {std::pair{"alice", "wrong"}, {"nobody", "alice-pass"},
+                        {"carol", "carol-pass"}, {"", ""}}) {
+        Decision d;
+        assert_true(sign_in(*f, u, p, &d).empty());
+        assert_int_equal(d.status, 401);
+        assert_true(d.body.find("Invalid username or password") != std::string::npos);
+    }
+    assert_int_equal(f->store.size(), 0);
+}
+
+void csrf_is_required(void**) {
+    std::unique_ptr<Fixture> f(make());
+    Req post;
+    post.method = "POST";
+    post.path = "/_authgate/login";
+    post.body = "username=alice&password=alice-pass&csrf=forged";
+    auto d = run(handle_endpoint(f->ports(), f->cfg, post.view()));
+    assert_int_equal(d.status, 403);
+    assert_true(cookie_pair(d, "authgate_session").empty());
+    assert_int_equal(f->store.size(), 0);
+}
+
+void idle_timeout_and_lifetime(void**) {
+    std::unique_ptr<Fixture> f(make({{"authgate_idle_timeout", "10s"},
+                                     {"authgate_session_lifetime", "30s"}}));
+    std::string cookie = sign_in(*f, "bob", "bob-pass");
+    for (int i = 0; i < 5; ++i) {  // active use keeps it alive past the idle timeout
+        f->clock.advance(5000);
+        assert_true(access(*f, cookie).allowed());
+    }
+    f->clock.advance(11'000);  // idle too long
+    auto d = access(*f, cookie);
+    assert_false(d.allowed());
+    assert_int_equal((int)d.error, (int)Error::session_expired);
+
+    cookie = sign_in(*f, "bob", "bob-pass");
+    for (int i = 0; i < 5; ++i) {
+        f->clock.advance(5000);
+        assert_true(access(*f, cookie).allowed());
+    }
+    f->clock.advance(5000);  // 30 s after sign-in: lifetime over despite activity
+    assert_false(access(*f, cookie).allowed());
+}
+
+void session_id_rotates_at_sign_in(void**) {
+    std::unique_ptr<Fixture> f(make());
+    std::string first = sign_in(*f, "bob", "bob-pass");
+    std::string second = sign_in(*f, "alice", "alice-pass", nullptr, first);
+    assert_false(second.empty());
+    assert_true(first != second);
+    assert_false(access(*f, first).allowed());  // the old session is gone
+    assert_true(access(*f, second).allowed());
+    assert_int_equal(f->store.size(), 1);
+}
+
+void tampered_cookies_are_rejected(void**) {
+    std::unique_ptr<Fixture> f(make());
+    std::string cookie = sign_in(*f, "alice", "alice-pass");
+    std::string tampered = cookie;
+    tampered[tampered.size() - 5] ^= 1;
+    for (const std::string& c : {tampered, cookie.substr(0, cookie.size() - 3),
+                                 std::string("authgate_session="), std::string("authgate_session=x")}) {
+        auto d = access(*f, c);
+        assert_false(d.allowed());
+        assert_int_equal((int)d.error, (int)Error::session_invalid);
+        assert_true(d.set_cookies.at(0).find("Max-Age=0") != std::string::npos);
+    }
+}
+
+void logout_revokes_on_the_server(void**) {
+    std::unique_ptr<Fixture> f(make());
+    std::string cookie = sign_in(*f, "alice", "alice-pass");
+    Req r;
+    r.method = "POST";
+    r.path = "/_authgate/logout";
+    r.cookies = {cookie};
+    auto d = run(handle_endpoint(f->ports(), f->cfg, r.view()));
+    assert_int_equal(d.status, 200);
+    assert_true(cookie_pair(d, "authgate_session") == "authgate_session=");
+    assert_false(access(*f, cookie).allowed());
+    assert_int_equal(f->store.size(), 0);
+}
+
+void require_rules(void**) {
+    std::unique_ptr<Fixture> admins(make({{"authgate_require", "any group:admins user:bob"}}));
+    assert_true(access(*admins, sign_in(*admins, "alice", "alice-pass")).allowed());
+    assert_true(access(*admins, sign_in(*admins, "bob", "bob-pass")).allowed());
+
+    std::unique_ptr<Fixture> both(make({{"authgate_require", "all group:admins group:staff"}}));
+    assert_true(access(*both, sign_in(*both, "alice", "alice-pass")).allowed());
+    auto denied = access(*both, sign_in(*both, "bob", "bob-pass"));
+    assert_false(denied.allowed());
+    assert_int_equal(denied.status, 403);
+
+    std::unique_ptr<Fixture> lines(
+        make({{"authgate_require", "group:staff"}, {"authgate_require", "user:bob"}}));
+    assert_false(access(*lines, sign_in(*lines, "alice", "alice-pass")).allowed());
+}
+
+void store_down_fails_closed(void**) {
+    std::unique_ptr<Fixture> f(make());
+    std::string cookie = sign_in(*f, "alice", "alice-pass");
+    f->store.down = true;
+    auto d = access(*f, cookie);
+    assert_false(d.allowed());
+    assert_int_equal(d.status, 503);
+    Decision login;
+    f->store.down = false;
+    Req get;
+    get.path = "/_authgate/login";
+    auto page = run(handle_endpoint(f->ports(), f->cfg, get.view()));
+    f->store.down = true;
+    Req post;
+    post.method = "POST";
+    post.path = "/_authgate/login";
+    post.body = "username=alice&password=alice-pass&csrf=" + http::percent_encode(csrf_from(page));
+    post.cookies = {cookie_pair(page, "authgate_csrf")};
+    auto failed = run(handle_endpoint(f->ports(), f->cfg, post.view()));
+    assert_int_equal(failed.status, 503);
+    assert_true(cookie_pair(failed, "authgate_session").empty());
+}
+
+void open_redirect_through_login_lands_locally(void**) {
+    std::unique_ptr<Fixture> f(make());
+    Req get;
+    get.path = "/_authgate/login";
+    auto page = run(handle_endpoint(f->ports(), f->cfg, get.view()));
+    for (const char* rd : {"%2F%2Fevil.com", "https%3A%2F%2Fevil.com", "%2F%5Cevil.com",
+                           "%2F%252F%252Fevil.com"}) {
+        Req post;
+        post.method = "POST";
+        post.path = "/_authgate/login";
+        post.body = std::string("username=bob&password=bob-pass&rd=") + rd +
+                    "&csrf=" + http::percent_encode(csrf_from(page));
+        post.cookies = {cookie_pair(page, "authgate_csrf")};
+        auto d = run(handle_endpoint(f->ports(), f->cfg, post.view()));
+        assert_int_equal(d.status, 303);
+        assert_string_equal(d.location.c_str(), "/");
+    }
+}
+
+void endpoint_routing(void**) {
+    std::unique_ptr<Fixture> f(make());
+    Req r;
+    r.path = "/_authgate/nope";
+    assert_int_equal(run(handle_endpoint(f->ports(), f->cfg, r.view())).status, 404);
+    r.path = "/_authgate/login";
+    r.method = "PUT";
+    assert_int_equal(run(handle_endpoint(f->ports(), f->cfg, r.view())).status, 405);
+    r.path = "/_authgate/health";
+    r.method = "GET";
+    auto h = run(handle_endpoint(f->ports(), f->cfg, r.view()));
+    assert_int_equal(h.status, 200);
+    assert_true(h.body.find("\"status\":\"ok\"") != std::string::npos);
+    f->store.down = true;
+    assert_int_equal(run(handle_endpoint(f->ports(), f->cfg, r.view())).status, 503);
+}
+
+void login_page_escapes_reflected_values(void**) {
+    std::unique_ptr<Fixture> f(make());
+    Req r;
+    r.path = "/_authgate/login";
+    r.query = "rd=/x%22%3E%3Cscript%3Ealert(1)%3C/script%3E";
+    auto d = run(handle_endpoint(f->ports(), f->cfg, r.view()));
+    assert_int_equal(d.status, 200);
+    assert_true(d.body.find("<script>") == std::string::npos);
+    assert_true(d.body.find("&quot;&gt;&lt;script&gt;") != std::string::npos);
+}
+
+} // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(sign_in_then_access),
+        cmocka_unit_test(no_session_redirects_browsers_and_401s_apis),
+        cmocka_unit_test(wrong_password_unknown_and_disabled_users_fail_alike),
+        cmocka_unit_test(csrf_is_required),
+        cmocka_unit_test(idle_timeout_and_lifetime),
+        cmocka_unit_test(session_id_rotates_at_sign_in),
+        cmocka_unit_test(tampered_cookies_are_rejected),
+        cmocka_unit_test(logout_revokes_on_the_server),
+        cmocka_unit_test(require_rules),
+        cmocka_unit_test(store_down_fails_closed),
+        cmocka_unit_test(open_redirect_through_login_lands_locally),
+        cmocka_unit_test(endpoint_routing),
+        cmocka_unit_test(login_page_escapes_reflected_values),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

@@ -1,0 +1,117 @@
+// Cookie header parsing (including malformed input), form decoding and escaping.
+#include "support/support.h"
+
+#include "authgate/http.h"
+
+using namespace authgate::http;
+
+namespace {
+
+void finds_cookie_among_others(void**) {
+    auto v = cookie_values({"theme=dark; authgate_session=abc; lang=en"}, "authgate_session");
+    assert_int_equal(v.size(), 1);
+    assert_true(v[0] == "abc");
+}
+
+void finds_cookie_across_headers_in_order(void**) {
+    auto v = cookie_values({"a=1", "authgate_session=first", "x=y; authgate_session=second"},
+                           "authgate_session");
+    assert_int_equal(v.size(), 2);
+    assert_true(v[0] == "first");
+    assert_true(v[1] == "second");
+}
+
+void malformed_cookie_headers_are_survivable(void**) {
+    const std::string cases[] = {"",         ";",         ";;;",       "=",        "=value",
+                                 "noequals", "  ;  = ; ", "a=1;;b=2;", "\x01\x02", "a==b",
+                                 std::string(10000, ';')};
+    for (const auto& c : cases) {
+        auto v = cookie_values({c}, "authgate_session");
+        assert_int_equal(v.size(), 0);
+    }
+    auto v = cookie_values({"a==b"}, "a");
+    assert_int_equal(v.size(), 1);
+    assert_true(v[0] == "=b");
+}
+
+void prefix_of_name_does_not_match(void**) {
+    assert_int_equal(cookie_values({"authgate_session_x=1; xauthgate_session=2"},
+                                   "authgate_session")
+                         .size(),
+                     0);
+}
+
+void quoted_values_are_unquoted(void**) {
+    auto v = cookie_values({"s=\"abc\""}, "s");
+    assert_true(v.at(0) == "abc");
+}
+
+void strip_removes_only_named_cookies(void**) {
+    auto out = strip_cookies("theme=dark; authgate_session=abc; lang=en", {"authgate_session"});
+    assert_true(out.has_value());
+    assert_string_equal(out->c_str(), "theme=dark; lang=en");
+    assert_false(strip_cookies("theme=dark", {"authgate_session"}).has_value());
+    auto all = strip_cookies("authgate_session=abc", {"authgate_session"});
+    assert_true(all.has_value() && all->empty());
+}
+
+void set_cookie_has_security_attributes(void**) {
+    SetCookie c;
+    c.name = "authgate_session";
+    c.value = "v";
+    c.secure = true;
+    c.max_age = 60;
+    std::string s = format_set_cookie(c);
+    assert_string_equal(s.c_str(),
+                        "authgate_session=v; Path=/; Max-Age=60; Secure; HttpOnly; SameSite=Lax");
+    c.max_age = 0;
+    assert_non_null(strstr(format_set_cookie(c).c_str(), "Max-Age=0"));
+}
+
+void form_decoding(void**) {
+    auto p = parse_form("username=al%69ce&password=a+b%26c&rd=%2Fx%3Fy%3D1&empty=&flag");
+    assert_true(p.has_value());
+    assert_true(*param(*p, "username") == "alice");
+    assert_true(*param(*p, "password") == "a b&c");
+    assert_true(*param(*p, "rd") == "/x?y=1");
+    assert_true(*param(*p, "empty") == "");
+    assert_true(*param(*p, "flag") == "");
+    assert_false(param(*p, "missing").has_value());
+    assert_false(parse_form("a=%zz").has_value());
+    assert_false(parse_form("a=%4").has_value());
+    auto first = parse_form("a=1&a=2");
+    assert_true(*param(*first, "a") == "1");
+}
+
+void escaping(void**) {
+    assert_string_equal(html_escape("<a href=\"x\">'&'</a>").c_str(),
+                        "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    assert_string_equal(json_escape("a\"b\\c\n<").c_str(), "a\\\"b\\\\c\\n\\u003c");
+    assert_string_equal(percent_encode("/a b?c=d&e").c_str(), "/a%20b%3Fc%3Dd%26e");
+}
+
+void api_client_detection(void**) {
+    assert_true(is_api_client("application/json", ""));
+    assert_true(is_api_client("", "XMLHttpRequest"));
+    assert_false(is_api_client("text/html,application/xhtml+xml,*/*;q=0.8", ""));
+    assert_false(is_api_client("*/*", ""));
+    assert_false(is_api_client("text/html, application/json", ""));
+}
+
+} // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(finds_cookie_among_others),
+        cmocka_unit_test(finds_cookie_across_headers_in_order),
+        cmocka_unit_test(malformed_cookie_headers_are_survivable),
+        cmocka_unit_test(prefix_of_name_does_not_match),
+        cmocka_unit_test(quoted_values_are_unquoted),
+        cmocka_unit_test(strip_removes_only_named_cookies),
+        cmocka_unit_test(set_cookie_has_security_attributes),
+        cmocka_unit_test(form_decoding),
+        cmocka_unit_test(escaping),
+        cmocka_unit_test(api_client_detection),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

@@ -1,0 +1,81 @@
+// Users file parsing and argon2id password verification.
+#include "support/support.h"
+
+#include "authgate/users.h"
+
+using namespace authgate;
+
+namespace {
+
+std::string alice_hash() {
+    static std::string h = [] {
+        testing::CountingRandom random;
+        auto r = hash_password("alice-pass-1", random, PasswordCost{1024, 1, 1});
+        assert_true(r.ok());
+        return *r;
+    }();
+    return h;
+}
+
+void verifies_password(void**) {
+    std::string h = alice_hash();
+    assert_true(is_argon2id_hash(h));
+    assert_true(verify_password(h, "alice-pass-1"));
+    assert_false(verify_password(h, "alice-pass-2"));
+    assert_false(verify_password(h, ""));
+    assert_false(verify_password("$argon2id$v=19$m=1024,t=1,p=1$garbage", "x"));
+    assert_false(verify_password("plaintext", "plaintext"));
+    assert_false(verify_password("$argon2i$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaA", "x"));
+}
+
+void parses_users_file(void**) {
+    std::string text = "# users\n\nalice:" + alice_hash() +
+                       ":alice@example.com:Alice A:admins, staff:\n"
+                       "carol:" + alice_hash() + ":carol@example.com:Carol::disabled\n";
+    auto db = UserDb::parse(text);
+    assert_true(db.ok());
+    assert_int_equal(db->size(), 2);
+    const User* a = db->find("alice");
+    assert_non_null(a);
+    assert_true(a->email == "alice@example.com" && a->display_name == "Alice A");
+    assert_true((a->groups == std::vector<std::string>{"admins", "staff"}));
+    assert_false(a->disabled);
+    assert_true(db->find("carol")->disabled);
+    assert_null(db->find("bob"));
+    // The decoy has the same cost parameters as the real hashes.
+    assert_true(db->decoy_hash().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+    assert_false(verify_password(db->decoy_hash(), ""));
+}
+
+void users_file_errors_name_the_line(void**) {
+    struct Case {
+        std::string text;
+        const char* expect;
+    } cases[] = {
+        {"alice:" + alice_hash() + ":a@x:A:g\n", "line 1: expected 6 fields"},
+        {"\n\nalice:plain:a@x:A:g:\n", "line 3: password of \"alice\" is not an argon2id hash"},
+        {"al ice:" + alice_hash() + ":a@x:A:g:\n", "line 1: invalid user name"},
+        {"alice:" + alice_hash() + ":a@x:A:g:frozen\n", "unknown flag \"frozen\""},
+        {"alice:" + alice_hash() + ":a@x:A:g:\nalice:" + alice_hash() + ":a@x:A:g:\n",
+         "line 2: duplicate user \"alice\""},
+        {"alice:" + alice_hash() + ":a@x:A:bad group:\n", "invalid group"},
+    };
+    for (const auto& c : cases) {
+        auto db = UserDb::parse(c.text);
+        assert_false(db.ok());
+        if (db.error().find(c.expect) == std::string::npos) {
+            fail_msg("expected \"%s\" in \"%s\"", c.expect, db.error().c_str());
+        }
+    }
+}
+
+} // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(verifies_password),
+        cmocka_unit_test(parses_users_file),
+        cmocka_unit_test(users_file_errors_name_the_line),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
