@@ -65,6 +65,15 @@ int gen_key_cmd(const std::string& id) {
     return 0;
 }
 
+std::string cell(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '|') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
 int directives_cmd() {
     using namespace authgate::config;
     std::cout << "| directive | context | default | example | meaning |\n";
@@ -74,10 +83,11 @@ int directives_cmd() {
         if (d.contexts & kMain) ctx += "http ";
         if (d.contexts & kServer) ctx += "server ";
         if (d.contexts & kLocation) ctx += "location";
+        while (!ctx.empty() && ctx.back() == ' ') ctx.pop_back();
         std::cout << "| `" << d.name << "` | " << ctx << " | "
-                  << (d.default_value.empty() ? "—" : "`" + std::string(d.default_value) + "`")
+                  << (d.default_value.empty() ? "—" : "`" + cell(d.default_value) + "`")
                   << " | `" << d.name << (d.example.empty() ? "" : " ") << d.example << ";` | "
-                  << d.help << " |\n";
+                  << cell(d.help) << " |\n";
     }
     return 0;
 }

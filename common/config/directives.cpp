@@ -3,6 +3,7 @@
 #include "config/values.h"
 
 #include <array>
+#include <vector>
 
 namespace authgate::config {
 
@@ -211,7 +212,8 @@ const std::array kDirectives = {
               &field_copy<&Settings::require>},
     field<&Settings::identity_headers, identity_headers>(
         "authgate_identity_headers", kAny, 1, 4, true,
-        "user=X-Auth-User", "user=X-Remote-User groups=off",
+        "user=X-Auth-User email=X-Auth-Email name=X-Auth-Name groups=X-Auth-Groups",
+        "user=X-Remote-User groups=off",
         "Identity headers sent upstream (fields user, email, name, groups; \"off\" omits one)."),
     field<&Settings::shm_zone, shm_zone>(
         "authgate_shm_zone", kMain, 1, 1, false, "", "authgate:10m",
@@ -239,9 +241,15 @@ void merge(Settings& child, const Settings& parent) {
 void apply_defaults(Settings& s) {
     for (const auto& d : kDirectives) {
         if (d.is_set(s) || d.default_value.empty()) continue;
-        std::string_view arg = d.default_value;
-        // A default is a single argument and is checked by the directive test.
-        (void)d.apply(s, Args(&arg, 1));
+        // Defaults are written like directive arguments; the directive test checks them.
+        std::vector<std::string_view> args;
+        std::string_view rest = d.default_value;
+        while (!rest.empty()) {
+            auto sp = rest.find(' ');
+            args.push_back(rest.substr(0, sp));
+            rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+        }
+        (void)d.apply(s, args);
     }
 }
 

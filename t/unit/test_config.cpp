@@ -54,8 +54,9 @@ void every_directive_is_complete(void**) {
         // A default, when there is one, parses.
         if (!d.default_value.empty()) {
             Settings fresh;
-            std::string_view def = d.default_value;
-            assert_true(d.apply(fresh, Args(&def, 1)).ok());
+            auto def = words(d.default_value);
+            assert_true(def.size() >= d.min_args && def.size() <= d.max_args);
+            assert_true(d.apply(fresh, def).ok());
         }
     }
     // Settings has 15 fields; each has exactly one directive.
