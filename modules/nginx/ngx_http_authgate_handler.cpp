@@ -35,8 +35,8 @@ ngx_int_t check(ngx_http_request_t* r, const GateConfig& cfg) {
     }
     st = RequestState::create(r, Phase::access);
     if (st == nullptr) return NGX_ERROR;
+    st->build_view(cfg, {});  // before stripping: the view keeps the original cookies
     strip_client_identity(r, cfg);
-    st->build_view(cfg, {});
     if (!st->start(check_access(st->ports(), cfg, st->view))) return NGX_AGAIN;
     return apply(r, cfg, *st);
 }

@@ -33,12 +33,16 @@ template <class F> void for_each_header(ngx_list_t& list, F&& fn) {
 // Rebuilds the request's header list without the given elements. Other modules keep
 // pointers into the old elements (host, cookies...), which stay valid in the pool.
 bool remove_headers(ngx_http_request_t* r, const std::vector<ngx_table_elt_t*>& drop) {
-    ngx_list_t fresh;
-    if (ngx_list_init(&fresh, r->pool, 20, sizeof(ngx_table_elt_t)) != NGX_OK) return false;
+    // The list struct holds a pointer to its own first part: copy it aside (iteration only
+    // follows part->next) and rebuild the request's list in place.
+    ngx_list_t old = r->headers_in.headers;
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 20, sizeof(ngx_table_elt_t)) != NGX_OK) {
+        return false;
+    }
     bool ok = true;
-    for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
+    for_each_header(old, [&](ngx_table_elt_t& h) {
         if (!ok || std::find(drop.begin(), drop.end(), &h) != drop.end()) return;
-        auto* copy = static_cast<ngx_table_elt_t*>(ngx_list_push(&fresh));
+        auto* copy = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_in.headers));
         if (copy == nullptr) {
             ok = false;
             return;
@@ -46,7 +50,6 @@ bool remove_headers(ngx_http_request_t* r, const std::vector<ngx_table_elt_t*>& 
         *copy = h;
     });
     if (!ok) return false;
-    r->headers_in.headers = fresh;
     // The cookie index must not point at removed elements.
     auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
     ngx_uint_t kept = 0;
