@@ -71,6 +71,14 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
     if (s.require) g.require = *s.require;
     if (s.identity_headers) g.identity_headers = *s.identity_headers;
 
+    g.protected_headers = {"X-Auth-User", "X-Auth-Email", "X-Auth-Name", "X-Auth-Groups"};
+    for (const std::string* h : {&g.identity_headers.user, &g.identity_headers.email,
+                                 &g.identity_headers.name, &g.identity_headers.groups}) {
+        if (!h->empty()) g.protected_headers.push_back(*h);
+    }
+    g.gate_cookies = {g.cookie_name, "__Host-" + g.cookie_name, g.csrf_cookie_name,
+                      "__Host-" + g.csrf_cookie_name};
+
     if (!g.enabled && !g.endpoint) return g;  // nothing to load for ungated locations
 
     if (g.cookie_samesite == config::SameSite::none &&

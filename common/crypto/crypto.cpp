@@ -1,5 +1,9 @@
+// The per-request hashes use OpenSSL's low-level SHA-256: the EVP one-shots fetch the
+// algorithm under a global lock on every call, which cost more than the hash itself.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "authgate/crypto.h"
 
+#include <cstring>
 #include <stdexcept>
 
 #include <openssl/crypto.h>
@@ -12,19 +16,58 @@ namespace authgate::crypto {
 
 Digest sha256(std::string_view data) {
     Digest d{};
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d.data());
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, data.data(), data.size());
+    SHA256_Final(d.data(), &ctx);
     return d;
 }
 
-Digest hmac_sha256(std::span<const std::uint8_t> key, std::string_view data) {
-    Digest d{};
-    unsigned int len = 0;
-    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(data.data()), data.size(), d.data(),
-             &len) == nullptr) {
-        throw std::runtime_error("HMAC-SHA256 failed");
+HmacKey::HmacKey(std::span<const std::uint8_t> key) {
+    constexpr std::size_t kBlock = 64;
+    std::uint8_t block[kBlock] = {};
+    if (key.size() > kBlock) {
+        auto d = sha256(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+        std::memcpy(block, d.data(), d.size());
+    } else if (!key.empty()) {
+        std::memcpy(block, key.data(), key.size());
     }
-    return d;
+    std::uint8_t pad[kBlock];
+    static_assert(sizeof(SHA256_CTX) <= sizeof(inner_));
+    SHA256_CTX ctx;
+    for (std::size_t i = 0; i < kBlock; ++i) pad[i] = block[i] ^ 0x36;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, pad, kBlock);
+    std::memcpy(inner_, &ctx, sizeof ctx);
+    for (std::size_t i = 0; i < kBlock; ++i) pad[i] = block[i] ^ 0x5c;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, pad, kBlock);
+    std::memcpy(outer_, &ctx, sizeof ctx);
+    OPENSSL_cleanse(block, sizeof block);
+    OPENSSL_cleanse(pad, sizeof pad);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+}
+
+HmacKey::~HmacKey() {
+    OPENSSL_cleanse(inner_, sizeof inner_);
+    OPENSSL_cleanse(outer_, sizeof outer_);
+}
+
+Digest HmacKey::mac(std::string_view data) const {
+    SHA256_CTX ctx;
+    std::memcpy(&ctx, inner_, sizeof ctx);
+    SHA256_Update(&ctx, data.data(), data.size());
+    Digest inner{};
+    SHA256_Final(inner.data(), &ctx);
+    std::memcpy(&ctx, outer_, sizeof ctx);
+    SHA256_Update(&ctx, inner.data(), inner.size());
+    Digest out{};
+    SHA256_Final(out.data(), &ctx);
+    return out;
+}
+
+Digest hmac_sha256(std::span<const std::uint8_t> key, std::string_view data) {
+    return HmacKey(key).mac(data);
 }
 
 Digest hkdf_sha256(std::span<const std::uint8_t> secret, std::string_view info) {

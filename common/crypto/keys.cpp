@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include <openssl/crypto.h>
+
 namespace authgate {
 
 namespace {
@@ -76,9 +78,12 @@ Result<KeyRing> KeyRing::parse(std::string_view text) {
         }
         Key key{std::string(id), {}};
         for (std::size_t p = 0; p < key.derived.size(); ++p) {
-            key.derived[p] = crypto::hkdf_sha256(crypto::bytes(*secret),
-                                                 purpose_label(static_cast<KeyPurpose>(p)));
+            auto sub = crypto::hkdf_sha256(crypto::bytes(*secret),
+                                           purpose_label(static_cast<KeyPurpose>(p)));
+            key.derived[p] = crypto::HmacKey(sub);
+            OPENSSL_cleanse(sub.data(), sub.size());
         }
+        OPENSSL_cleanse(secret->data(), secret->size());
         ring.keys_.push_back(std::move(key));
     }
     if (ring.keys_.empty()) return fail("no key found");
@@ -86,7 +91,7 @@ Result<KeyRing> KeyRing::parse(std::string_view text) {
 }
 
 crypto::Digest KeyRing::mac(KeyPurpose purpose, std::string_view data) const {
-    return crypto::hmac_sha256(keys_.front().derived[static_cast<std::size_t>(purpose)], data);
+    return keys_.front().derived[static_cast<std::size_t>(purpose)].mac(data);
 }
 
 bool KeyRing::verify_mac(KeyPurpose purpose, std::string_view data,
@@ -94,7 +99,7 @@ bool KeyRing::verify_mac(KeyPurpose purpose, std::string_view data,
     if (tag.size() < kMinTagBytes || tag.size() > crypto::Digest{}.size()) return false;
     bool match = false;
     for (const Key& k : keys_) {
-        auto expected = crypto::hmac_sha256(k.derived[static_cast<std::size_t>(purpose)], data);
+        auto expected = k.derived[static_cast<std::size_t>(purpose)].mac(data);
         match |= crypto::constant_time_equal(
             std::span<const std::uint8_t>(expected.data(), tag.size()), crypto::bytes(tag));
     }

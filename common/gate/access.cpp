@@ -41,14 +41,4 @@ Decision authorize(const GateConfig& cfg, const RequestView& req, const Identity
     return d;
 }
 
-std::vector<std::string_view> identity_header_names(const GateConfig& cfg) {
-    std::vector<std::string_view> names = {"X-Auth-User", "X-Auth-Email", "X-Auth-Name",
-                                           "X-Auth-Groups"};
-    for (const std::string* h : {&cfg.identity_headers.user, &cfg.identity_headers.email,
-                                 &cfg.identity_headers.name, &cfg.identity_headers.groups}) {
-        if (!h->empty()) names.emplace_back(*h);
-    }
-    return names;
-}
-
 } // namespace authgate

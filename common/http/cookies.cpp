@@ -44,11 +44,11 @@ std::vector<std::string_view> cookie_values(const std::vector<std::string_view>&
 }
 
 std::optional<std::string> strip_cookies(std::string_view header,
-                                         const std::vector<std::string_view>& drop) {
+                                         const std::vector<std::string>& drop) {
     std::string out;
     bool changed = false;
     for_each_pair(header, [&](std::string_view n, std::string_view, std::string_view pair) {
-        for (auto d : drop) {
+        for (const auto& d : drop) {
             if (!n.empty() && n == d) {
                 changed = true;
                 return;

@@ -213,9 +213,10 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
     body_.assign(body);
     v.body = body_;
     v.client_addr = sv(r->connection->addr_text);
-    request_id_ = std::to_string(ngx_pid) + "-" + std::to_string(r->connection->number) + "-" +
-                  std::to_string(r->connection->requests);
-    v.request_id = request_id_;
+    u_char* end = ngx_snprintf(request_id_, sizeof request_id_, "%P-%uA-%ui", ngx_pid,
+                               r->connection->number, r->connection->requests);
+    v.request_id = std::string_view(reinterpret_cast<char*>(request_id_),
+                                    static_cast<std::size_t>(end - request_id_));
 #if (NGX_HTTP_SSL)
     v.tls = r->connection->ssl != nullptr;
 #endif
@@ -285,11 +286,10 @@ void RequestState::finish_async() {
 // ---- applying decisions ----------------------------------------------------------
 
 void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
-    auto names = identity_header_names(cfg);
     std::vector<ngx_table_elt_t*> drop;
     for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
         std::string_view k = sv(h.key);
-        for (auto n : names) {
+        for (const auto& n : cfg.protected_headers) {
             if (header_name_equal(k, n)) {
                 drop.push_back(&h);
                 return;
@@ -297,12 +297,15 @@ void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
         }
     });
     // The gate's own cookies are not for the upstream.
-    std::string session = cfg.cookie_name, host_session = "__Host-" + cfg.cookie_name;
-    std::string csrf = cfg.csrf_cookie_name, host_csrf = "__Host-" + cfg.csrf_cookie_name;
-    std::vector<std::string_view> gate_cookies = {session, host_session, csrf, host_csrf};
     auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
     for (ngx_uint_t i = 0; i < r->headers_in.cookies.nelts; ++i) {
-        auto stripped = http::strip_cookies(sv(cookies[i]->value), gate_cookies);
+        std::string_view value = sv(cookies[i]->value);
+        bool mentions = false;
+        for (const auto& name : cfg.gate_cookies) {
+            mentions |= value.find(name) != std::string_view::npos;
+        }
+        if (!mentions) continue;
+        auto stripped = http::strip_cookies(value, cfg.gate_cookies);
         if (!stripped) continue;
         if (stripped->empty()) {
             drop.push_back(cookies[i]);

@@ -58,7 +58,7 @@ class RequestState {
     std::coroutine_handle<> pending_;
     ngx_http_event_handler_pt saved_write_handler_ = nullptr;
     std::string body_;
-    std::string request_id_;
+    u_char request_id_[64];
     Task<Decision> task_;
     ThreadOffloader offloader_;
 };

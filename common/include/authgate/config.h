@@ -119,6 +119,10 @@ struct GateConfig {
     Millis session_lifetime = 0;
     std::vector<config::RequireRule> require;
     config::IdentityHeaders identity_headers;
+    // Derived once: request headers a client may never set, and the gate's own cookies
+    // (kept from the upstream).
+    std::vector<std::string> protected_headers;
+    std::vector<std::string> gate_cookies;
     std::shared_ptr<const KeyRing> keys;
     std::shared_ptr<const UserDb> users;
     std::shared_ptr<const Templates> templates;

@@ -14,6 +14,22 @@ using Digest = std::array<std::uint8_t, 32>;
 
 Digest sha256(std::string_view data);
 Digest hmac_sha256(std::span<const std::uint8_t> key, std::string_view data);
+
+// An HMAC-SHA256 key with its padded hash states precomputed: a MAC costs two
+// compressions plus the data, with no allocation.
+class HmacKey {
+  public:
+    HmacKey() = default;
+    explicit HmacKey(std::span<const std::uint8_t> key);
+    HmacKey(const HmacKey&) = default;
+    HmacKey& operator=(const HmacKey&) = default;
+    ~HmacKey();
+    Digest mac(std::string_view data) const;
+
+  private:
+    alignas(8) unsigned char inner_[112] = {};  // SHA256_CTX
+    alignas(8) unsigned char outer_[112] = {};
+};
 // HKDF-SHA256 expanding one secret into a purpose-bound 32-byte key.
 Digest hkdf_sha256(std::span<const std::uint8_t> secret, std::string_view info);
 

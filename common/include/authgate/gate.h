@@ -23,7 +23,4 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
 Decision authorize(const GateConfig& cfg, const RequestView& req, const Identity& who, Millis now);
 Task<Decision> handle_endpoint(Ports ports, const GateConfig& cfg, const RequestView& req);
 
-// Identity header names the client must never be able to set for this location.
-std::vector<std::string_view> identity_header_names(const GateConfig& cfg);
-
 } // namespace authgate

@@ -17,7 +17,7 @@ std::vector<std::string_view> cookie_values(const std::vector<std::string_view>&
 
 // The Cookie header with every cookie named in `drop` removed; nullopt when unchanged.
 std::optional<std::string> strip_cookies(std::string_view header,
-                                         const std::vector<std::string_view>& drop);
+                                         const std::vector<std::string>& drop);
 
 struct SetCookie {
     std::string name;

@@ -30,7 +30,7 @@ class KeyRing {
   private:
     struct Key {
         std::string id;
-        std::array<crypto::Digest, static_cast<std::size_t>(KeyPurpose::count_)> derived;
+        std::array<crypto::HmacKey, static_cast<std::size_t>(KeyPurpose::count_)> derived;
     };
     std::vector<Key> keys_;
 };
