@@ -1,0 +1,40 @@
+// A gated nginx with an echo backend, as most tests need it.
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { Nginx, echoServer, makePrefix, removePrefix } from './nginx.mjs';
+import { freePorts } from './ports.mjs';
+
+// `locations(backend)` returns extra location blocks; `http` extra http-level directives.
+export function gatedServer({ http = '', locations = () => '', workers = 2 } = {}) {
+  const state = {};
+  before(async () => {
+    const [port, backend] = await freePorts(2);
+    const prefix = makePrefix();
+    const conf = `
+    authgate_key_file ${prefix}/authgate.key;
+    authgate_users_file ${prefix}/users;
+${http}
+    server {
+        listen 127.0.0.1:${port};
+        location /_authgate/ { authgate_endpoint; }
+        location / {
+            authgate on;
+            add_header X-Status $authgate_status always;
+            add_header X-Worker $pid always;
+            proxy_pass http://127.0.0.1:${backend};
+        }
+        location /public/ { proxy_pass http://127.0.0.1:${backend}; }
+${locations(backend)}
+    }
+${echoServer(backend)}`;
+    Object.assign(state, { port, backend, prefix, base: `http://127.0.0.1:${port}` });
+    state.nginx = await new Nginx(prefix, conf, { port, workers }).start();
+  });
+  after(async () => {
+    const bad = state.nginx ? state.nginx.badLogLines() : [];
+    if (state.nginx) await state.nginx.stop();
+    if (state.prefix) removePrefix(state.prefix);
+    assert.deepEqual(bad, [], 'error.log must have no [alert], [emerg] or sanitizer lines');
+  });
+  return state;
+}
