@@ -1,5 +1,8 @@
 // Turns merged Settings into the immutable GateConfig, loading the files they name.
 #include "authgate/config.h"
+
+#include <algorithm>
+#include <cctype>
 #include "authgate/keys.h"
 #include "authgate/templates.h"
 #include "authgate/users.h"
@@ -74,7 +77,15 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
     g.protected_headers = {"X-Auth-User", "X-Auth-Email", "X-Auth-Name", "X-Auth-Groups"};
     for (const std::string* h : {&g.identity_headers.user, &g.identity_headers.email,
                                  &g.identity_headers.name, &g.identity_headers.groups}) {
-        if (!h->empty()) g.protected_headers.push_back(*h);
+        bool known = false;
+        for (const auto& p : g.protected_headers) {
+            known |= p.size() == h->size() &&
+                     std::equal(p.begin(), p.end(), h->begin(), [](char a, char b) {
+                         return std::tolower(static_cast<unsigned char>(a)) ==
+                                std::tolower(static_cast<unsigned char>(b));
+                     });
+        }
+        if (!h->empty() && !known) g.protected_headers.push_back(*h);
     }
     g.gate_cookies = {g.cookie_name, "__Host-" + g.cookie_name, g.csrf_cookie_name,
                       "__Host-" + g.csrf_cookie_name};

@@ -3,6 +3,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "authgate/crypto.h"
 
+#include <array>
 #include <cstring>
 #include <stdexcept>
 
@@ -101,68 +102,85 @@ namespace {
 constexpr char kUrlAlphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-int url_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-}
+using DecodeTable = std::array<std::int8_t, 256>;
 
-int std_value(char c) {
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    if (c == '-' || c == '_') return -1;
-    return url_value(c);
-}
-
-std::optional<std::string> decode_with(std::string_view text, int (*value)(char)) {
-    std::string out;
-    out.reserve(text.size() * 3 / 4);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        int v = value(c);
-        if (v < 0) return std::nullopt;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((acc >> bits) & 0xff));
-        }
+constexpr DecodeTable make_table(bool url) {
+    DecodeTable t{};
+    for (auto& v : t) v = -1;
+    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kUrlAlphabet[i])] = static_cast<std::int8_t>(i);
+    if (!url) {
+        t['-'] = t['_'] = -1;
+        t['+'] = 62;
+        t['/'] = 63;
     }
-    // Leftover bits must be zero padding of a canonical encoding.
-    if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+    return t;
+}
+
+constexpr DecodeTable kUrlTable = make_table(true);
+constexpr DecodeTable kStdTable = make_table(false);
+
+std::optional<std::string> decode_with(std::string_view text, const DecodeTable& table) {
+    if (text.size() % 4 == 1) return std::nullopt;
+    std::string out(text.size() * 3 / 4, '\0');
+    std::size_t o = 0;
+    std::size_t i = 0;
+    auto at = [&](std::size_t k) { return table[static_cast<unsigned char>(text[k])]; };
+    for (; i + 4 <= text.size(); i += 4) {
+        int a = at(i), b = at(i + 1), c = at(i + 2), d = at(i + 3);
+        if ((a | b | c | d) < 0) return std::nullopt;
+        std::uint32_t n = (static_cast<std::uint32_t>(a) << 18) |
+                          (static_cast<std::uint32_t>(b) << 12) |
+                          (static_cast<std::uint32_t>(c) << 6) | static_cast<std::uint32_t>(d);
+        out[o++] = static_cast<char>(n >> 16);
+        out[o++] = static_cast<char>(n >> 8);
+        out[o++] = static_cast<char>(n);
+    }
+    std::size_t rest = text.size() - i;
+    if (rest >= 2) {
+        int a = at(i), b = at(i + 1), c = rest == 3 ? at(i + 2) : 0;
+        if ((a | b | c) < 0) return std::nullopt;
+        std::uint32_t n = (static_cast<std::uint32_t>(a) << 18) |
+                          (static_cast<std::uint32_t>(b) << 12) | (static_cast<std::uint32_t>(c) << 6);
+        // The unused low bits of a canonical encoding are zero.
+        if ((rest == 2 && (n & 0xffff)) || (rest == 3 && (n & 0xff))) return std::nullopt;
+        out[o++] = static_cast<char>(n >> 16);
+        if (rest == 3) out[o++] = static_cast<char>(n >> 8);
+    }
+    out.resize(o);
     return out;
 }
 
 } // namespace
 
 std::string base64url_encode(std::span<const std::uint8_t> data) {
-    std::string out;
-    out.reserve((data.size() * 4 + 2) / 3);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (std::uint8_t b : data) {
-        acc = (acc << 8) | b;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out.push_back(kUrlAlphabet[(acc >> bits) & 0x3f]);
-        }
+    std::string out((data.size() * 4 + 2) / 3, '\0');
+    std::size_t o = 0;
+    std::size_t i = 0;
+    for (; i + 3 <= data.size(); i += 3) {
+        std::uint32_t n = (static_cast<std::uint32_t>(data[i]) << 16) |
+                          (static_cast<std::uint32_t>(data[i + 1]) << 8) | data[i + 2];
+        out[o++] = kUrlAlphabet[(n >> 18) & 63];
+        out[o++] = kUrlAlphabet[(n >> 12) & 63];
+        out[o++] = kUrlAlphabet[(n >> 6) & 63];
+        out[o++] = kUrlAlphabet[n & 63];
     }
-    if (bits > 0) out.push_back(kUrlAlphabet[(acc << (6 - bits)) & 0x3f]);
+    if (i < data.size()) {
+        std::uint32_t n = static_cast<std::uint32_t>(data[i]) << 16;
+        if (i + 1 < data.size()) n |= static_cast<std::uint32_t>(data[i + 1]) << 8;
+        out[o++] = kUrlAlphabet[(n >> 18) & 63];
+        out[o++] = kUrlAlphabet[(n >> 12) & 63];
+        if (i + 1 < data.size()) out[o++] = kUrlAlphabet[(n >> 6) & 63];
+    }
     return out;
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
-    return decode_with(text, url_value);
+    return decode_with(text, kUrlTable);
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {
     while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-    return decode_with(text, std_value);
+    return decode_with(text, kStdTable);
 }
 
 } // namespace authgate::crypto

@@ -27,8 +27,7 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
                         now);
 }
 
-Decision authorize(const GateConfig& cfg, const RequestView& req, const Identity& who,
-                   Millis now) {
+Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now) {
     if (!authz::satisfies(cfg.require, who.user, who.groups)) {
         auto d = gate::forbidden(cfg, req, now);
         d.notice = "access denied to user \"" + who.user + "\" by authgate_require";
@@ -37,7 +36,7 @@ Decision authorize(const GateConfig& cfg, const RequestView& req, const Identity
     Decision d;
     d.kind = Decision::Kind::allow;
     d.error = Error::ok;
-    d.identity = who;
+    d.identity = std::move(who);
     return d;
 }
 

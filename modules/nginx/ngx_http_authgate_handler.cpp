@@ -9,6 +9,7 @@ using Phase = RequestState::Phase;
 
 ngx_int_t apply(ngx_http_request_t* r, const GateConfig& cfg, RequestState& st) {
     st.applied = true;
+    st.applied_cfg = &cfg;
     if (!st.decision) return NGX_HTTP_INTERNAL_SERVER_ERROR;
     const Decision& d = *st.decision;
     if (d.allowed()) return apply_allow(r, cfg, d) == NGX_OK ? NGX_OK : NGX_ERROR;
@@ -24,7 +25,8 @@ ngx_int_t check(ngx_http_request_t* r, const GateConfig& cfg) {
         if (!st->applied) return apply(r, cfg, *st);  // the flow finished asynchronously
         if (st->decision && st->decision->allowed()) {
             // An internal redirect brought an allowed request here: same session, but
-            // this location's rules.
+            // this location's rules (nothing to redo when the configuration is the same).
+            if (st->applied_cfg == &cfg) return NGX_OK;
             Decision again =
                 authorize(cfg, st->view, st->decision->identity, runtime()->clock.now_ms());
             strip_client_identity(r, cfg);

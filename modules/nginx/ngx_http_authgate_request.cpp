@@ -1,6 +1,7 @@
 #include "ngx_http_authgate_request.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "authgate/http.h"
 
@@ -62,17 +63,38 @@ bool remove_headers(ngx_http_request_t* r, const std::vector<ngx_table_elt_t*>& 
     return true;
 }
 
-bool push_request_header(ngx_http_request_t* r, std::string_view name, std::string_view value) {
+// Appends a request header whose value is written by fill(out) into pool memory of
+// `max_len` bytes (returning the length used).
+template <class Fill>
+bool push_request_header(ngx_http_request_t* r, std::string_view name, std::size_t max_len,
+                         Fill&& fill) {
     auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_in.headers));
     if (h == nullptr) return false;
-    h->key = pool_str(r->pool, name);
-    h->value = pool_str(r->pool, value);
-    h->lowcase_key = static_cast<u_char*>(ngx_pnalloc(r->pool, name.size()));
-    if (h->key.data == nullptr || h->value.data == nullptr || h->lowcase_key == nullptr) {
-        return false;
-    }
+    auto* mem = static_cast<u_char*>(ngx_pnalloc(r->pool, name.size() * 2 + max_len + 1));
+    if (mem == nullptr) return false;
+    h->key.data = mem;
+    h->key.len = name.size();
+    ngx_memcpy(mem, name.data(), name.size());
+    h->lowcase_key = mem + name.size();
     h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, h->key.len);
+    h->value.data = mem + name.size() * 2;
+    h->value.len = fill(h->value.data);
+    h->value.data[h->value.len] = '\0';
     return true;
+}
+
+// Identity values go into a header: control characters become spaces.
+std::size_t copy_header_safe(u_char* out, std::string_view v) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        auto c = static_cast<unsigned char>(v[i]);
+        out[i] = (c < 0x20 || c == 0x7f) ? ' ' : c;
+    }
+    return v.size();
+}
+
+bool push_identity(ngx_http_request_t* r, std::string_view name, std::string_view value) {
+    return push_request_header(r, name, value.size(),
+                               [&](u_char* out) { return copy_header_safe(out, value); });
 }
 
 bool push_response_header(ngx_http_request_t* r, std::string_view name, std::string_view value) {
@@ -83,24 +105,6 @@ bool push_response_header(ngx_http_request_t* r, std::string_view name, std::str
     h->value = pool_str(r->pool, value);
     h->lowcase_key = nullptr;
     return h->key.data != nullptr && h->value.data != nullptr;
-}
-
-std::string joined(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& i : items) {
-        if (!out.empty()) out += ',';
-        out += i;
-    }
-    return out;
-}
-
-// Identity values go into a header: no control characters may pass.
-std::string header_safe(std::string_view v) {
-    std::string out(v);
-    for (char& c : out) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-    }
-    return out;
 }
 
 } // namespace
@@ -213,10 +217,15 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
     body_.assign(body);
     v.body = body_;
     v.client_addr = sv(r->connection->addr_text);
-    u_char* end = ngx_snprintf(request_id_, sizeof request_id_, "%P-%uA-%ui", ngx_pid,
-                               r->connection->number, r->connection->requests);
-    v.request_id = std::string_view(reinterpret_cast<char*>(request_id_),
-                                    static_cast<std::size_t>(end - request_id_));
+    // "<pid>-<connection>-<request>", formatted without printf machinery (hot path).
+    char* out = request_id_;
+    char* end = request_id_ + sizeof request_id_;
+    out = std::to_chars(out, end, static_cast<long>(ngx_pid)).ptr;
+    *out++ = '-';
+    out = std::to_chars(out, end, r->connection->number).ptr;
+    *out++ = '-';
+    out = std::to_chars(out, end, r->connection->requests).ptr;
+    v.request_id = std::string_view(request_id_, static_cast<std::size_t>(out - request_id_));
 #if (NGX_HTTP_SSL)
     v.tls = r->connection->ssl != nullptr;
 #endif
@@ -290,7 +299,7 @@ void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
     for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
         std::string_view k = sv(h.key);
         for (const auto& n : cfg.protected_headers) {
-            if (header_name_equal(k, n)) {
+            if (n.size() == k.size() && header_name_equal(k, n)) {
                 drop.push_back(&h);
                 return;
             }
@@ -320,14 +329,21 @@ ngx_int_t apply_allow(ngx_http_request_t* r, const GateConfig& cfg, const Decisi
     const auto& h = cfg.identity_headers;
     const Identity& id = d.identity;
     bool ok = true;
-    if (!h.user.empty()) ok &= push_request_header(r, h.user, header_safe(id.user));
-    if (!h.email.empty() && !id.email.empty()) {
-        ok &= push_request_header(r, h.email, header_safe(id.email));
+    if (!h.user.empty()) ok &= push_identity(r, h.user, id.user);
+    if (!h.email.empty() && !id.email.empty()) ok &= push_identity(r, h.email, id.email);
+    if (!h.name.empty() && !id.name.empty()) ok &= push_identity(r, h.name, id.name);
+    if (!h.groups.empty()) {
+        std::size_t total = 0;
+        for (const auto& g : id.groups) total += g.size() + 1;
+        ok &= push_request_header(r, h.groups, total, [&](u_char* out) {
+            std::size_t n = 0;
+            for (const auto& g : id.groups) {
+                if (n > 0) out[n++] = ',';
+                n += copy_header_safe(out + n, g);
+            }
+            return n;
+        });
     }
-    if (!h.name.empty() && !id.name.empty()) {
-        ok &= push_request_header(r, h.name, header_safe(id.name));
-    }
-    if (!h.groups.empty()) ok &= push_request_header(r, h.groups, header_safe(joined(id.groups)));
     return ok ? NGX_OK : NGX_ERROR;
 }
 

@@ -46,7 +46,8 @@ class RequestState {
     RequestView view;
     std::optional<Decision> decision;
     bool suspended = false;
-    bool applied = false;  // the decision was applied to the request
+    bool applied = false;                 // the decision was applied to the request
+    const GateConfig* applied_cfg = nullptr;  // ... under this location's configuration
 
   private:
     explicit RequestState(ngx_http_request_t* req, Phase p)
@@ -58,7 +59,7 @@ class RequestState {
     std::coroutine_handle<> pending_;
     ngx_http_event_handler_pt saved_write_handler_ = nullptr;
     std::string body_;
-    u_char request_id_[64];
+    char request_id_[64];
     Task<Decision> task_;
     ThreadOffloader offloader_;
 };

@@ -20,7 +20,7 @@ struct Ports {
 Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req);
 // Applies the location's authgate_require to an authenticated identity (also used
 // again, without a store round trip, when an internal redirect changes the location).
-Decision authorize(const GateConfig& cfg, const RequestView& req, const Identity& who, Millis now);
+Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now);
 Task<Decision> handle_endpoint(Ports ports, const GateConfig& cfg, const RequestView& req);
 
 } // namespace authgate

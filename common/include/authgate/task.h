@@ -8,11 +8,17 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <utility>
 
 namespace authgate {
+
+// Coroutine frames are allocated on every request; this per-thread recycler keeps freed
+// frames by size class so the steady state does no malloc/free.
+void* frame_alloc(std::size_t size);
+void frame_free(void* p, std::size_t size) noexcept;
 
 template <class T> class [[nodiscard]] Task {
   public:
@@ -32,6 +38,9 @@ template <class T> class [[nodiscard]] Task {
         std::optional<T> value;
         std::exception_ptr error;
         std::coroutine_handle<> continuation;
+
+        static void* operator new(std::size_t size) { return frame_alloc(size); }
+        static void operator delete(void* p, std::size_t size) noexcept { frame_free(p, size); }
 
         Task get_return_object() noexcept { return Task{handle_type::from_promise(*this)}; }
         std::suspend_always initial_suspend() const noexcept { return {}; }
