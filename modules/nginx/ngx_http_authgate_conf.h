@@ -31,9 +31,18 @@ struct LocConf {
     ngx_uint_t set_line;
 };
 
+// nginx's cached wall clock (updated once per event-loop iteration; no system call).
+class NgxClock final : public Clock {
+  public:
+    Millis now_ms() const override {
+        ngx_time_t* tp = ngx_timeofday();
+        return static_cast<Millis>(tp->sec) * 1000 + static_cast<Millis>(tp->msec);
+    }
+};
+
 // Per-worker state, created in init_process.
 struct Runtime {
-    SystemClock clock;
+    NgxClock clock;
     OpensslRandom random;
     std::unique_ptr<Store> store;
     ngx_thread_pool_t* thread_pool = nullptr;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <new>
 
 #include "authgate/http.h"
 
@@ -183,16 +184,16 @@ RequestState* RequestState::find(ngx_http_request_t* r, Phase phase) {
     return nullptr;
 }
 
+// Lives in the request pool; the pool cleanup runs the destructor.
 RequestState* RequestState::create(ngx_http_request_t* r, Phase phase) {
-    ngx_pool_cleanup_t* cln = ngx_pool_cleanup_add(r->pool, 0);
+    ngx_pool_cleanup_t* cln = ngx_pool_cleanup_add(r->pool, sizeof(RequestState));
     if (cln == nullptr) return nullptr;
-    auto* st = new RequestState(r, phase);
+    auto* st = new (cln->data) RequestState(r, phase);
     cln->handler = &RequestState::cleanup;
-    cln->data = st;
     return st;
 }
 
-void RequestState::cleanup(void* data) noexcept { delete static_cast<RequestState*>(data); }
+void RequestState::cleanup(void* data) noexcept { static_cast<RequestState*>(data)->~RequestState(); }
 
 void RequestState::build_view(const GateConfig&, std::string_view body) {
     RequestView& v = view;

@@ -40,6 +40,10 @@ struct Entry {
     }
 };
 
+uint32_t key_hash(std::string_view key) {
+    return ngx_murmur_hash2(reinterpret_cast<u_char*>(const_cast<char*>(key.data())), key.size());
+}
+
 int64_t now_ms() {
     ngx_time_t* tp = ngx_timeofday();
     return static_cast<int64_t>(tp->sec) * 1000 + static_cast<int64_t>(tp->msec);
@@ -105,8 +109,7 @@ class Locked {
     Locked& operator=(const Locked&) = delete;
 
     Entry* find(std::string_view key) {
-        uint32_t hash = ngx_crc32_short(reinterpret_cast<u_char*>(const_cast<char*>(key.data())),
-                                        key.size());
+        uint32_t hash = key_hash(key);
         ngx_rbtree_node_t* node = ctx_->sh->tree.root;
         ngx_rbtree_node_t* sentinel = ctx_->sh->tree.sentinel;
         while (node != sentinel) {
@@ -178,8 +181,7 @@ class Locked {
                           size, &ctx_->name);
             return nullptr;
         }
-        e->node.key = ngx_crc32_short(reinterpret_cast<u_char*>(const_cast<char*>(key.data())),
-                                      key.size());
+        e->node.key = key_hash(key);
         e->expires_ms = expires_ms;
         e->key_len = static_cast<uint32_t>(key.size());
         e->value_len = static_cast<uint32_t>(value.size());
