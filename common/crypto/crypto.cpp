@@ -153,8 +153,15 @@ std::optional<std::string> decode_with(std::string_view text, const DecodeTable&
 } // namespace
 
 std::string base64url_encode(std::span<const std::uint8_t> data) {
-    std::string out((data.size() * 4 + 2) / 3, '\0');
-    std::size_t o = 0;
+    std::string out;
+    base64url_append(out, data);
+    return out;
+}
+
+void base64url_append(std::string& out_str, std::span<const std::uint8_t> data) {
+    std::size_t o = out_str.size();
+    out_str.resize(o + (data.size() * 4 + 2) / 3);
+    char* out = out_str.data();
     std::size_t i = 0;
     for (; i + 3 <= data.size(); i += 3) {
         std::uint32_t n = (static_cast<std::uint32_t>(data[i]) << 16) |
@@ -171,7 +178,6 @@ std::string base64url_encode(std::span<const std::uint8_t> data) {
         out[o++] = kUrlAlphabet[(n >> 12) & 63];
         if (i + 1 < data.size()) out[o++] = kUrlAlphabet[(n >> 6) & 63];
     }
-    return out;
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {

@@ -99,7 +99,11 @@ std::optional<SessionId> parse_session_cookie(std::string_view value, const KeyR
 std::string session_store_key(const SessionId& id) {
     auto h = crypto::sha256(
         std::string_view(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()));
-    return "s:" + crypto::base64url_encode(h);
+    std::string key;
+    key.reserve(2 + 43);
+    key = "s:";
+    crypto::base64url_append(key, h);
+    return key;
 }
 
 SessionState session_state(const Session& s, Millis now, Millis idle_timeout) {

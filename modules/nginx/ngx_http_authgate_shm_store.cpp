@@ -229,7 +229,7 @@ ngx_shm_zone_t* shm_store_zone_add(ngx_conf_t* cf, const ngx_str_t& name, size_t
 
 // The Locked guard unlocks on every path, exceptions (bad_alloc) included.
 
-Task<StoreReply<std::optional<std::string>>> ShmStore::get(std::string key) {
+Task<StoreReply<std::optional<std::string>>> ShmStore::get(std::string_view key) {
     auto* ctx = static_cast<ZoneCtx*>(zone_->data);
     std::optional<std::string> out;
     {
@@ -243,7 +243,7 @@ Task<StoreReply<std::optional<std::string>>> ShmStore::get(std::string key) {
     co_return StoreReply<std::optional<std::string>>{StoreStatus::ok, std::move(out)};
 }
 
-Task<StoreReply<bool>> ShmStore::set(std::string key, std::string value, Millis ttl_ms) {
+Task<StoreReply<bool>> ShmStore::set(std::string_view key, std::string value, Millis ttl_ms) {
     if (!fits(log_, key, value)) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     auto* ctx = static_cast<ZoneCtx*>(zone_->data);
     bool stored;
@@ -257,7 +257,7 @@ Task<StoreReply<bool>> ShmStore::set(std::string key, std::string value, Millis 
     co_return StoreReply<bool>{stored ? StoreStatus::ok : StoreStatus::unavailable, stored};
 }
 
-Task<StoreReply<bool>> ShmStore::set_if_absent(std::string key, std::string value,
+Task<StoreReply<bool>> ShmStore::set_if_absent(std::string_view key, std::string value,
                                                Millis ttl_ms) {
     if (!fits(log_, key, value)) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     auto* ctx = static_cast<ZoneCtx*>(zone_->data);
@@ -277,7 +277,7 @@ Task<StoreReply<bool>> ShmStore::set_if_absent(std::string key, std::string valu
     co_return reply;
 }
 
-Task<StoreReply<bool>> ShmStore::del(std::string key) {
+Task<StoreReply<bool>> ShmStore::del(std::string_view key) {
     auto* ctx = static_cast<ZoneCtx*>(zone_->data);
     bool removed = false;
     {
@@ -290,7 +290,7 @@ Task<StoreReply<bool>> ShmStore::del(std::string key) {
     co_return StoreReply<bool>{StoreStatus::ok, removed};
 }
 
-Task<StoreReply<std::int64_t>> ShmStore::incr(std::string key, std::int64_t delta,
+Task<StoreReply<std::int64_t>> ShmStore::incr(std::string_view key, std::int64_t delta,
                                               Millis ttl_ms) {
     auto* ctx = static_cast<ZoneCtx*>(zone_->data);
     StoreReply<std::int64_t> reply;

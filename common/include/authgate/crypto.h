@@ -38,6 +38,8 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 
 std::string base64url_encode(std::span<const std::uint8_t> data);
 std::optional<std::string> base64url_decode(std::string_view text);
+// Appends the encoding to out (no temporary string).
+void base64url_append(std::string& out, std::span<const std::uint8_t> data);
 std::optional<std::string> base64_decode(std::string_view text);  // standard alphabet, padded
 
 inline std::span<const std::uint8_t> bytes(std::string_view s) {

@@ -25,22 +25,24 @@ template <class T> struct StoreReply {
 };
 
 // Key/value store with expiry. Every entry written through it has a TTL.
-// Calls may complete inline or later; either way the flow just co_awaits them.
+// Calls may complete inline or later; either way the flow just co_awaits them. Keys are
+// views: the caller keeps the key alive until the returned Task completes (co_await the
+// call in the same expression).
 class Store {
   public:
     virtual ~Store() = default;
     virtual std::string_view kind() const noexcept = 0;
 
-    virtual Task<StoreReply<std::optional<std::string>>> get(std::string key) = 0;
+    virtual Task<StoreReply<std::optional<std::string>>> get(std::string_view key) = 0;
     // Sets (replacing) the value; ttl_ms > 0.
-    virtual Task<StoreReply<bool>> set(std::string key, std::string value, Millis ttl_ms) = 0;
+    virtual Task<StoreReply<bool>> set(std::string_view key, std::string value, Millis ttl_ms) = 0;
     // Sets only when absent; value is true when this call created the entry.
-    virtual Task<StoreReply<bool>> set_if_absent(std::string key, std::string value,
+    virtual Task<StoreReply<bool>> set_if_absent(std::string_view key, std::string value,
                                                  Millis ttl_ms) = 0;
     // value is true when an entry was removed.
-    virtual Task<StoreReply<bool>> del(std::string key) = 0;
+    virtual Task<StoreReply<bool>> del(std::string_view key) = 0;
     // Atomically adds delta; a new counter starts at 0 and gets ttl_ms. Returns the new value.
-    virtual Task<StoreReply<std::int64_t>> incr(std::string key, std::int64_t delta,
+    virtual Task<StoreReply<std::int64_t>> incr(std::string_view key, std::int64_t delta,
                                                 Millis ttl_ms) = 0;
 };
 

@@ -9,47 +9,47 @@ void MemoryStore::expire() {
     }
 }
 
-Task<StoreReply<std::optional<std::string>>> MemoryStore::get(std::string key) {
+Task<StoreReply<std::optional<std::string>>> MemoryStore::get(std::string_view key) {
     if (down) co_return StoreReply<std::optional<std::string>>{StoreStatus::unavailable, {}};
     expire();
-    auto it = data_.find(key);
+    auto it = data_.find(std::string(key));
     if (it == data_.end()) co_return StoreReply<std::optional<std::string>>{};
     co_return StoreReply<std::optional<std::string>>{StoreStatus::ok, it->second.first};
 }
 
-Task<StoreReply<bool>> MemoryStore::set(std::string key, std::string value, Millis ttl_ms) {
+Task<StoreReply<bool>> MemoryStore::set(std::string_view key, std::string value, Millis ttl_ms) {
     if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     assert_true(ttl_ms > 0);
-    data_[key] = {std::move(value), clock_.now_ms() + ttl_ms};
+    data_[std::string(key)] = {std::move(value), clock_.now_ms() + ttl_ms};
     co_return StoreReply<bool>{StoreStatus::ok, true};
 }
 
-Task<StoreReply<bool>> MemoryStore::set_if_absent(std::string key, std::string value,
+Task<StoreReply<bool>> MemoryStore::set_if_absent(std::string_view key, std::string value,
                                                   Millis ttl_ms) {
     if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     expire();
-    if (data_.contains(key)) co_return StoreReply<bool>{StoreStatus::ok, false};
-    data_[key] = {std::move(value), clock_.now_ms() + ttl_ms};
+    if (data_.contains(std::string(key))) co_return StoreReply<bool>{StoreStatus::ok, false};
+    data_[std::string(key)] = {std::move(value), clock_.now_ms() + ttl_ms};
     co_return StoreReply<bool>{StoreStatus::ok, true};
 }
 
-Task<StoreReply<bool>> MemoryStore::del(std::string key) {
+Task<StoreReply<bool>> MemoryStore::del(std::string_view key) {
     if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     expire();
-    co_return StoreReply<bool>{StoreStatus::ok, data_.erase(key) > 0};
+    co_return StoreReply<bool>{StoreStatus::ok, data_.erase(std::string(key)) > 0};
 }
 
-Task<StoreReply<std::int64_t>> MemoryStore::incr(std::string key, std::int64_t delta,
+Task<StoreReply<std::int64_t>> MemoryStore::incr(std::string_view key, std::int64_t delta,
                                                  Millis ttl_ms) {
     if (down) co_return StoreReply<std::int64_t>{StoreStatus::unavailable, 0};
     expire();
-    auto it = data_.find(key);
+    auto it = data_.find(std::string(key));
     std::int64_t value = delta;
     if (it != data_.end()) {
         value = std::stoll(it->second.first) + delta;
         it->second.first = std::to_string(value);
     } else {
-        data_[key] = {std::to_string(value), clock_.now_ms() + ttl_ms};
+        data_[std::string(key)] = {std::to_string(value), clock_.now_ms() + ttl_ms};
     }
     co_return StoreReply<std::int64_t>{StoreStatus::ok, value};
 }

@@ -47,12 +47,12 @@ class MemoryStore final : public Store {
     std::string_view kind() const noexcept override { return "memory"; }
     bool down = false;
 
-    Task<StoreReply<std::optional<std::string>>> get(std::string key) override;
-    Task<StoreReply<bool>> set(std::string key, std::string value, Millis ttl_ms) override;
-    Task<StoreReply<bool>> set_if_absent(std::string key, std::string value,
+    Task<StoreReply<std::optional<std::string>>> get(std::string_view key) override;
+    Task<StoreReply<bool>> set(std::string_view key, std::string value, Millis ttl_ms) override;
+    Task<StoreReply<bool>> set_if_absent(std::string_view key, std::string value,
                                          Millis ttl_ms) override;
-    Task<StoreReply<bool>> del(std::string key) override;
-    Task<StoreReply<std::int64_t>> incr(std::string key, std::int64_t delta,
+    Task<StoreReply<bool>> del(std::string_view key) override;
+    Task<StoreReply<std::int64_t>> incr(std::string_view key, std::int64_t delta,
                                         Millis ttl_ms) override;
 
     std::size_t size() const;
