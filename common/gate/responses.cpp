@@ -60,8 +60,10 @@ std::string session_cookie_name(const GateConfig& cfg, const RequestView& req) {
     return prefixed(cfg, req, cfg.cookie_name);
 }
 
+// The CSRF cookie never carries a Domain, so it is host-only (and __Host-) under TLS.
 std::string csrf_cookie_name(const GateConfig& cfg, const RequestView& req) {
-    return prefixed(cfg, req, cfg.csrf_cookie_name);
+    if (cookies_secure(cfg, req)) return std::string(kHostPrefix) + cfg.csrf_cookie_name;
+    return cfg.csrf_cookie_name;
 }
 
 std::string set_session_cookie(const GateConfig& cfg, const RequestView& req,

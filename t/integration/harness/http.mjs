@@ -1,5 +1,6 @@
 // HTTP helpers: raw requests on fresh connections, a cookie jar, and sign-in.
 import http from 'node:http';
+import https from 'node:https';
 
 // One request on its own connection; resolves { status, headers, body, setCookies }.
 // `pathname` is sent as given when it starts with "/" (even "//host/..."), so tests can
@@ -7,10 +8,11 @@ import http from 'node:http';
 export function request(base, pathname, { method = 'GET', headers = {}, body } = {}) {
   const url = new URL(base);
   const target = pathname.startsWith('/') ? pathname : new URL(pathname, base).pathname;
+  const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = http.request({
+    const req = client.request({
       host: url.hostname, port: url.port, path: target, method,
-      headers: { Connection: 'close', ...headers }, agent: false,
+      headers: { Connection: 'close', ...headers }, agent: false, rejectUnauthorized: false,
     }, (res) => {
       let data = '';
       res.setEncoding('utf8');
