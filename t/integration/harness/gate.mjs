@@ -5,11 +5,13 @@ import { Nginx, echoServer, makePrefix, removePrefix } from './nginx.mjs';
 import { freePorts } from './ports.mjs';
 
 // `locations(backend)` returns extra location blocks; `http` extra http-level directives.
-export function gatedServer({ http = '', locations = () => '', workers = 2 } = {}) {
+// `setup(prefix)` runs before nginx starts (to write operator files).
+export function gatedServer({ http = '', locations = () => '', workers = 2, setup = () => {} } = {}) {
   const state = {};
   before(async () => {
     const [port, backend] = await freePorts(2);
     const prefix = makePrefix();
+    setup(prefix);
     const conf = `
     authgate_key_file ${prefix}/authgate.key;
     authgate_users_file ${prefix}/users;

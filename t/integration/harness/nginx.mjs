@@ -84,7 +84,10 @@ export class Nginx {
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     this.exited = new Promise((resolve) => this.proc.once('exit', resolve));
     try {
-      await waitForPort(this.port);
+      await Promise.race([
+        waitForPort(this.port),
+        this.exited.then((code) => { throw new Error(`exited with ${code}`); }),
+      ]);
     } catch (e) {
       throw new Error(`nginx did not start: ${this.stderr}\n${this.log()}`);
     }
