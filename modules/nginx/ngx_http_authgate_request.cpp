@@ -38,7 +38,11 @@ bool remove_headers(ngx_http_request_t* r, const std::vector<ngx_table_elt_t*>& 
     // The list struct holds a pointer to its own first part: copy it aside (iteration only
     // follows part->next) and rebuild the request's list in place.
     ngx_list_t old = r->headers_in.headers;
-    if (ngx_list_init(&r->headers_in.headers, r->pool, 20, sizeof(ngx_table_elt_t)) != NGX_OK) {
+    ngx_uint_t count = 0;
+    for_each_header(old, [&](ngx_table_elt_t&) { ++count; });
+    // Room for what stays plus the identity headers added next.
+    ngx_uint_t room = count - std::min<ngx_uint_t>(count, drop.size()) + 4;
+    if (ngx_list_init(&r->headers_in.headers, r->pool, room, sizeof(ngx_table_elt_t)) != NGX_OK) {
         return false;
     }
     bool ok = true;
