@@ -167,6 +167,8 @@ Parsed require_apply(Settings& s, Args args) {
     return {};
 }
 
+Result<RedisSettings> redis(Args a) { return parse_redis(a); }
+
 constexpr unsigned kAny = kMain | kServer | kLocation;
 
 const std::array kDirectives = {
@@ -218,6 +220,11 @@ const std::array kDirectives = {
     field<&Settings::shm_zone, shm_zone>(
         "authgate_shm_zone", kMain, 1, 1, false, "", "authgate:10m",
         "Shared-memory zone of the embedded store (created as authgate:10m when omitted)."),
+    field<&Settings::redis, redis>(
+        "authgate_redis", kMain, 1, 7, false, "",
+        "127.0.0.1:6379 db=0 prefix=authgate: command_timeout=500ms",
+        "Shared store in Redis instead of shared memory: host:port or unix:/path, then "
+        "db=N user=NAME password_file=PATH prefix=STR connect_timeout=T command_timeout=T."),
 };
 
 } // namespace

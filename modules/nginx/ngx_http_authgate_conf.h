@@ -7,6 +7,7 @@
 
 #include "authgate/config.h"
 #include "authgate/ports.h"
+#include "ngx_http_authgate_redis.h"
 
 extern "C" {
 extern ngx_module_t ngx_http_authgate_module;
@@ -21,6 +22,7 @@ struct MainConf {
     ResourceCache* cache;
     ngx_shm_zone_t* zone;
     ngx_thread_pool_t* thread_pool;
+    RedisEndpoint* redis;  // set when authgate_redis replaces the shm zone
     bool used;  // some location has authgate on or authgate_endpoint
 };
 
@@ -44,7 +46,8 @@ class NgxClock final : public Clock {
 struct Runtime {
     NgxClock clock;
     OpensslRandom random;
-    std::unique_ptr<Store> store;
+    std::unique_ptr<Store> store;          // shared memory (per worker, completes inline)
+    std::unique_ptr<RedisClient> redis;    // or Redis (per-request stores on this client)
     ngx_thread_pool_t* thread_pool = nullptr;
 };
 

@@ -71,6 +71,45 @@ FileReader file_reader(ngx_conf_t* cf) {
     };
 }
 
+// Turns authgate_redis settings into a numeric endpoint: names are resolved here, at
+// configuration time, never on the event loop.
+Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::RedisSettings& s) {
+    RedisEndpoint ep;
+    ep.unix_path = s.unix_path;
+    ep.port = s.port;
+    ep.db = s.db;
+    ep.user = s.user;
+    ep.prefix = s.prefix;
+    ep.connect_timeout = s.connect_timeout;
+    ep.command_timeout = s.command_timeout;
+    if (!s.unix_path.empty()) {
+        ep.display = "unix:" + s.unix_path;
+    } else {
+        ngx_url_t u{};
+        std::string hostport = s.host + ":" + std::to_string(s.port);
+        u.url = pool_str(cf->pool, hostport);
+        u.default_port = static_cast<in_port_t>(s.port);
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+            return fail("cannot resolve \"" + hostport + "\"" +
+                        (u.err ? std::string(": ") + u.err : std::string()));
+        }
+        u_char text[NGX_SOCKADDR_STRLEN];
+        size_t len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text,
+                                   NGX_SOCKADDR_STRLEN, 0);
+        ep.ip.assign(reinterpret_cast<char*>(text), len);
+        ep.display = ep.ip + ":" + std::to_string(s.port);
+    }
+    if (!s.password_file.empty()) {
+        auto text = file_reader(cf)(s.password_file);
+        if (!text) return fail("password_file " + text.error());
+        std::string pw = *text;
+        while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+        if (pw.empty()) return fail("password_file \"" + s.password_file + "\" is empty");
+        ep.password = std::move(pw);
+    }
+    return ep;
+}
+
 // ---- directives -------------------------------------------------------------------
 
 char* set_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
@@ -159,14 +198,31 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     return guard(cf->log, static_cast<char*>(NGX_CONF_ERROR), [&]() -> char* {
         auto* mc = static_cast<MainConf*>(conf);
         if (!mc->used) return static_cast<char*>(NGX_CONF_OK);
+        ngx_str_t pool_name = ngx_string("default");
+        mc->thread_pool = ngx_thread_pool_add(cf, &pool_name);
+        if (mc->thread_pool == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+        if (mc->settings->redis) {
+            if (mc->settings->shm_zone) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "authgate: authgate_redis and authgate_shm_zone are exclusive");
+                return static_cast<char*>(NGX_CONF_ERROR);
+            }
+            auto endpoint = redis_endpoint(cf, *mc->settings->redis);
+            if (!endpoint) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "authgate_redis: %s",
+                                   endpoint.error().c_str());
+                return static_cast<char*>(NGX_CONF_ERROR);
+            }
+            mc->redis = pool_new<RedisEndpoint>(cf->pool);
+            if (mc->redis == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+            *mc->redis = std::move(*endpoint);
+            return static_cast<char*>(NGX_CONF_OK);
+        }
         config::ShmZone zone = mc->settings->shm_zone.value_or(
             config::ShmZone{"authgate", kDefaultZoneSize});
         ngx_str_t name = pool_str(cf->pool, zone.name);
         mc->zone = shm_store_zone_add(cf, name, zone.size);
         if (mc->zone == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
-        ngx_str_t pool_name = ngx_string("default");
-        mc->thread_pool = ngx_thread_pool_add(cf, &pool_name);
-        if (mc->thread_pool == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
         return static_cast<char*>(NGX_CONF_OK);
     });
 }
@@ -232,7 +288,12 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
             ngx_http_cycle_get_module_main_conf(cycle, ngx_http_authgate_module));
         if (mc == nullptr || !mc->used) return NGX_OK;
         auto* rt = new Runtime();
-        rt->store = std::make_unique<ShmStore>(mc->zone, cycle->log);
+        if (mc->redis != nullptr) {
+            rt->redis = std::make_unique<RedisClient>(*mc->redis, cycle->log);
+            rt->redis->start();
+        } else {
+            rt->store = std::make_unique<ShmStore>(mc->zone, cycle->log);
+        }
         rt->thread_pool = mc->thread_pool;
         g_runtime = rt;
         return NGX_OK;

@@ -238,6 +238,10 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
 
 Ports RequestState::ports() {
     Runtime* rt = runtime();
+    if (rt->redis) {
+        if (!redis_store_) redis_store_.emplace(*rt->redis, *this);
+        return Ports{*redis_store_, rt->clock, rt->random, offloader_};
+    }
     return Ports{*rt->store, rt->clock, rt->random, offloader_};
 }
 

@@ -58,6 +58,7 @@ class RequestState {
 
     std::coroutine_handle<> pending_;
     ngx_http_event_handler_pt saved_write_handler_ = nullptr;
+    std::optional<RedisRequestStore> redis_store_;  // declared after task_: detaches first
     std::string body_;
     char request_id_[64];
     Task<Decision> task_;

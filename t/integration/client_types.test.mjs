@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gatedServer } from './harness/gate.mjs';
 import { request } from './harness/http.mjs';
+import { testStore } from './harness/redis.mjs';
 
 describe('unauthenticated requests', () => {
   const s = gatedServer();
@@ -47,6 +48,6 @@ describe('unauthenticated requests', () => {
     assert.equal(res.status, 200);
     const body = JSON.parse(res.body);
     assert.equal(body.status, 'ok');
-    assert.equal(body.store.backend, 'shm');
+    assert.equal(body.store.backend, testStore);
   });
 });

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { gatedServer } from './harness/gate.mjs';
 import { request, signIn } from './harness/http.mjs';
 import { users } from './harness/fixtures.mjs';
+import { testStore } from './harness/redis.mjs';
 
-describe('shared-memory zone', () => {
+describe('shared-memory zone', { skip: testStore !== 'shm' && 'the zone is not used with Redis' }, () => {
   const s = gatedServer({ http: 'authgate_shm_zone small:32k;', workers: 1 });
 
   it('evicts the oldest sessions when full, logging it once', async () => {

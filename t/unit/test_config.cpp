@@ -59,8 +59,8 @@ void every_directive_is_complete(void**) {
             assert_true(d.apply(fresh, def).ok());
         }
     }
-    // Settings has 15 fields; each has exactly one directive.
-    assert_int_equal(count, 15);
+    // Settings has 16 fields; each has exactly one directive.
+    assert_int_equal(count, 16);
 }
 
 void defaults_fill_unset_fields(void**) {
@@ -132,6 +132,11 @@ void directive_errors_quote_the_token(void**) {
         {"authgate_identity_headers", {"user=Bad Header"}, "invalid header name"},
         {"authgate_shm_zone", {"nozise"}, "expected \"name:size\""},
         {"authgate_shm_zone", {"z:10q"}, "invalid size \"10q\""},
+        {"authgate_redis", {"redis:notaport"}, "invalid port"},
+        {"authgate_redis", {"unix:relative"}, "expected unix:/absolute/path"},
+        {"authgate_redis", {"127.0.0.1:6379", "db=99999"}, "invalid db"},
+        {"authgate_redis", {"127.0.0.1:6379", "timeout=1s"}, "unknown parameter \"timeout\""},
+        {"authgate_redis", {"127.0.0.1:6379", "command_timeout=fast"}, "invalid duration"},
     };
     for (const auto& c : cases) {
         Settings s;
@@ -147,6 +152,26 @@ void directive_errors_quote_the_token(void**) {
     auto dup = find_directive("authgate_idle_timeout")->apply(s, Args(&v, 1));
     assert_false(dup.ok());
     assert_string_equal(dup.error().c_str(), "is duplicate");
+}
+
+void redis_settings(void**) {
+    std::vector<std::string_view> a = {"10.0.0.5:6380", "db=2", "user=gate", "password_file=/p",
+                                       "prefix=ag:", "connect_timeout=2s",
+                                       "command_timeout=250ms"};
+    auto r = parse_redis(a);
+    assert_true(r.ok());
+    assert_string_equal(r->host.c_str(), "10.0.0.5");
+    assert_int_equal(r->port, 6380);
+    assert_int_equal(r->db, 2);
+    assert_string_equal(r->user.c_str(), "gate");
+    assert_string_equal(r->prefix.c_str(), "ag:");
+    assert_int_equal(r->connect_timeout, 2000);
+    assert_int_equal(r->command_timeout, 250);
+    std::vector<std::string_view> u = {"unix:/run/redis.sock"};
+    auto sock = parse_redis(u);
+    assert_true(sock.ok() && sock->unix_path == "/run/redis.sock" && sock->host.empty());
+    std::vector<std::string_view> d = {"localhost"};
+    assert_int_equal(parse_redis(d)->port, 6379);
 }
 
 void require_lines_accumulate(void**) {
@@ -171,6 +196,7 @@ int main() {
         cmocka_unit_test(sizes),
         cmocka_unit_test(directive_errors_quote_the_token),
         cmocka_unit_test(require_lines_accumulate),
+        cmocka_unit_test(redis_settings),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -53,6 +53,19 @@ struct ShmZone {
     std::size_t size = 0;
 };
 
+// authgate_redis: where the shared store lives and how to talk to it.
+struct RedisSettings {
+    std::string host;         // empty for a unix socket
+    int port = 6379;
+    std::string unix_path;    // "unix:/path" addresses
+    int db = 0;
+    std::string user;         // ACL user; empty: default user
+    std::string password_file;
+    std::string prefix = "authgate:";
+    Millis connect_timeout = 1000;
+    Millis command_timeout = 500;
+};
+
 // Raw, per-level directive values; unset until a directive or a default sets them.
 struct Settings {
     std::optional<bool> enabled;
@@ -70,6 +83,7 @@ struct Settings {
     std::optional<std::vector<RequireRule>> require;
     std::optional<IdentityHeaders> identity_headers;
     std::optional<ShmZone> shm_zone;
+    std::optional<RedisSettings> redis;
 };
 
 using Args = std::span<const std::string_view>;
@@ -101,6 +115,7 @@ void apply_defaults(Settings& s);
 // Value parsers shared by directives (exposed for tests and fuzzing).
 Result<Millis> parse_duration(std::string_view text);
 Result<std::size_t> parse_size(std::string_view text);
+Result<RedisSettings> parse_redis(Args args);
 
 } // namespace config
 

@@ -3,6 +3,7 @@ import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Nginx, echoServer, makePrefix, removePrefix } from './nginx.mjs';
 import { freePorts } from './ports.mjs';
+import { Redis, testStore } from './redis.mjs';
 
 // `locations(backend)` returns extra location blocks; `http` extra http-level directives.
 // `setup(prefix)` runs before nginx starts (to write operator files).
@@ -12,7 +13,13 @@ export function gatedServer({ http = '', locations = () => '', workers = 2, setu
     const [port, backend] = await freePorts(2);
     const prefix = makePrefix();
     setup(prefix);
+    let store = '';
+    if (testStore === 'redis') {
+      state.redis = await new Redis().start();
+      store = `authgate_redis 127.0.0.1:${state.redis.port} command_timeout=1s;`;
+    }
     const conf = `
+    ${store}
     authgate_key_file ${prefix}/authgate.key;
     authgate_users_file ${prefix}/users;
 ${http}
@@ -35,6 +42,7 @@ ${echoServer(backend)}`;
   after(async () => {
     const bad = state.nginx ? state.nginx.badLogLines() : [];
     if (state.nginx) await state.nginx.stop();
+    if (state.redis) await state.redis.stop();
     if (state.prefix) removePrefix(state.prefix);
     assert.deepEqual(bad, [], 'error.log must have no [alert], [emerg] or sanitizer lines');
   });

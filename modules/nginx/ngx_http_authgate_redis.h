@@ -1,0 +1,136 @@
+// The shared store in Redis: one pipelined hiredis connection per worker, attached to
+// nginx's event loop (never blocking it), with per-command timeouts, reconnect with
+// backoff, and a per-request Store that parks the request while Redis answers.
+#pragma once
+
+#include "ngx_http_authgate_nginx.h"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <coroutine>
+#include <string>
+#include <vector>
+
+#include "authgate/ports.h"
+
+namespace authgate::ngx {
+
+class RequestState;
+
+// Resolved at configuration time (no DNS at run time).
+struct RedisEndpoint {
+    std::string ip;         // numeric address, or empty for a unix socket
+    int port = 6379;
+    std::string unix_path;
+    int db = 0;
+    std::string user;
+    std::string password;
+    std::string prefix;
+    Millis connect_timeout = 1000;
+    Millis command_timeout = 500;
+    std::string display;    // "127.0.0.1:6379" for logs
+};
+
+// What a command came back with.
+struct RedisResult {
+    bool ok = false;        // false: no answer (down, timeout, protocol error)
+    int type = 0;           // REDIS_REPLY_*
+    long long integer = 0;
+    std::string str;        // string, status or error text
+};
+
+struct RedisCommand;
+
+class RedisClient {
+  public:
+    RedisClient(RedisEndpoint endpoint, ngx_log_t* log);
+    ~RedisClient();
+    RedisClient(const RedisClient&) = delete;
+    RedisClient& operator=(const RedisClient&) = delete;
+
+    void start();
+    bool usable() const { return ac_ != nullptr; }
+    const RedisEndpoint& endpoint() const { return ep_; }
+    // Queues a command; false when there is no connection (cmd not taken).
+    bool send(RedisCommand* cmd, const std::vector<std::string>& argv);
+    // Drops the connection (replies are ordered: a stuck head blocks the rest).
+    void fail(const char* why);
+
+  private:
+    void connect();
+    void schedule_reconnect();
+    void attach();
+    void mark_up();
+    static void on_connect(const redisAsyncContext* ac, int status);
+    static void on_disconnect(const redisAsyncContext* ac, int status);
+    static void on_auth_reply(redisAsyncContext* ac, void* reply, void* priv);
+    static void on_event(ngx_event_t* ev);
+    static void on_reconnect_timer(ngx_event_t* ev);
+    static void on_connect_timer(ngx_event_t* ev);
+    static void ev_add_read(void* p);
+    static void ev_del_read(void* p);
+    static void ev_add_write(void* p);
+    static void ev_del_write(void* p);
+    static void ev_cleanup(void* p);
+
+    RedisEndpoint ep_;
+    ngx_log_t* log_;
+    redisAsyncContext* ac_ = nullptr;
+    ngx_connection_t* conn_ = nullptr;
+    bool connected_ = false;
+    bool down_logged_ = false;
+    bool exiting_ = false;
+    Millis backoff_ = 0;
+    ngx_event_t reconnect_ev_{};
+    ngx_event_t connect_timer_{};
+};
+
+// The Store a flow sees for one request backed by Redis.
+class RedisRequestStore final : public Store {
+  public:
+    RedisRequestStore(RedisClient& client, RequestState& state) : client_(client), state_(state) {}
+    ~RedisRequestStore() override;
+    std::string_view kind() const noexcept override { return "redis"; }
+
+    Task<StoreReply<std::optional<std::string>>> get(std::string_view key) override;
+    Task<StoreReply<bool>> set(std::string_view key, std::string value, Millis ttl_ms) override;
+    Task<StoreReply<bool>> set_if_absent(std::string_view key, std::string value,
+                                         Millis ttl_ms) override;
+    Task<StoreReply<bool>> del(std::string_view key) override;
+    Task<StoreReply<std::int64_t>> incr(std::string_view key, std::int64_t delta,
+                                        Millis ttl_ms) override;
+
+    struct Awaiter;
+    Awaiter command(std::vector<std::string> argv);
+    void completed(RedisCommand* cmd);
+
+  private:
+    std::string key(std::string_view k) const { return client_.endpoint().prefix + std::string(k); }
+    Task<RedisResult> run(std::vector<std::string> argv);
+
+    RedisClient& client_;
+    RequestState& state_;
+    RedisCommand* pending_ = nullptr;
+};
+
+// A command in flight. hiredis owns it until its callback runs; the request side
+// detaches (owner = nullptr) when it stops waiting.
+struct RedisCommand {
+    RedisRequestStore* owner = nullptr;
+    RedisResult* result = nullptr;
+    ngx_event_t timer{};
+    RedisClient* client = nullptr;
+};
+
+struct RedisRequestStore::Awaiter {
+    RedisRequestStore& store;
+    std::vector<std::string> argv;
+    RedisResult result;
+
+    bool await_ready() const noexcept { return !store.client_.usable(); }
+    bool await_suspend(std::coroutine_handle<> h);
+    RedisResult await_resume() { return std::move(result); }
+};
+
+} // namespace authgate::ngx
