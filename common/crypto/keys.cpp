@@ -76,13 +76,14 @@ Result<KeyRing> KeyRing::parse(std::string_view text) {
                             std::string(id) + "\"");
             }
         }
-        Key key{std::string(id), {}};
+        Key key{std::string(id), {}, {}};
         for (std::size_t p = 0; p < key.derived.size(); ++p) {
             auto sub = crypto::hkdf_sha256(crypto::bytes(*secret),
                                            purpose_label(static_cast<KeyPurpose>(p)));
             key.derived[p] = crypto::HmacKey(sub);
             OPENSSL_cleanse(sub.data(), sub.size());
         }
+        key.sealing = crypto::hkdf_sha256(crypto::bytes(*secret), "authgate sealed secrets v1");
         OPENSSL_cleanse(secret->data(), secret->size());
         ring.keys_.push_back(std::move(key));
     }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "authgate/crypto.h"
+#include "authgate/ports.h"
 #include "authgate/result.h"
 
 namespace authgate {
@@ -27,10 +28,18 @@ class KeyRing {
     // Constant-time check of a (possibly truncated, >= 16 bytes) tag against every key.
     bool verify_mac(KeyPurpose purpose, std::string_view data, std::string_view tag) const;
 
+    // Secrets at rest (TOTP seeds, refresh tokens...): AES-256-GCM under the primary key,
+    // "v1.<key id>.<base64url(nonce | ciphertext | tag)>". `context` is authenticated but
+    // not stored: a sealed value only opens for the same context (e.g. "totp:alice").
+    std::string seal(std::string_view plaintext, std::string_view context, Random& random) const;
+    // Opens with whichever key the value names, so rotated-out keys still decrypt.
+    Result<std::string> open(std::string_view sealed, std::string_view context) const;
+
   private:
     struct Key {
         std::string id;
         std::array<crypto::HmacKey, static_cast<std::size_t>(KeyPurpose::count_)> derived;
+        crypto::Digest sealing;  // AES-256-GCM key
     };
     std::vector<Key> keys_;
 };
