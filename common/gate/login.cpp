@@ -3,6 +3,7 @@
 
 #include "authgate/http.h"
 #include "authgate/session.h"
+#include "authgate/store_keys.h"
 #include "authgate/users.h"
 #include "gate/responses.h"
 
@@ -116,7 +117,8 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
     // Rotation: whatever session the browser had ends; the new one gets a fresh id.
     for (auto v : http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req))) {
         if (auto old = parse_session_cookie(v, *cfg.keys)) {
-            co_await ports.store.del(session_store_key(*old));
+            auto ended = co_await end_session(ports.store, session_store_key(*old));
+            if (!ended.ok()) co_return error_page(cfg, Error::store_unavailable);
         }
     }
     Millis now = ports.clock.now_ms();
@@ -130,9 +132,16 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
     s.methods = {"pwd"};
     s.csrf = random_token(ports.random, 16);
     SessionId id = new_session_id(ports.random);
-    auto saved = co_await ports.store.set(session_store_key(id), encode_session(s),
+    std::string key = session_store_key(id);
+    auto saved = co_await ports.store.set(key, encode_session(s),
                                           session_ttl(s, now, cfg.idle_timeout));
     if (!saved.ok()) co_return error_page(cfg, Error::store_unavailable);
+    // Indexed by user so that all of a user's sessions can be listed and revoked.
+    auto indexed = co_await ports.store.index_add(user_sessions_key(s.user), key, s.expires_ms, now);
+    if (!indexed.ok()) {
+        co_await ports.store.del(key);
+        co_return error_page(cfg, Error::store_unavailable);
+    }
 
     auto d = redirect(303, http::safe_return_path(rd));
     d.set_cookies.push_back(

@@ -13,7 +13,7 @@ Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req
     for (auto v : http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req))) {
         auto id = parse_session_cookie(v, *cfg.keys);
         if (!id) continue;
-        auto removed = co_await ports.store.del(session_store_key(*id));
+        auto removed = co_await end_session(ports.store, session_store_key(*id));
         if (!removed.ok()) co_return error_page(cfg, Error::store_unavailable);
     }
     auto params = http::parse_form(req.method == "POST" ? req.body : req.query);

@@ -11,24 +11,24 @@ constexpr Millis kFirstBackoff = 50;
 constexpr Millis kMaxBackoff = 500;  // a returning Redis is used again within ~0.5 s
 
 // Adds delta and sets the expiry only when the counter is created.
-constexpr char kIncrScript[] =
-    "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) "
-    "if v == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
-    "return v";
+const RedisScript& incr_script() {
+    static const RedisScript script(
+        "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) "
+        "if v == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+        "return v");
+    return script;
+}
 
-const std::string& incr_script_sha() {
-    static const std::string sha = [] {
-        unsigned char d[SHA_DIGEST_LENGTH];
-        SHA1(reinterpret_cast<const unsigned char*>(kIncrScript), sizeof kIncrScript - 1, d);
-        static constexpr char kHex[] = "0123456789abcdef";
-        std::string out;
-        for (unsigned char b : d) {
-            out += kHex[b >> 4];
-            out += kHex[b & 15];
-        }
-        return out;
-    }();
-    return sha;
+// Adds a member (score = its expiry), drops expired ones, and keeps the index alive as
+// long as its latest member. ARGV: expires_at_ms, member, now_ms.
+const RedisScript& index_add_script() {
+    static const RedisScript script(
+        "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3]) "
+        "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) "
+        "local keep = tonumber(ARGV[1]) - tonumber(ARGV[3]) "
+        "if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end "
+        "return 1");
+    return script;
 }
 
 void copy_reply(const redisReply* reply, RedisResult& out) {
@@ -40,6 +40,12 @@ void copy_reply(const redisReply* reply, RedisResult& out) {
     out.type = reply->type;
     out.integer = reply->integer;
     if (reply->str != nullptr) out.str.assign(reply->str, reply->len);
+    if (reply->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < reply->elements; ++i) {
+            const redisReply* e = reply->element[i];
+            if (e != nullptr && e->str != nullptr) out.elements.emplace_back(e->str, e->len);
+        }
+    }
 }
 
 void on_reply(redisAsyncContext*, void* reply, void* priv) noexcept {
@@ -62,6 +68,16 @@ void on_command_timeout(ngx_event_t* ev) noexcept {
 }
 
 } // namespace
+
+RedisScript::RedisScript(std::string source) : text(std::move(source)) {
+    unsigned char d[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d);
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned char b : d) {
+        sha1 += kHex[b >> 4];
+        sha1 += kHex[b & 15];
+    }
+}
 
 // ---- connection ------------------------------------------------------------------
 
@@ -399,19 +415,60 @@ Task<StoreReply<bool>> RedisRequestStore::del(std::string_view k) {
     co_return StoreReply<bool>{StoreStatus::unavailable, false};
 }
 
+Task<RedisResult> RedisRequestStore::eval(const RedisScript& script,
+                                          std::vector<std::string> keys,
+                                          std::vector<std::string> args) {
+    std::vector<std::string> argv = {"EVALSHA", script.sha1, std::to_string(keys.size())};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<std::string> first = argv;
+    RedisResult r = co_await command(std::move(first));
+    if (r.ok && r.type == REDIS_REPLY_ERROR && r.str.starts_with("NOSCRIPT")) {
+        argv[0] = "EVAL";
+        argv[1] = script.text;
+        r = co_await command(std::move(argv));
+    }
+    co_return r;
+}
+
 Task<StoreReply<std::int64_t>> RedisRequestStore::incr(std::string_view k, std::int64_t delta,
                                                        Millis ttl_ms) {
-    std::string full = key(k), d = std::to_string(delta), ttl = std::to_string(ttl_ms);
-    std::vector<std::string> argv = {"EVALSHA", incr_script_sha(), "1", full, d, ttl};
-    RedisResult r = co_await command(std::move(argv));
-    if (r.ok && r.type == REDIS_REPLY_ERROR && r.str.starts_with("NOSCRIPT")) {
-        std::vector<std::string> eval = {"EVAL", kIncrScript, "1", full, d, ttl};
-        r = co_await command(std::move(eval));
-    }
+    std::vector<std::string> keys = {key(k)};
+    std::vector<std::string> args = {std::to_string(delta), std::to_string(ttl_ms)};
+    RedisResult r = co_await eval(incr_script(), std::move(keys), std::move(args));
     if (r.ok && r.type == REDIS_REPLY_INTEGER) {
         co_return StoreReply<std::int64_t>{StoreStatus::ok, r.integer};
     }
     co_return StoreReply<std::int64_t>{StoreStatus::unavailable, 0};
+}
+
+Task<StoreReply<bool>> RedisRequestStore::index_add(std::string_view index,
+                                                    std::string_view member,
+                                                    Millis expires_at_ms, Millis now_ms) {
+    std::vector<std::string> keys = {key(index)};
+    std::vector<std::string> args = {std::to_string(expires_at_ms), std::string(member),
+                                     std::to_string(now_ms)};
+    RedisResult r = co_await eval(index_add_script(), std::move(keys), std::move(args));
+    bool ok = r.ok && r.type == REDIS_REPLY_INTEGER;
+    co_return StoreReply<bool>{ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
+}
+
+Task<StoreReply<bool>> RedisRequestStore::index_remove(std::string_view index,
+                                                       std::string_view member) {
+    std::vector<std::string> argv = {"ZREM", key(index), std::string(member)};
+    RedisResult r = co_await command(std::move(argv));
+    bool ok = r.ok && r.type == REDIS_REPLY_INTEGER;
+    co_return StoreReply<bool>{ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
+}
+
+Task<StoreReply<std::vector<std::string>>> RedisRequestStore::index_members(
+    std::string_view index, Millis now_ms) {
+    std::vector<std::string> argv = {"ZRANGEBYSCORE", key(index), "(" + std::to_string(now_ms),
+                                     "+inf"};
+    RedisResult r = co_await command(std::move(argv));
+    using Reply = StoreReply<std::vector<std::string>>;
+    if (r.ok && r.type == REDIS_REPLY_ARRAY) co_return Reply{StoreStatus::ok, std::move(r.elements)};
+    co_return Reply{StoreStatus::unavailable, {}};
 }
 
 } // namespace authgate::ngx

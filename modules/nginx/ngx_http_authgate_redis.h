@@ -38,6 +38,14 @@ struct RedisResult {
     int type = 0;           // REDIS_REPLY_*
     long long integer = 0;
     std::string str;        // string, status or error text
+    std::vector<std::string> elements;  // array replies (strings)
+};
+
+// A Lua script run with EVALSHA, loaded with EVAL when Redis answers NOSCRIPT.
+struct RedisScript {
+    std::string text;
+    std::string sha1;
+    explicit RedisScript(std::string source);
 };
 
 struct RedisCommand;
@@ -100,6 +108,11 @@ class RedisRequestStore final : public Store {
     Task<StoreReply<bool>> del(std::string_view key) override;
     Task<StoreReply<std::int64_t>> incr(std::string_view key, std::int64_t delta,
                                         Millis ttl_ms) override;
+    Task<StoreReply<bool>> index_add(std::string_view index, std::string_view member,
+                                     Millis expires_at_ms, Millis now_ms) override;
+    Task<StoreReply<bool>> index_remove(std::string_view index, std::string_view member) override;
+    Task<StoreReply<std::vector<std::string>>> index_members(std::string_view index,
+                                                             Millis now_ms) override;
 
     struct Awaiter;
     Awaiter command(std::vector<std::string> argv);
@@ -107,7 +120,8 @@ class RedisRequestStore final : public Store {
 
   private:
     std::string key(std::string_view k) const { return client_.endpoint().prefix + std::string(k); }
-    Task<RedisResult> run(std::vector<std::string> argv);
+    Task<RedisResult> eval(const RedisScript& script, std::vector<std::string> keys,
+                           std::vector<std::string> args);
 
     RedisClient& client_;
     RequestState& state_;

@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include "authgate/store_keys.h"
+
 namespace authgate::ngx {
 
 namespace {
@@ -317,6 +319,49 @@ Task<StoreReply<std::int64_t>> ShmStore::incr(std::string_view key, std::int64_t
         }
     }
     co_return reply;
+}
+
+// Indexes are one record each, rewritten under the zone lock (atomic across workers).
+Task<StoreReply<bool>> ShmStore::index_add(std::string_view index, std::string_view member,
+                                           Millis expires_at_ms, Millis now_ms) {
+    co_return update_index(index, member, expires_at_ms, false, now_ms);
+}
+
+Task<StoreReply<bool>> ShmStore::index_remove(std::string_view index, std::string_view member) {
+    co_return update_index(index, member, 0, true, now_ms());
+}
+
+Task<StoreReply<std::vector<std::string>>> ShmStore::index_members(std::string_view index,
+                                                                   Millis now) {
+    auto* ctx = static_cast<ZoneCtx*>(zone_->data);
+    IndexEntries entries;
+    {
+        Locked z(ctx);
+        if (Entry* e = z.find_live(index, now_ms())) decode_index(e->value(), entries);
+    }
+    std::vector<std::string> out;
+    for (auto& [expires, member] : entries) {
+        if (expires > now) out.push_back(std::move(member));
+    }
+    co_return StoreReply<std::vector<std::string>>{StoreStatus::ok, std::move(out)};
+}
+
+StoreReply<bool> ShmStore::update_index(std::string_view index, std::string_view member,
+                                        Millis expires_at_ms, bool remove, Millis now) {
+    auto* ctx = static_cast<ZoneCtx*>(zone_->data);
+    Locked z(ctx);
+    IndexEntries entries;
+    Entry* e = z.find_live(index, now_ms());
+    if (e != nullptr) {
+        decode_index(e->value(), entries);
+        z.remove(e);
+    }
+    Millis latest = index_apply(entries, member, expires_at_ms, remove, now);
+    if (entries.empty()) return {StoreStatus::ok, true};
+    std::string value = encode_index(entries);
+    if (!fits(log_, index, value)) return {StoreStatus::unavailable, false};
+    bool ok = z.insert(index, value, latest, now_ms(), log_) != nullptr;
+    return {ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
 }
 
 } // namespace authgate::ngx

@@ -71,9 +71,28 @@ describe('redis store', () => {
     assert.equal((await get(g.baseA, session)).status, 302);
   });
 
+  it('indexes every session by user, with expiry, and unindexes it at logout', async () => {
+    const s1 = await signIn(g.baseA, 'bob', users.bob.password);
+    const s2 = await signIn(g.baseB, 'bob', users.bob.password);
+    const index = 't:u:{bob}:sessions';
+    const members = redis.cli('ZRANGE', index, '0', '-1').split('\n').filter(Boolean);
+    assert.ok(members.length >= 2, `members: ${members}`);
+    for (const m of members) assert.match(m, /^s:[A-Za-z0-9_-]{43}$/);
+    assert.ok(Number(redis.cli('PTTL', index)) > 0, 'the index expires with its last session');
+    await get(g.baseA, s1, '/_authgate/logout');
+    const after = redis.cli('ZRANGE', index, '0', '-1').split('\n').filter(Boolean);
+    assert.equal(after.length, members.length - 1);
+    // Revoking through the index (what the admin API will do) ends the rest everywhere.
+    for (const m of after) redis.cli('DEL', `t:${m}`);
+    assert.equal((await get(g.baseA, s2)).status, 302);
+  });
+
   it('keeps sessions compact in Redis (under 300 bytes each)', async () => {
     await signIn(g.baseA, 'bob', users.bob.password);
     const keys = redis.cli('KEYS', 't:s:*').split('\n').filter(Boolean);
+    const undocumented = redis.cli('KEYS', 't:*').split('\n').filter(Boolean)
+      .filter((k) => !/^t:(s:|u:\{)/.test(k));
+    assert.deepEqual(undocumented, [], 'only the documented keys exist');
     assert.ok(keys.length >= 1);
     for (const k of keys) {
       assert.ok(Number(redis.cli('PTTL', k)) > 0, 'every session key has a TTL');

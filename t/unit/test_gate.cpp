@@ -117,6 +117,12 @@ std::string sign_in(Fixture& f, const char* user, const char* password, Decision
     return cookie_pair(d, "authgate_session");
 }
 
+std::size_t session_records(const MemoryStore& store) {
+    std::size_t n = 0;
+    for (const auto& [k, v] : store.entries()) n += k.starts_with("s:") ? 1 : 0;
+    return n;
+}
+
 Decision access(Fixture& f, const std::string& cookie, std::string accept = "text/html") {
     Req r;
     r.accept = accept;
@@ -140,7 +146,7 @@ void sign_in_then_access(void**) {
         }
     }
     assert_true(http_only);
-    assert_int_equal(f->store.size(), 1);
+    assert_int_equal(session_records(f->store), 1);
 
     auto d = access(*f, cookie);
     assert_true(d.allowed());
@@ -219,7 +225,9 @@ void session_id_rotates_at_sign_in(void**) {
     assert_true(first != second);
     assert_false(access(*f, first).allowed());  // the old session is gone
     assert_true(access(*f, second).allowed());
-    assert_int_equal(f->store.size(), 1);
+    assert_int_equal(session_records(f->store), 1);
+    auto bob = run(list_user_sessions(f->store, "bob", f->clock.now_ms()));
+    assert_int_equal(bob.value.size(), 0);  // the rotated-out session left bob's index
 }
 
 void tampered_cookies_are_rejected(void**) {
@@ -247,7 +255,43 @@ void logout_revokes_on_the_server(void**) {
     assert_int_equal(d.status, 200);
     assert_true(cookie_pair(d, "authgate_session") == "authgate_session=");
     assert_false(access(*f, cookie).allowed());
-    assert_int_equal(f->store.size(), 0);
+    assert_int_equal(f->store.size(), 0);  // record and index entry both gone
+}
+
+void user_index_lists_and_revokes(void**) {
+    std::unique_ptr<Fixture> f(make());
+    std::string a1 = sign_in(*f, "alice", "alice-pass");
+    std::string a2 = sign_in(*f, "alice", "alice-pass");
+    std::string b1 = sign_in(*f, "bob", "bob-pass");
+    auto listed = run(list_user_sessions(f->store, "alice", f->clock.now_ms()));
+    assert_true(listed.ok());
+    assert_int_equal(listed.value.size(), 2);
+    assert_string_equal(listed.value[0].session.user.c_str(), "alice");
+    assert_true(f->store.entries().contains("u:{alice}:sessions"));
+
+    auto revoked = run(revoke_user_sessions(f->store, "alice", f->clock.now_ms()));
+    assert_true(revoked.ok());
+    assert_int_equal(revoked.value, 2);
+    assert_false(access(*f, a1).allowed());
+    assert_false(access(*f, a2).allowed());
+    assert_true(access(*f, b1).allowed());  // other users keep theirs
+    assert_int_equal(run(list_user_sessions(f->store, "alice", f->clock.now_ms())).value.size(), 0);
+
+    f->store.down = true;
+    assert_false(run(revoke_user_sessions(f->store, "bob", f->clock.now_ms())).ok());
+}
+
+void index_entries_expire_with_their_sessions(void**) {
+    std::unique_ptr<Fixture> f(make({{"authgate_session_lifetime", "1m"}}));
+    sign_in(*f, "bob", "bob-pass");
+    f->clock.advance(30'000);
+    sign_in(*f, "bob", "bob-pass");
+    assert_int_equal(run(list_user_sessions(f->store, "bob", f->clock.now_ms())).value.size(), 2);
+    f->clock.advance(31'000);  // the first reached its lifetime
+    assert_int_equal(run(list_user_sessions(f->store, "bob", f->clock.now_ms())).value.size(), 1);
+    f->clock.advance(30'000);  // both gone, and the index record with them
+    assert_false(f->store.entries().contains("u:{bob}:sessions") &&
+                 f->store.entries().at("u:{bob}:sessions").second > f->clock.now_ms());
 }
 
 void require_rules(void**) {
@@ -349,6 +393,8 @@ int main() {
         cmocka_unit_test(tampered_cookies_are_rejected),
         cmocka_unit_test(logout_revokes_on_the_server),
         cmocka_unit_test(require_rules),
+        cmocka_unit_test(user_index_lists_and_revokes),
+        cmocka_unit_test(index_entries_expire_with_their_sessions),
         cmocka_unit_test(store_down_fails_closed),
         cmocka_unit_test(open_redirect_through_login_lands_locally),
         cmocka_unit_test(endpoint_routing),

@@ -5,6 +5,7 @@
 #include "authgate/config.h"
 #include "authgate/ports.h"
 #include "authgate/request.h"
+#include "authgate/session.h"
 #include "authgate/task.h"
 
 namespace authgate {
@@ -18,6 +19,19 @@ struct Ports {
 
 // The request and config must outlive the returned Task.
 Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req);
+// A user's sessions, through the per-user index (for administration).
+struct UserSession {
+    std::string store_key;
+    Session session;
+};
+Task<StoreReply<std::vector<UserSession>>> list_user_sessions(Store& store, std::string_view user,
+                                                              Millis now);
+// Ends every session of the user on every server sharing the store; value = how many.
+Task<StoreReply<std::size_t>> revoke_user_sessions(Store& store, std::string_view user,
+                                                   Millis now);
+// Ends one session by its store key (record and index entry).
+Task<StoreReply<bool>> end_session(Store& store, std::string_view store_key);
+
 // Applies the location's authgate_require to an authenticated identity (also used
 // again, without a store round trip, when an internal redirect changes the location).
 Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,16 @@ class Store {
     // Atomically adds delta; a new counter starts at 0 and gets ttl_ms. Returns the new value.
     virtual Task<StoreReply<std::int64_t>> incr(std::string_view key, std::int64_t delta,
                                                 Millis ttl_ms) = 0;
+
+    // An index: a set of members, each with its own expiry (the per-user session index).
+    // The index itself lives until its last member expires.
+    virtual Task<StoreReply<bool>> index_add(std::string_view index, std::string_view member,
+                                             Millis expires_at_ms, Millis now_ms) = 0;
+    virtual Task<StoreReply<bool>> index_remove(std::string_view index,
+                                                std::string_view member) = 0;
+    // Members not yet expired at now_ms.
+    virtual Task<StoreReply<std::vector<std::string>>> index_members(std::string_view index,
+                                                                     Millis now_ms) = 0;
 };
 
 // Wall-clock time in milliseconds since the Unix epoch.

@@ -1,5 +1,7 @@
 #include "support/support.h"
 
+#include "authgate/store_keys.h"
+
 namespace authgate::testing {
 
 void MemoryStore::expire() {
@@ -52,6 +54,50 @@ Task<StoreReply<std::int64_t>> MemoryStore::incr(std::string_view key, std::int6
         data_[std::string(key)] = {std::to_string(value), clock_.now_ms() + ttl_ms};
     }
     co_return StoreReply<std::int64_t>{StoreStatus::ok, value};
+}
+
+Task<StoreReply<bool>> MemoryStore::index_add(std::string_view index, std::string_view member,
+                                              Millis expires_at_ms, Millis now_ms) {
+    if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
+    expire();
+    IndexEntries entries;
+    auto it = data_.find(std::string(index));
+    if (it != data_.end()) decode_index(it->second.first, entries);
+    Millis latest = index_apply(entries, member, expires_at_ms, false, now_ms);
+    data_[std::string(index)] = {encode_index(entries), latest};
+    co_return StoreReply<bool>{StoreStatus::ok, true};
+}
+
+Task<StoreReply<bool>> MemoryStore::index_remove(std::string_view index, std::string_view member) {
+    if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
+    expire();
+    auto it = data_.find(std::string(index));
+    if (it == data_.end()) co_return StoreReply<bool>{StoreStatus::ok, false};
+    IndexEntries entries;
+    decode_index(it->second.first, entries);
+    Millis latest = index_apply(entries, member, 0, true, clock_.now_ms());
+    if (entries.empty()) {
+        data_.erase(it);
+    } else {
+        it->second = {encode_index(entries), latest};
+    }
+    co_return StoreReply<bool>{StoreStatus::ok, true};
+}
+
+Task<StoreReply<std::vector<std::string>>> MemoryStore::index_members(std::string_view index,
+                                                                       Millis now_ms) {
+    using Reply = StoreReply<std::vector<std::string>>;
+    if (down) co_return Reply{StoreStatus::unavailable, {}};
+    expire();
+    std::vector<std::string> out;
+    auto it = data_.find(std::string(index));
+    IndexEntries entries;
+    if (it != data_.end() && decode_index(it->second.first, entries)) {
+        for (auto& [expires, member] : entries) {
+            if (expires > now_ms) out.push_back(std::move(member));
+        }
+    }
+    co_return Reply{StoreStatus::ok, std::move(out)};
 }
 
 std::size_t MemoryStore::size() const {

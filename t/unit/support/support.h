@@ -54,6 +54,11 @@ class MemoryStore final : public Store {
     Task<StoreReply<bool>> del(std::string_view key) override;
     Task<StoreReply<std::int64_t>> incr(std::string_view key, std::int64_t delta,
                                         Millis ttl_ms) override;
+    Task<StoreReply<bool>> index_add(std::string_view index, std::string_view member,
+                                     Millis expires_at_ms, Millis now_ms) override;
+    Task<StoreReply<bool>> index_remove(std::string_view index, std::string_view member) override;
+    Task<StoreReply<std::vector<std::string>>> index_members(std::string_view index,
+                                                             Millis now_ms) override;
 
     std::size_t size() const;
     const std::map<std::string, std::pair<std::string, Millis>>& entries() const {
