@@ -110,6 +110,7 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
         if (!users) return fail("authgate_users_file " + users.error());
         g.users = *users;
     }
+    g.decoy_hash = g.users ? g.users->decoy_hash() : decoy_hash_like("");
     auto templates = cache.templates(s.templates_dir.value_or(""), read);
     if (!templates) return fail("authgate_templates " + templates.error());
     g.templates = *templates;

@@ -94,18 +94,21 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
         co_return d;
     }
 
-    const User* user = nullptr;
+    std::optional<User> user;
     bool verified = false;
-    if (!username.empty() && username.size() <= kMaxUsername && password.size() <= kMaxPassword &&
-        cfg.users) {
-        user = cfg.users->find(username);
+    if (!username.empty() && username.size() <= kMaxUsername && password.size() <= kMaxPassword) {
+        auto found = co_await find_user(cfg.users.get(), ports.store, username);
+        if (found.status != StoreStatus::ok) co_return error_page(cfg, Error::store_unavailable);
+        user = std::move(found.user);
         // Unknown users cost one hash verification too: no enumeration by timing.
-        const std::string& hash = user ? user->password_hash : cfg.users->decoy_hash();
+        const std::string& hash =
+            user && !user->password_hash.empty() ? user->password_hash : cfg.decoy_hash;
         bool scheduled = co_await ports.offload.run(
             [&hash, &password, &verified] { verified = verify_password(hash, password); });
         if (!scheduled) co_return error_page(cfg, Error::store_unavailable);
+        if (user && user->password_hash.empty()) verified = false;
     }
-    if (user == nullptr || user->disabled || !verified) {
+    if (!user || user->disabled || !verified) {
         auto d = login_form(ports, cfg, req, 401, rd, username,
                             error_message(Error::bad_credentials));
         d.error = Error::bad_credentials;
@@ -130,6 +133,7 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
     s.name = user->display_name;
     s.groups = user->groups;
     s.methods = {"pwd"};
+    s.source = cfg.users && cfg.users->find(s.user) ? "file" : "store";
     s.csrf = random_token(ports.random, 16);
     SessionId id = new_session_id(ports.random);
     std::string key = session_store_key(id);

@@ -10,12 +10,11 @@ namespace {
 
 constexpr std::size_t kMaxCookiesTried = 4;
 
-// A password session stays valid only while its local user exists and is enabled.
+// A session of a users-file user stays valid only while the file still has the user,
+// enabled. (Run-time users are disabled through the store, which ends their sessions.)
 bool user_still_allowed(const GateConfig& cfg, const Session& s) {
-    if (!cfg.users) return true;
-    bool local = false;
-    for (const auto& m : s.methods) local |= m == "pwd";
-    if (!local) return true;
+    if (s.source != "file") return true;
+    if (!cfg.users) return false;
     const User* u = cfg.users->find(s.user);
     return u != nullptr && !u->disabled;
 }

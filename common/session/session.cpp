@@ -6,7 +6,8 @@ namespace authgate {
 
 namespace {
 
-constexpr std::uint8_t kSessionVersion = 1;
+// v2 added `source`; v1 records (all from the users file) still decode.
+constexpr std::uint8_t kSessionVersion = 2;
 constexpr std::size_t kMaxField = 4096;
 constexpr std::size_t kMaxListItems = 256;
 constexpr std::size_t kCookieTagBytes = 16;
@@ -49,6 +50,7 @@ std::string encode_session(const Session& s) {
     write_list(w, s.methods);
     w.u8(s.mfa);
     w.str(s.csrf);
+    w.str(s.source);
     return w.take();
 }
 
@@ -56,7 +58,7 @@ Result<Session> decode_session(std::string_view data) {
     bytes::Reader r(data);
     std::uint8_t version = 0;
     if (!r.u8(version)) return fail("empty session record");
-    if (version != kSessionVersion) {
+    if (version != kSessionVersion && version != 1) {
         return fail("unsupported session version " + std::to_string(version));
     }
     Session s;
@@ -64,7 +66,9 @@ Result<Session> decode_session(std::string_view data) {
               read_time(r, s.last_seen_ms) && read_time(r, s.expires_ms) &&
               r.str(s.user, kMaxField) && r.str(s.email, kMaxField) &&
               r.str(s.name, kMaxField) && read_list(r, s.groups) && read_list(r, s.methods) &&
-              r.u8(s.mfa) && r.str(s.csrf, kMaxField) && r.at_end();
+              r.u8(s.mfa) && r.str(s.csrf, kMaxField) &&
+              (version == 1 ? (s.source = "file", true) : r.str(s.source, kMaxField)) &&
+              r.at_end();
     if (!ok || s.user.empty()) return fail("malformed session record");
     return s;
 }

@@ -2,18 +2,17 @@
 
 #include <algorithm>
 
-#include "authgate/http.h"
 #include "base/bytes.h"
 
 namespace authgate {
 
 namespace {
+
 constexpr std::uint8_t kIndexVersion = 1;
 constexpr std::size_t kMaxIndexMembers = 4096;
-} // namespace
 
-std::string user_sessions_key(std::string_view user) {
-    std::string out = "u:{";
+void append_user_tag(std::string& out, std::string_view user) {
+    out += '{';
     for (unsigned char c : user) {
         bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                      c == '-' || c == '.' || c == '_' || c == '@';
@@ -26,8 +25,58 @@ std::string user_sessions_key(std::string_view user) {
             out.push_back(kHex[c & 15]);
         }
     }
-    out += "}:sessions";
+    out += '}';
+}
+
+} // namespace
+
+std::string user_sessions_key(std::string_view user) {
+    std::string out = "u:";
+    append_user_tag(out, user);
+    out += ":sessions";
     return out;
+}
+
+std::string user_record_key(std::string_view user) {
+    std::string out = "u:";
+    append_user_tag(out, user);
+    return out;
+}
+
+std::string encode_fields(const Store::Fields& fields) {
+    bytes::Writer w;
+    w.u8(kIndexVersion);
+    w.varint(fields.size());
+    for (const auto& [k, v] : fields) {
+        w.str(k);
+        w.str(v);
+    }
+    return w.take();
+}
+
+bool decode_fields(std::string_view data, Store::Fields& out) {
+    bytes::Reader r(data);
+    std::uint8_t version = 0;
+    std::uint64_t n = 0;
+    if (!r.u8(version) || version != kIndexVersion || !r.varint(n) || n > 1024) return false;
+    out.clear();
+    for (std::uint64_t i = 0; i < n; ++i) {
+        std::string k, v;
+        if (!r.str(k, 1024) || !r.str(v, 65536)) return false;
+        out.emplace_back(std::move(k), std::move(v));
+    }
+    return r.at_end();
+}
+
+void merge_fields(Store::Fields& fields, Store::Fields update) {
+    for (auto& [k, v] : update) {
+        auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == k; });
+        if (it != fields.end()) {
+            it->second = std::move(v);
+        } else {
+            fields.emplace_back(std::move(k), std::move(v));
+        }
+    }
 }
 
 std::string encode_index(const IndexEntries& entries) {

@@ -42,8 +42,10 @@ bool valid_text(std::string_view s) {
     return true;
 }
 
+} // namespace
+
 // Builds a decoy hash with the cost parameters of `model` (m=..,t=..,p=..).
-std::string make_decoy(std::string_view model) {
+std::string decoy_hash_like(std::string_view model) {
     unsigned m = 19456, t = 2, p = 1;
     auto params = model.find("$m=");
     if (params != std::string_view::npos) {
@@ -61,8 +63,6 @@ std::string make_decoy(std::string_view model) {
     encoded.resize(encoded.find('\0'));
     return encoded;
 }
-
-} // namespace
 
 bool is_argon2id_hash(std::string_view encoded) {
     return encoded.starts_with("$argon2id$v=19$m=") && encoded.size() < 512;
@@ -122,7 +122,7 @@ Result<UserDb> UserDb::parse(std::string_view text) {
     }
     std::string_view model;
     if (!db.users_.empty()) model = db.users_.begin()->second.password_hash;
-    db.decoy_hash_ = make_decoy(model);
+    db.decoy_hash_ = decoy_hash_like(model);
     if (db.decoy_hash_.empty()) return fail("cannot compute the decoy password hash");
     return db;
 }

@@ -471,4 +471,30 @@ Task<StoreReply<std::vector<std::string>>> RedisRequestStore::index_members(
     co_return Reply{StoreStatus::unavailable, {}};
 }
 
+Task<StoreReply<bool>> RedisRequestStore::hash_set(std::string_view k, Fields fields) {
+    std::vector<std::string> argv = {"HSET", key(k)};
+    for (auto& [name, value] : fields) {
+        argv.push_back(std::move(name));
+        argv.push_back(std::move(value));
+    }
+    RedisResult r = co_await command(std::move(argv));
+    bool ok = r.ok && r.type == REDIS_REPLY_INTEGER;
+    co_return StoreReply<bool>{ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
+}
+
+Task<StoreReply<std::optional<Store::Fields>>> RedisRequestStore::hash_get(std::string_view k) {
+    using Reply = StoreReply<std::optional<Fields>>;
+    std::vector<std::string> argv = {"HGETALL", key(k)};
+    RedisResult r = co_await command(std::move(argv));
+    if (!r.ok || r.type != REDIS_REPLY_ARRAY || r.elements.size() % 2 != 0) {
+        co_return Reply{StoreStatus::unavailable, std::nullopt};
+    }
+    if (r.elements.empty()) co_return Reply{StoreStatus::ok, std::nullopt};
+    Fields f;
+    for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+        f.emplace_back(std::move(r.elements[i]), std::move(r.elements[i + 1]));
+    }
+    co_return Reply{StoreStatus::ok, std::move(f)};
+}
+
 } // namespace authgate::ngx

@@ -100,6 +100,7 @@ class RedisRequestStore final : public Store {
     RedisRequestStore(RedisClient& client, RequestState& state) : client_(client), state_(state) {}
     ~RedisRequestStore() override;
     std::string_view kind() const noexcept override { return "redis"; }
+    bool durable() const noexcept override { return true; }
 
     Task<StoreReply<std::optional<std::string>>> get(std::string_view key) override;
     Task<StoreReply<bool>> set(std::string_view key, std::string value, Millis ttl_ms) override;
@@ -113,6 +114,8 @@ class RedisRequestStore final : public Store {
     Task<StoreReply<bool>> index_remove(std::string_view index, std::string_view member) override;
     Task<StoreReply<std::vector<std::string>>> index_members(std::string_view index,
                                                              Millis now_ms) override;
+    Task<StoreReply<bool>> hash_set(std::string_view key, Fields fields) override;
+    Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) override;
 
     struct Awaiter;
     Awaiter command(std::vector<std::string> argv);

@@ -346,6 +346,37 @@ Task<StoreReply<std::vector<std::string>>> ShmStore::index_members(std::string_v
     co_return StoreReply<std::vector<std::string>>{StoreStatus::ok, std::move(out)};
 }
 
+// Records in shared memory do not expire (but, like everything here, a full zone may
+// evict them: durable records belong in Redis).
+Task<StoreReply<bool>> ShmStore::hash_set(std::string_view key, Fields fields) {
+    auto* ctx = static_cast<ZoneCtx*>(zone_->data);
+    Locked z(ctx);
+    Fields current;
+    if (Entry* e = z.find_live(key, now_ms())) {
+        decode_fields(e->value(), current);
+        z.remove(e);
+    }
+    merge_fields(current, std::move(fields));
+    std::string value = encode_fields(current);
+    if (!fits(log_, key, value)) co_return StoreReply<bool>{StoreStatus::unavailable, false};
+    bool ok = z.insert(key, value, INT64_MAX, now_ms(), log_) != nullptr;
+    co_return StoreReply<bool>{ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
+}
+
+Task<StoreReply<std::optional<Store::Fields>>> ShmStore::hash_get(std::string_view key) {
+    using Reply = StoreReply<std::optional<Fields>>;
+    auto* ctx = static_cast<ZoneCtx*>(zone_->data);
+    std::optional<Fields> out;
+    {
+        Locked z(ctx);
+        if (Entry* e = z.find_live(key, now_ms())) {
+            Fields f;
+            if (decode_fields(e->value(), f)) out = std::move(f);
+        }
+    }
+    co_return Reply{StoreStatus::ok, std::move(out)};
+}
+
 StoreReply<bool> ShmStore::update_index(std::string_view index, std::string_view member,
                                         Millis expires_at_ms, bool remove, Millis now) {
     auto* ctx = static_cast<ZoneCtx*>(zone_->data);

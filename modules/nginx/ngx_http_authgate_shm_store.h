@@ -28,6 +28,8 @@ class ShmStore final : public Store {
     Task<StoreReply<bool>> index_remove(std::string_view index, std::string_view member) override;
     Task<StoreReply<std::vector<std::string>>> index_members(std::string_view index,
                                                              Millis now_ms) override;
+    Task<StoreReply<bool>> hash_set(std::string_view key, Fields fields) override;
+    Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) override;
 
   private:
     StoreReply<bool> update_index(std::string_view index, std::string_view member,

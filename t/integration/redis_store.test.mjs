@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { Nginx, echoServer, makePrefix, nginxTest, removePrefix } from './harness/nginx.mjs';
 import { freePorts } from './harness/ports.mjs';
 import { request, signIn, sleep } from './harness/http.mjs';
-import { users } from './harness/fixtures.mjs';
+import { hashPassword, users } from './harness/fixtures.mjs';
 import { Redis } from './harness/redis.mjs';
 import path from 'node:path';
 
@@ -87,11 +87,26 @@ describe('redis store', () => {
     assert.equal((await get(g.baseA, s2)).status, 302);
   });
 
+  it('signs in run-time users kept in Redis beside the users file', async () => {
+    redis.cli('HSET', 't:u:{erin}', 'password', hashPassword('erin-pass-1'), 'email', 'erin@example.com',
+      'name', 'Erin E', 'groups', 'ops,staff', 'disabled', '0');
+    const session = await signIn(g.baseA, 'erin', 'erin-pass-1');
+    const res = await get(g.baseB, session);
+    assert.equal(res.status, 200);
+    const seen = JSON.parse(res.body);
+    assert.deepEqual([seen.user, seen.email, seen.groups], ['erin', 'erin@example.com', 'ops,staff']);
+    await assert.rejects(signIn(g.baseA, 'erin', 'wrong-pass'));
+    redis.cli('HSET', 't:u:{erin}', 'disabled', '1');
+    await assert.rejects(signIn(g.baseA, 'erin', 'erin-pass-1'));
+    // File users are unaffected.
+    assert.ok(await signIn(g.baseA, 'alice', users.alice.password));
+  });
+
   it('keeps sessions compact in Redis (under 300 bytes each)', async () => {
     await signIn(g.baseA, 'bob', users.bob.password);
     const keys = redis.cli('KEYS', 't:s:*').split('\n').filter(Boolean);
     const undocumented = redis.cli('KEYS', 't:*').split('\n').filter(Boolean)
-      .filter((k) => !/^t:(s:|u:\{)/.test(k));
+      .filter((k) => !/^t:(s:|u:\{)/.test(k));  // sessions, user indexes and records
     assert.deepEqual(undocumented, [], 'only the documented keys exist');
     assert.ok(keys.length >= 1);
     for (const k of keys) {

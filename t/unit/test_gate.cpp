@@ -6,6 +6,7 @@
 
 #include "authgate/gate.h"
 #include "authgate/http.h"
+#include "authgate/store_keys.h"
 #include "authgate/users.h"
 
 using namespace authgate;
@@ -294,6 +295,33 @@ void index_entries_expire_with_their_sessions(void**) {
                  f->store.entries().at("u:{bob}:sessions").second > f->clock.now_ms());
 }
 
+void run_time_users_sign_in_from_a_durable_store(void**) {
+    std::unique_ptr<Fixture> f(make());
+    User dave;
+    dave.name = "dave";
+    dave.password_hash = hash_of("dave-pass");
+    dave.email = "dave@example.com";
+    dave.groups = {"ops"};
+    assert_true(run(f->store.hash_set(user_record_key("dave"), user_to_fields(dave))).ok());
+    assert_true(sign_in(*f, "dave", "dave-pass").empty());  // not durable: not consulted
+
+    f->store.durable_ = true;
+    std::string cookie = sign_in(*f, "dave", "dave-pass");
+    assert_false(cookie.empty());
+    auto d = access(*f, cookie);
+    assert_true(d.allowed());
+    assert_true((d.identity.groups == std::vector<std::string>{"ops"}));
+    assert_true(sign_in(*f, "dave", "wrong").empty());
+    assert_false(sign_in(*f, "alice", "alice-pass").empty());  // the users file still works
+
+    assert_true(run(f->store.hash_set(user_record_key("dave"), {{"disabled", "1"}})).ok());
+    assert_true(sign_in(*f, "dave", "dave-pass").empty());
+    auto fields = run(f->store.hash_get(user_record_key("dave")));
+    assert_true(fields.value.has_value());
+    assert_true(user_from_fields("dave", *fields.value)->disabled);
+    assert_false(user_from_fields("x", {{"password", "plain"}}).ok());
+}
+
 void require_rules(void**) {
     std::unique_ptr<Fixture> admins(make({{"authgate_require", "any group:admins user:bob"}}));
     assert_true(access(*admins, sign_in(*admins, "alice", "alice-pass")).allowed());
@@ -393,6 +421,7 @@ int main() {
         cmocka_unit_test(tampered_cookies_are_rejected),
         cmocka_unit_test(logout_revokes_on_the_server),
         cmocka_unit_test(require_rules),
+        cmocka_unit_test(run_time_users_sign_in_from_a_durable_store),
         cmocka_unit_test(user_index_lists_and_revokes),
         cmocka_unit_test(index_entries_expire_with_their_sessions),
         cmocka_unit_test(store_down_fails_closed),

@@ -21,6 +21,7 @@ Session sample() {
     s.groups = {"admins", "staff"};
     s.methods = {"pwd"};
     s.csrf = "csrf-token";
+    s.source = "file";
     return s;
 }
 
@@ -39,7 +40,8 @@ void codec_round_trip(void**) {
     assert_true(back->user == "alice" && back->email == s.email && back->name == s.name);
     assert_true(back->groups == s.groups && back->methods == s.methods);
     assert_true(back->created_ms == s.created_ms && back->last_seen_ms == s.last_seen_ms &&
-                back->expires_ms == s.expires_ms && back->csrf == s.csrf);
+                back->expires_ms == s.expires_ms && back->csrf == s.csrf &&
+                back->source == "file");
 }
 
 void codec_rejects_malformed(void**) {
@@ -49,7 +51,7 @@ void codec_rejects_malformed(void**) {
     }
     assert_false(decode_session(enc + "x").ok());  // trailing garbage
     std::string wrong_version = enc;
-    wrong_version[0] = 9;
+    wrong_version[0] = 9;  // unknown version
     auto r = decode_session(wrong_version);
     assert_false(r.ok());
     assert_non_null(strstr(r.error().c_str(), "version"));

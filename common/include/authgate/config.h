@@ -140,6 +140,7 @@ struct GateConfig {
     std::vector<std::string> gate_cookies;
     std::shared_ptr<const KeyRing> keys;
     std::shared_ptr<const UserDb> users;
+    std::string decoy_hash;  // verified for unknown users: same work as a wrong password
     std::shared_ptr<const Templates> templates;
 };
 

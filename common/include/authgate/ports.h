@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 #include <string>
 #include <string_view>
@@ -33,6 +34,9 @@ class Store {
   public:
     virtual ~Store() = default;
     virtual std::string_view kind() const noexcept = 0;
+    // Whether entries survive restarts and are shared by every server (Redis), so that
+    // durable records such as run-time users can live here.
+    virtual bool durable() const noexcept { return false; }
 
     virtual Task<StoreReply<std::optional<std::string>>> get(std::string_view key) = 0;
     // Sets (replacing) the value; ttl_ms > 0.
@@ -55,6 +59,11 @@ class Store {
     // Members not yet expired at now_ms.
     virtual Task<StoreReply<std::vector<std::string>>> index_members(std::string_view index,
                                                                      Millis now_ms) = 0;
+
+    // Records of named fields without expiry (run-time users). hash_set merges fields.
+    using Fields = std::vector<std::pair<std::string, std::string>>;
+    virtual Task<StoreReply<bool>> hash_set(std::string_view key, Fields fields) = 0;
+    virtual Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) = 0;
 };
 
 // Wall-clock time in milliseconds since the Unix epoch.

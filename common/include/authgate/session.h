@@ -31,6 +31,7 @@ struct Session {
     std::vector<std::string> methods;  // "pwd", later "otp", "webauthn", "sso:<provider>"
     std::uint8_t mfa = 0;              // 0 none needed/done; later: pending states
     std::string csrf;                  // per-session CSRF token (base64url)
+    std::string source;                // where the user record lives: "file", "store"
 };
 
 // Versioned binary encoding; decode rejects unknown versions and any malformed input.

@@ -2,6 +2,9 @@
 //   s:<base64url(sha256(session id))>   session record; TTL = until idle or absolute expiry
 //   u:{<user>}:sessions                 index of a user's session keys, member expiry =
 //                                       session's absolute expiry; lives as long as the last
+//   u:{<user>}                          run-time user record (hash, no TTL): password
+//                                       (argon2id), email, name, groups (comma list),
+//                                       disabled ("1" when disabled)
 // User names are percent-encoded inside the braces, which are the Redis Cluster hash tag:
 // all of one user's keys share a slot.
 #pragma once
@@ -16,6 +19,13 @@
 namespace authgate {
 
 std::string user_sessions_key(std::string_view user);
+std::string user_record_key(std::string_view user);
+
+// Hash records for stores that keep a record as one value (shared memory, tests).
+std::string encode_fields(const Store::Fields& fields);
+bool decode_fields(std::string_view data, Store::Fields& out);
+// Merges `update` into `fields` (same name: replaced).
+void merge_fields(Store::Fields& fields, Store::Fields update);
 
 // Index values for stores that keep an index as one record (shared memory, tests):
 // members with their expiry, compact and versioned.

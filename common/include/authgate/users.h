@@ -5,6 +5,7 @@
 // flags is empty or "disabled".
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -12,6 +13,7 @@
 
 #include "authgate/ports.h"
 #include "authgate/result.h"
+#include "authgate/task.h"
 
 namespace authgate {
 
@@ -40,6 +42,17 @@ class UserDb {
     std::string decoy_hash_;
 };
 
+// Run-time users (store records u:{name}) to and from their fields.
+Result<User> user_from_fields(std::string_view name, const Store::Fields& fields);
+Store::Fields user_to_fields(const User& user);
+
+struct UserLookup {
+    StoreStatus status = StoreStatus::ok;
+    std::optional<User> user;
+};
+// The users file first (operator-managed), then run-time users when the store is durable.
+Task<UserLookup> find_user(const UserDb* file_users, Store& store, std::string_view name);
+
 struct PasswordCost {
     unsigned memory_kib = 19456;  // OWASP recommendation for argon2id
     unsigned iterations = 2;
@@ -47,6 +60,8 @@ struct PasswordCost {
 };
 
 bool is_argon2id_hash(std::string_view encoded);
+// A valid hash with the cost parameters of `model` (defaults when empty), for decoy work.
+std::string decoy_hash_like(std::string_view model);
 // Encoded argon2id hash (PHC string) with a fresh 16-byte salt.
 Result<std::string> hash_password(std::string_view password, Random& random,
                                   PasswordCost cost = {});

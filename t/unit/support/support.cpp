@@ -100,6 +100,26 @@ Task<StoreReply<std::vector<std::string>>> MemoryStore::index_members(std::strin
     co_return Reply{StoreStatus::ok, std::move(out)};
 }
 
+Task<StoreReply<bool>> MemoryStore::hash_set(std::string_view key, Fields fields) {
+    if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
+    Fields current;
+    auto it = data_.find(std::string(key));
+    if (it != data_.end()) decode_fields(it->second.first, current);
+    merge_fields(current, std::move(fields));
+    data_[std::string(key)] = {encode_fields(current), INT64_MAX};
+    co_return StoreReply<bool>{StoreStatus::ok, true};
+}
+
+Task<StoreReply<std::optional<Store::Fields>>> MemoryStore::hash_get(std::string_view key) {
+    using Reply = StoreReply<std::optional<Fields>>;
+    if (down) co_return Reply{StoreStatus::unavailable, std::nullopt};
+    auto it = data_.find(std::string(key));
+    if (it == data_.end()) co_return Reply{StoreStatus::ok, std::nullopt};
+    Fields f;
+    if (!decode_fields(it->second.first, f)) co_return Reply{StoreStatus::unavailable, std::nullopt};
+    co_return Reply{StoreStatus::ok, std::move(f)};
+}
+
 std::size_t MemoryStore::size() const {
     std::size_t n = 0;
     Millis now = clock_.now_ms();

@@ -45,7 +45,9 @@ class MemoryStore final : public Store {
   public:
     explicit MemoryStore(const Clock& clock) : clock_(clock) {}
     std::string_view kind() const noexcept override { return "memory"; }
+    bool durable() const noexcept override { return durable_; }
     bool down = false;
+    bool durable_ = false;
 
     Task<StoreReply<std::optional<std::string>>> get(std::string_view key) override;
     Task<StoreReply<bool>> set(std::string_view key, std::string value, Millis ttl_ms) override;
@@ -59,6 +61,8 @@ class MemoryStore final : public Store {
     Task<StoreReply<bool>> index_remove(std::string_view index, std::string_view member) override;
     Task<StoreReply<std::vector<std::string>>> index_members(std::string_view index,
                                                              Millis now_ms) override;
+    Task<StoreReply<bool>> hash_set(std::string_view key, Fields fields) override;
+    Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) override;
 
     std::size_t size() const;
     const std::map<std::string, std::pair<std::string, Millis>>& entries() const {
