@@ -169,6 +169,21 @@ Parsed require_apply(Settings& s, Args args) {
 
 Result<RedisSettings> redis(Args a) { return parse_redis(a); }
 
+Result<std::vector<std::string>> sentinels(Args a) {
+    std::vector<std::string> out;
+    for (auto arg : a) {
+        auto colon = arg.rfind(':');
+        bool ok = colon != std::string_view::npos && colon > 0 && colon + 1 < arg.size() &&
+                  is_domain(arg.substr(0, colon));
+        for (std::size_t i = colon + 1; ok && i < arg.size(); ++i) ok = arg[i] >= '0' && arg[i] <= '9';
+        if (!ok || arg.size() - colon - 1 > 5) {
+            return fail("invalid sentinel address " + quoted(arg) + ", expected host:port");
+        }
+        out.emplace_back(arg);
+    }
+    return out;
+}
+
 constexpr unsigned kAny = kMain | kServer | kLocation;
 
 const std::array kDirectives = {
@@ -224,7 +239,12 @@ const std::array kDirectives = {
         "authgate_redis", kMain, 1, 7, false, "",
         "127.0.0.1:6379 db=0 prefix=authgate: command_timeout=500ms",
         "Shared store in Redis instead of shared memory: host:port or unix:/path, then "
-        "db=N user=NAME password_file=PATH prefix=STR connect_timeout=T command_timeout=T."),
+        "db=N user=NAME password_file=PATH prefix=STR connect_timeout=T command_timeout=T; "
+        "sentinel:<master name> follows the master that authgate_redis_sentinels report."),
+    field<&Settings::redis_sentinels, sentinels>(
+        "authgate_redis_sentinels", kMain, 1, kUnbounded, false, "",
+        "127.0.0.1:26379 127.0.0.1:26380 127.0.0.1:26381",
+        "Redis Sentinels to ask for the master of \"authgate_redis sentinel:<name>\"."),
 };
 
 } // namespace

@@ -23,7 +23,12 @@ std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 Result<RedisSettings> parse_redis(Args args) {
     RedisSettings r;
     std::string_view address = args[0];
-    if (address.starts_with("unix:")) {
+    if (address.starts_with("sentinel:")) {
+        r.master_name = std::string(address.substr(9));
+        if (r.master_name.empty() || !is_token(r.master_name)) {
+            return fail("invalid address " + quoted(address) + ", expected sentinel:<master name>");
+        }
+    } else if (address.starts_with("unix:")) {
         r.unix_path = std::string(address.substr(5));
         if (r.unix_path.empty() || r.unix_path.front() != '/') {
             return fail("invalid address " + quoted(address) + ", expected unix:/absolute/path");

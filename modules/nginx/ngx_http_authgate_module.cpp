@@ -73,31 +73,52 @@ FileReader file_reader(ngx_conf_t* cf) {
 
 // Turns authgate_redis settings into a numeric endpoint: names are resolved here, at
 // configuration time, never on the event loop.
-Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::RedisSettings& s) {
+Result<RedisAddress> resolve_address(ngx_conf_t* cf, const std::string& host, int port) {
+    ngx_url_t u{};
+    std::string hostport = host + ":" + std::to_string(port);
+    u.url = pool_str(cf->pool, hostport);
+    u.default_port = static_cast<in_port_t>(port);
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        return fail("cannot resolve \"" + hostport + "\"" +
+                    (u.err ? std::string(": ") + u.err : std::string()));
+    }
+    u_char text[NGX_SOCKADDR_STRLEN];
+    size_t len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text,
+                               NGX_SOCKADDR_STRLEN, 0);
+    RedisAddress a;
+    a.ip.assign(reinterpret_cast<char*>(text), len);
+    a.port = port;
+    return a;
+}
+
+Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::RedisSettings& s,
+                                     const std::vector<std::string>* sentinels) {
     RedisEndpoint ep;
-    ep.unix_path = s.unix_path;
-    ep.port = s.port;
     ep.db = s.db;
     ep.user = s.user;
     ep.prefix = s.prefix;
     ep.connect_timeout = s.connect_timeout;
     ep.command_timeout = s.command_timeout;
-    if (!s.unix_path.empty()) {
-        ep.display = "unix:" + s.unix_path;
-    } else {
-        ngx_url_t u{};
-        std::string hostport = s.host + ":" + std::to_string(s.port);
-        u.url = pool_str(cf->pool, hostport);
-        u.default_port = static_cast<in_port_t>(s.port);
-        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-            return fail("cannot resolve \"" + hostport + "\"" +
-                        (u.err ? std::string(": ") + u.err : std::string()));
+    ep.master_name = s.master_name;
+    if (!s.master_name.empty()) {
+        if (sentinels == nullptr) {
+            return fail("\"sentinel:" + s.master_name + "\" needs authgate_redis_sentinels");
         }
-        u_char text[NGX_SOCKADDR_STRLEN];
-        size_t len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text,
-                                   NGX_SOCKADDR_STRLEN, 0);
-        ep.ip.assign(reinterpret_cast<char*>(text), len);
-        ep.display = ep.ip + ":" + std::to_string(s.port);
+        for (const auto& hp : *sentinels) {
+            auto colon = hp.rfind(':');
+            auto a = resolve_address(cf, hp.substr(0, colon), std::stoi(hp.substr(colon + 1)));
+            if (!a) return fail(a.error());
+            ep.sentinels.push_back(std::move(*a));
+        }
+        ep.display = "sentinel master " + s.master_name;
+    } else if (!s.unix_path.empty()) {
+        ep.address.unix_path = s.unix_path;
+        ep.display = ep.address.display();
+    } else {
+        auto a = resolve_address(cf, s.host, s.port);
+        if (!a) return fail(a.error());
+        ep.address = std::move(*a);
+        ep.display = ep.address.display();
     }
     if (!s.password_file.empty()) {
         auto text = file_reader(cf)(s.password_file);
@@ -197,6 +218,12 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
 char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     return guard(cf->log, static_cast<char*>(NGX_CONF_ERROR), [&]() -> char* {
         auto* mc = static_cast<MainConf*>(conf);
+        if (mc->settings->redis_sentinels && !mc->settings->redis) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "authgate: authgate_redis_sentinels needs "
+                               "\"authgate_redis sentinel:<master name>\"");
+            return static_cast<char*>(NGX_CONF_ERROR);
+        }
         if (!mc->used) return static_cast<char*>(NGX_CONF_OK);
         ngx_str_t pool_name = ngx_string("default");
         mc->thread_pool = ngx_thread_pool_add(cf, &pool_name);
@@ -207,7 +234,9 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
                                    "authgate: authgate_redis and authgate_shm_zone are exclusive");
                 return static_cast<char*>(NGX_CONF_ERROR);
             }
-            auto endpoint = redis_endpoint(cf, *mc->settings->redis);
+            const auto& sentinels = mc->settings->redis_sentinels;
+            auto endpoint = redis_endpoint(cf, *mc->settings->redis,
+                                           sentinels ? &*sentinels : nullptr);
             if (!endpoint) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "authgate_redis: %s",
                                    endpoint.error().c_str());

@@ -48,8 +48,13 @@ void copy_reply(const redisReply* reply, RedisResult& out) {
     }
 }
 
-void on_reply(redisAsyncContext*, void* reply, void* priv) noexcept {
+void on_reply(redisAsyncContext* ac, void* reply, void* priv) noexcept {
     auto* cmd = static_cast<RedisCommand*>(priv);
+    auto* r = static_cast<redisReply*>(reply);
+    if (r != nullptr && r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
+        std::string_view(r->str, 8) == "READONLY") {
+        cmd->client->demoted(ac);  // a failed-over master: find the new one
+    }
     if (cmd->timer.timer_set) ngx_del_timer(&cmd->timer);
     RedisRequestStore* owner = cmd->owner;
     if (owner != nullptr) copy_reply(static_cast<redisReply*>(reply), *cmd->result);
@@ -81,71 +86,234 @@ RedisScript::RedisScript(std::string source) : text(std::move(source)) {
 
 // ---- connection ------------------------------------------------------------------
 
+namespace {
+
+using Link = RedisClient::Link;
+
+Link* link_of(const redisAsyncContext* ac) { return static_cast<Link*>(ac->data); }
+
+// Level-triggered: hiredis reads at most 16 KiB per call.
+void ev_add_read(void* p) {
+    auto* l = static_cast<Link*>(p);
+    if (l->conn && !l->conn->read->active) {
+        ngx_add_event(l->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+void ev_del_read(void* p) {
+    auto* l = static_cast<Link*>(p);
+    if (l->conn && l->conn->read->active) ngx_del_event(l->conn->read, NGX_READ_EVENT, 0);
+}
+
+void ev_add_write(void* p) {
+    auto* l = static_cast<Link*>(p);
+    if (l->conn && !l->conn->write->active) {
+        ngx_add_event(l->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+void ev_del_write(void* p) {
+    auto* l = static_cast<Link*>(p);
+    if (l->conn && l->conn->write->active) ngx_del_event(l->conn->write, NGX_WRITE_EVENT, 0);
+}
+
+// hiredis closes the socket itself: release the nginx side only.
+void ev_cleanup(void* p) {
+    auto* l = static_cast<Link*>(p);
+    ngx_connection_t* c = std::exchange(l->conn, nullptr);
+    if (c == nullptr) return;
+    for (ngx_event_t* ev : {c->read, c->write}) {
+        if (ev->active) {
+            ngx_del_event(ev, ev->write ? NGX_WRITE_EVENT : NGX_READ_EVENT, NGX_CLOSE_EVENT);
+        }
+        if (ev->posted) {
+            ngx_delete_posted_event(ev);
+        }
+        if (ev->timer_set) {
+            ngx_del_timer(ev);
+        }
+    }
+    ngx_free_connection(c);
+    c->fd = static_cast<ngx_socket_t>(-1);
+}
+
+std::vector<const char*> arg_pointers(const std::vector<std::string>& args,
+                                      std::vector<size_t>& lens) {
+    std::vector<const char*> argv;
+    argv.reserve(args.size());
+    lens.clear();
+    for (const auto& a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+    }
+    return argv;
+}
+
+int send_raw(redisAsyncContext* ac, redisCallbackFn* fn, void* priv,
+             const std::vector<std::string>& args) {
+    std::vector<size_t> lens;
+    auto argv = arg_pointers(args, lens);
+    return redisAsyncCommandArgv(ac, fn, priv, static_cast<int>(argv.size()), argv.data(),
+                                 lens.data());
+}
+
+} // namespace
+
+std::string RedisAddress::display() const {
+    return unix_path.empty() ? ip + ":" + std::to_string(port) : "unix:" + unix_path;
+}
+
 RedisClient::RedisClient(RedisEndpoint endpoint, ngx_log_t* log)
     : ep_(std::move(endpoint)), log_(log) {
-    for (ngx_event_t* ev : {&reconnect_ev_, &connect_timer_}) {
+    master_.owner = this;
+    sentinel_.owner = this;
+    sentinel_.sentinel = true;
+    for (ngx_event_t* ev : {&reconnect_ev_, &connect_timer_, &discover_ev_}) {
         ev->data = this;
         ev->log = log_;
         ev->cancelable = 1;  // never hold up a graceful shutdown
     }
     reconnect_ev_.handler = on_reconnect_timer;
     connect_timer_.handler = on_connect_timer;
+    discover_ev_.handler = on_discover_event;
+    if (ep_.master_name.empty()) {
+        current_ = ep_.address;
+        have_master_ = true;
+    }
 }
 
 RedisClient::~RedisClient() {
     exiting_ = true;
     if (reconnect_ev_.timer_set) ngx_del_timer(&reconnect_ev_);
     if (connect_timer_.timer_set) ngx_del_timer(&connect_timer_);
-    if (ac_ != nullptr) {
-        redisAsyncContext* ac = std::exchange(ac_, nullptr);
-        redisAsyncFree(ac);
+    if (discover_ev_.posted) {
+        ngx_delete_posted_event(&discover_ev_);
     }
+    close(sentinel_);
+    close(master_);
 }
 
 void RedisClient::start() { connect(); }
 
-void RedisClient::connect() {
-    if (exiting_ || ac_ != nullptr) return;
-    redisAsyncContext* ac = ep_.unix_path.empty()
-                                ? redisAsyncConnect(ep_.ip.c_str(), ep_.port)
-                                : redisAsyncConnectUnix(ep_.unix_path.c_str());
+void RedisClient::log_down(const char* why) {
+    if (down_logged_) return;
+    ngx_log_error(NGX_LOG_ERR, log_, 0,
+                  "authgate: redis %s unavailable (%s); the gate fails closed until it returns",
+                  ep_.display.c_str(), why);
+    down_logged_ = true;
+}
+
+// Null the link first: redisAsyncFree runs the pending callbacks synchronously.
+void RedisClient::close(Link& link) {
+    if (link.ac == nullptr) return;
+    redisAsyncContext* ac = std::exchange(link.ac, nullptr);
+    redisAsyncFree(ac);
+}
+
+bool RedisClient::open(Link& link, const RedisAddress& address) {
+    redisAsyncContext* ac = address.unix_path.empty()
+                                ? redisAsyncConnect(address.ip.c_str(), address.port)
+                                : redisAsyncConnectUnix(address.unix_path.c_str());
     if (ac == nullptr || ac->err) {
-        if (!down_logged_) {
-            ngx_log_error(NGX_LOG_ERR, log_, 0,
-                          "authgate: redis %s unavailable (%s); the gate fails closed until it "
-                          "returns",
-                          ep_.display.c_str(), ac ? ac->errstr : "out of memory");
-            down_logged_ = true;
-        }
+        log_down(ac ? ac->errstr : "out of memory");
         if (ac != nullptr) redisAsyncFree(ac);
+        return false;
+    }
+    link.conn = ngx_get_connection(ac->c.fd, log_);
+    if (link.conn == nullptr) {
+        log_down("no free nginx connection");
+        redisAsyncFree(ac);
+        return false;
+    }
+    link.ac = ac;
+    ac->data = &link;
+    ngx_connection_t* c = link.conn;
+    c->data = &link;
+    c->log = log_;
+    c->read->log = log_;
+    c->write->log = log_;
+    c->read->handler = on_event;
+    c->write->handler = on_event;
+    ac->ev.data = &link;
+    ac->ev.addRead = ev_add_read;
+    ac->ev.delRead = ev_del_read;
+    ac->ev.addWrite = ev_add_write;
+    ac->ev.delWrite = ev_del_write;
+    ac->ev.cleanup = ev_cleanup;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    if (connect_timer_.timer_set) ngx_del_timer(&connect_timer_);
+    ngx_add_timer(&connect_timer_, static_cast<ngx_msec_t>(ep_.connect_timeout));
+    return true;
+}
+
+void RedisClient::connect() {
+    if (exiting_ || master_.ac != nullptr || sentinel_.ac != nullptr) return;
+    if (have_master_) {
+        open_master();
+    } else {
+        sentinels_tried_ = 0;
+        discover();
+    }
+}
+
+// Asks the next sentinel where the master is.
+void RedisClient::discover() {
+    if (exiting_) return;
+    if (sentinels_tried_ >= ep_.sentinels.size()) {
+        log_down("no sentinel knows the master");
         schedule_reconnect();
         return;
     }
-    ac_ = ac;
-    ac->data = this;
-    attach();
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    const RedisAddress& s = ep_.sentinels[sentinel_index_++ % ep_.sentinels.size()];
+    ++sentinels_tried_;
+    if (!open(sentinel_, s)) {
+        discover();
+        return;
+    }
+    std::vector<std::string> q = {"SENTINEL", "get-master-addr-by-name", ep_.master_name};
+    if (send_raw(sentinel_.ac, on_sentinel_reply, nullptr, q) != REDIS_OK) {
+        close(sentinel_);
+        discover();
+    }
+}
+
+void RedisClient::next_sentinel() {
+    // Inside a callback of the sentinel link: let hiredis drop it, then ask the next one
+    // from a posted event (the link's nginx connection is released only after the callback).
+    if (sentinel_.ac != nullptr) {
+        redisAsyncContext* ac = std::exchange(sentinel_.ac, nullptr);
+        redisAsyncDisconnect(ac);
+    }
+    post_discover();
+}
+
+void RedisClient::post_discover() {
+    if (!discover_ev_.posted) {
+        ngx_post_event(&discover_ev_, &ngx_posted_events);
+    }
+}
+
+void RedisClient::on_discover_event(ngx_event_t* ev) {
+    auto* self = static_cast<RedisClient*>(ev->data);
+    if (self->sentinel_.ac == nullptr && self->sentinel_.conn == nullptr) self->discover();
+}
+
+void RedisClient::open_master() {
+    if (!open(master_, current_)) {
+        if (!ep_.master_name.empty()) have_master_ = false;
+        schedule_reconnect();
+        return;
+    }
     // Queued ahead of any request's command on this connection.
     if (!ep_.password.empty()) {
-        std::vector<const char*> argv = {"AUTH"};
-        std::vector<size_t> lens = {4};
-        if (!ep_.user.empty()) {
-            argv.push_back(ep_.user.c_str());
-            lens.push_back(ep_.user.size());
-        }
-        argv.push_back(ep_.password.c_str());
-        lens.push_back(ep_.password.size());
-        redisAsyncCommandArgv(ac, on_auth_reply, nullptr, static_cast<int>(argv.size()),
-                              argv.data(), lens.data());
+        std::vector<std::string> auth = {"AUTH"};
+        if (!ep_.user.empty()) auth.push_back(ep_.user);
+        auth.push_back(ep_.password);
+        send_raw(master_.ac, on_auth_reply, nullptr, auth);
     }
-    if (ep_.db != 0) {
-        std::string db = std::to_string(ep_.db);
-        const char* argv[] = {"SELECT", db.c_str()};
-        size_t lens[] = {6, db.size()};
-        redisAsyncCommandArgv(ac, on_auth_reply, nullptr, 2, argv, lens);
-    }
-    ngx_add_timer(&connect_timer_, static_cast<ngx_msec_t>(ep_.connect_timeout));
+    if (ep_.db != 0) send_raw(master_.ac, on_auth_reply, nullptr, {"SELECT", std::to_string(ep_.db)});
+    if (!ep_.master_name.empty()) send_raw(master_.ac, on_role_reply, nullptr, {"ROLE"});
 }
 
 void RedisClient::schedule_reconnect() {
@@ -159,90 +327,112 @@ void RedisClient::mark_up() {
     backoff_ = 0;
     if (connect_timer_.timer_set) ngx_del_timer(&connect_timer_);
     if (down_logged_) {
-        ngx_log_error(NGX_LOG_NOTICE, log_, 0, "authgate: redis %s is available again",
-                      ep_.display.c_str());
+        ngx_log_error(NGX_LOG_NOTICE, log_, 0, "authgate: redis %s is available again (%s)",
+                      ep_.display.c_str(), current_.display().c_str());
         down_logged_ = false;
     }
 }
 
 void RedisClient::fail(const char* why) {
-    if (!down_logged_) {
-        ngx_log_error(NGX_LOG_ERR, log_, 0,
-                      "authgate: redis %s unavailable (%s); the gate fails closed until it "
-                      "returns",
-                      ep_.display.c_str(), why);
-        down_logged_ = true;
-    }
+    log_down(why);
     connected_ = false;
     if (connect_timer_.timer_set) ngx_del_timer(&connect_timer_);
-    if (ac_ != nullptr) {
-        // Null first: redisAsyncFree runs the pending callbacks synchronously.
-        redisAsyncContext* ac = std::exchange(ac_, nullptr);
-        redisAsyncFree(ac);
-    }
+    close(master_);
+    if (!ep_.master_name.empty()) have_master_ = false;  // ask the sentinels again
     schedule_reconnect();
 }
 
+void RedisClient::demoted(redisAsyncContext* ac) {
+    if (master_.ac != ac) return;
+    log_down("the server is no longer the master");
+    if (!ep_.master_name.empty()) have_master_ = false;
+    redisAsyncDisconnect(ac);  // on_disconnect schedules the reconnect
+}
+
 bool RedisClient::send(RedisCommand* cmd, const std::vector<std::string>& args) {
-    if (ac_ == nullptr) return false;
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    argv.reserve(args.size());
-    lens.reserve(args.size());
-    for (const auto& a : args) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
-    }
-    return redisAsyncCommandArgv(ac_, on_reply, cmd, static_cast<int>(argv.size()), argv.data(),
-                                 lens.data()) == REDIS_OK;
+    if (master_.ac == nullptr) return false;
+    return send_raw(master_.ac, on_reply, cmd, args) == REDIS_OK;
 }
 
 void RedisClient::on_connect(const redisAsyncContext* ac, int status) {
-    auto* self = static_cast<RedisClient*>(ac->data);
-    if (self->ac_ != ac) return;
+    Link* link = link_of(ac);
+    RedisClient* self = link->owner;
+    if (link->ac != ac) return;
     if (status == REDIS_OK) {
-        self->mark_up();
-        return;
+        if (!link->sentinel && self->ep_.master_name.empty()) self->mark_up();
+        return;  // sentinel mode: the master is up once ROLE says so
     }
     // hiredis frees the context after this callback.
-    self->ac_ = nullptr;
-    self->connected_ = false;
-    if (!self->down_logged_) {
-        ngx_log_error(NGX_LOG_ERR, self->log_, 0,
-                      "authgate: redis %s unavailable (%s); the gate fails closed until it "
-                      "returns",
-                      self->ep_.display.c_str(), ac->errstr[0] ? ac->errstr : "connect failed");
-        self->down_logged_ = true;
-    }
+    link->ac = nullptr;
     if (self->connect_timer_.timer_set) ngx_del_timer(&self->connect_timer_);
+    if (link->sentinel) {
+        self->post_discover();
+        return;
+    }
+    self->connected_ = false;
+    self->log_down(ac->errstr[0] ? ac->errstr : "connect failed");
+    if (!self->ep_.master_name.empty()) self->have_master_ = false;
     self->schedule_reconnect();
 }
 
 void RedisClient::on_disconnect(const redisAsyncContext* ac, int status) {
-    auto* self = static_cast<RedisClient*>(ac->data);
-    if (self->ac_ != ac) return;  // we dropped it ourselves
-    self->ac_ = nullptr;
+    Link* link = link_of(ac);
+    RedisClient* self = link->owner;
+    if (link->ac != ac) return;  // we dropped it ourselves
+    link->ac = nullptr;
+    if (link->sentinel) return;
     self->connected_ = false;
-    if (!self->down_logged_) {
-        ngx_log_error(NGX_LOG_ERR, self->log_, 0,
-                      "authgate: redis %s unavailable (%s); the gate fails closed until it "
-                      "returns",
-                      self->ep_.display.c_str(),
-                      status == REDIS_OK ? "connection closed" : ac->errstr);
-        self->down_logged_ = true;
-    }
+    self->log_down(status == REDIS_OK ? "connection closed" : ac->errstr);
+    if (!self->ep_.master_name.empty()) self->have_master_ = false;
     self->schedule_reconnect();
 }
 
 void RedisClient::on_auth_reply(redisAsyncContext* ac, void* reply, void*) {
     auto* r = static_cast<redisReply*>(reply);
     if (r == nullptr || r->type != REDIS_REPLY_ERROR) return;
-    auto* self = static_cast<RedisClient*>(ac->data);
+    RedisClient* self = link_of(ac)->owner;
     ngx_log_error(NGX_LOG_ERR, self->log_, 0, "authgate: redis %s rejected the login: %*s",
                   self->ep_.display.c_str(), static_cast<size_t>(r->len), r->str);
-    // Inside a callback: let hiredis disconnect once its callbacks are done.
     self->down_logged_ = true;
+    // Inside a callback: let hiredis disconnect once its callbacks are done.
     redisAsyncDisconnect(ac);
+}
+
+// Sentinel mode: only a server that says it is the master is used.
+void RedisClient::on_role_reply(redisAsyncContext* ac, void* reply, void*) {
+    auto* r = static_cast<redisReply*>(reply);
+    Link* link = link_of(ac);
+    RedisClient* self = link->owner;
+    if (r == nullptr || link->ac != ac) return;
+    bool master = r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->str &&
+                  std::string_view(r->element[0]->str, r->element[0]->len) == "master";
+    if (master) {
+        self->mark_up();
+        return;
+    }
+    self->demoted(ac);
+}
+
+void RedisClient::on_sentinel_reply(redisAsyncContext* ac, void* reply, void*) {
+    auto* r = static_cast<redisReply*>(reply);
+    Link* link = link_of(ac);
+    RedisClient* self = link->owner;
+    if (r == nullptr || link->ac != ac) return;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->str &&
+        r->element[1]->str) {
+        RedisAddress found;
+        found.ip.assign(r->element[0]->str, r->element[0]->len);
+        found.port = std::atoi(r->element[1]->str);
+        if (found.port > 0) {
+            self->current_ = found;
+            self->have_master_ = true;
+            redisAsyncContext* s = std::exchange(link->ac, nullptr);
+            redisAsyncDisconnect(s);
+            self->open_master();
+            return;
+        }
+    }
+    self->next_sentinel();
 }
 
 void RedisClient::on_reconnect_timer(ngx_event_t* ev) {
@@ -251,88 +441,24 @@ void RedisClient::on_reconnect_timer(ngx_event_t* ev) {
 
 void RedisClient::on_connect_timer(ngx_event_t* ev) {
     auto* self = static_cast<RedisClient*>(ev->data);
-    if (!self->connected_ && self->ac_ != nullptr) self->fail("connect timed out");
-}
-
-// ---- hiredis <-> nginx event loop ------------------------------------------------
-
-void RedisClient::attach() {
-    conn_ = ngx_get_connection(ac_->c.fd, log_);
-    if (conn_ == nullptr) {
-        fail("no free nginx connection");
+    if (self->sentinel_.ac != nullptr) {
+        self->close(self->sentinel_);
+        self->discover();
         return;
     }
-    conn_->data = this;
-    conn_->log = log_;
-    conn_->read->log = log_;
-    conn_->write->log = log_;
-    conn_->read->handler = on_event;
-    conn_->write->handler = on_event;
-    ac_->ev.data = this;
-    ac_->ev.addRead = ev_add_read;
-    ac_->ev.delRead = ev_del_read;
-    ac_->ev.addWrite = ev_add_write;
-    ac_->ev.delWrite = ev_del_write;
-    ac_->ev.cleanup = ev_cleanup;
+    if (!self->connected_ && self->master_.ac != nullptr) self->fail("connect timed out");
 }
 
 void RedisClient::on_event(ngx_event_t* ev) {
     auto* c = static_cast<ngx_connection_t*>(ev->data);
-    auto* self = static_cast<RedisClient*>(c->data);
-    if (self->ac_ == nullptr) return;
+    auto* link = static_cast<Link*>(c->data);
+    if (link->ac == nullptr) return;
     // hiredis may free the context inside these calls: touch nothing afterwards.
     if (ev->write) {
-        redisAsyncHandleWrite(self->ac_);
+        redisAsyncHandleWrite(link->ac);
     } else {
-        redisAsyncHandleRead(self->ac_);
+        redisAsyncHandleRead(link->ac);
     }
-}
-
-// Level-triggered: hiredis reads at most 16 KiB per call.
-void RedisClient::ev_add_read(void* p) {
-    auto* self = static_cast<RedisClient*>(p);
-    if (self->conn_ && !self->conn_->read->active) {
-        ngx_add_event(self->conn_->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
-    }
-}
-
-void RedisClient::ev_del_read(void* p) {
-    auto* self = static_cast<RedisClient*>(p);
-    if (self->conn_ && self->conn_->read->active) {
-        ngx_del_event(self->conn_->read, NGX_READ_EVENT, 0);
-    }
-}
-
-void RedisClient::ev_add_write(void* p) {
-    auto* self = static_cast<RedisClient*>(p);
-    if (self->conn_ && !self->conn_->write->active) {
-        ngx_add_event(self->conn_->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
-    }
-}
-
-void RedisClient::ev_del_write(void* p) {
-    auto* self = static_cast<RedisClient*>(p);
-    if (self->conn_ && self->conn_->write->active) {
-        ngx_del_event(self->conn_->write, NGX_WRITE_EVENT, 0);
-    }
-}
-
-// hiredis closes the socket itself: release the nginx side only.
-void RedisClient::ev_cleanup(void* p) {
-    auto* self = static_cast<RedisClient*>(p);
-    ngx_connection_t* c = std::exchange(self->conn_, nullptr);
-    if (c == nullptr) return;
-    for (ngx_event_t* ev : {c->read, c->write}) {
-        if (ev->active) ngx_del_event(ev, ev->write ? NGX_WRITE_EVENT : NGX_READ_EVENT, NGX_CLOSE_EVENT);
-        if (ev->posted) {
-            ngx_delete_posted_event(ev);
-        }
-        if (ev->timer_set) {
-            ngx_del_timer(ev);
-        }
-    }
-    ngx_free_connection(c);
-    c->fd = static_cast<ngx_socket_t>(-1);
 }
 
 // ---- per-request store -----------------------------------------------------------

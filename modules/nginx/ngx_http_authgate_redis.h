@@ -18,18 +18,25 @@ namespace authgate::ngx {
 
 class RequestState;
 
-// Resolved at configuration time (no DNS at run time).
-struct RedisEndpoint {
+struct RedisAddress {
     std::string ip;         // numeric address, or empty for a unix socket
     int port = 6379;
     std::string unix_path;
+    std::string display() const;
+};
+
+// Resolved at configuration time (no DNS at run time).
+struct RedisEndpoint {
+    RedisAddress address;   // the server, unless the master comes from sentinels
+    std::string master_name;
+    std::vector<RedisAddress> sentinels;
     int db = 0;
     std::string user;
     std::string password;
     std::string prefix;
     Millis connect_timeout = 1000;
     Millis command_timeout = 500;
-    std::string display;    // "127.0.0.1:6379" for logs
+    std::string display;    // "127.0.0.1:6379" or "sentinel master mymaster" for logs
 };
 
 // What a command came back with.
@@ -58,40 +65,59 @@ class RedisClient {
     RedisClient& operator=(const RedisClient&) = delete;
 
     void start();
-    bool usable() const { return ac_ != nullptr; }
+    bool usable() const { return master_.ac != nullptr; }
     const RedisEndpoint& endpoint() const { return ep_; }
     // Queues a command; false when there is no connection (cmd not taken).
     bool send(RedisCommand* cmd, const std::vector<std::string>& argv);
     // Drops the connection (replies are ordered: a stuck head blocks the rest).
     void fail(const char* why);
+    // The server answered READONLY: it is no longer the master. Safe inside callbacks.
+    void demoted(redisAsyncContext* ac);
+
+    // One hiredis connection attached to nginx's event loop.
+    struct Link {
+        RedisClient* owner = nullptr;
+        bool sentinel = false;
+        redisAsyncContext* ac = nullptr;
+        ngx_connection_t* conn = nullptr;
+    };
 
   private:
     void connect();
+    void discover();
+    void next_sentinel();
+    void open_master();
+    bool open(Link& link, const RedisAddress& address);
+    void close(Link& link);
     void schedule_reconnect();
-    void attach();
     void mark_up();
+    void log_down(const char* why);
     static void on_connect(const redisAsyncContext* ac, int status);
     static void on_disconnect(const redisAsyncContext* ac, int status);
     static void on_auth_reply(redisAsyncContext* ac, void* reply, void* priv);
+    static void on_role_reply(redisAsyncContext* ac, void* reply, void* priv);
+    static void on_sentinel_reply(redisAsyncContext* ac, void* reply, void* priv);
     static void on_event(ngx_event_t* ev);
     static void on_reconnect_timer(ngx_event_t* ev);
+    static void on_discover_event(ngx_event_t* ev);
+    void post_discover();
     static void on_connect_timer(ngx_event_t* ev);
-    static void ev_add_read(void* p);
-    static void ev_del_read(void* p);
-    static void ev_add_write(void* p);
-    static void ev_del_write(void* p);
-    static void ev_cleanup(void* p);
 
     RedisEndpoint ep_;
     ngx_log_t* log_;
-    redisAsyncContext* ac_ = nullptr;
-    ngx_connection_t* conn_ = nullptr;
+    Link master_;
+    Link sentinel_;
+    RedisAddress current_;       // the master in use
+    bool have_master_ = false;   // sentinel mode: current_ is known
+    std::size_t sentinel_index_ = 0;
+    std::size_t sentinels_tried_ = 0;
     bool connected_ = false;
     bool down_logged_ = false;
     bool exiting_ = false;
     Millis backoff_ = 0;
     ngx_event_t reconnect_ev_{};
     ngx_event_t connect_timer_{};
+    ngx_event_t discover_ev_{};  // posted: runs once hiredis has freed the old sentinel link
 };
 
 // The Store a flow sees for one request backed by Redis.

@@ -59,8 +59,8 @@ void every_directive_is_complete(void**) {
             assert_true(d.apply(fresh, def).ok());
         }
     }
-    // Settings has 16 fields; each has exactly one directive.
-    assert_int_equal(count, 16);
+    // Settings has 17 fields; each has exactly one directive.
+    assert_int_equal(count, 17);
 }
 
 void defaults_fill_unset_fields(void**) {
@@ -137,6 +137,9 @@ void directive_errors_quote_the_token(void**) {
         {"authgate_redis", {"127.0.0.1:6379", "db=99999"}, "invalid db"},
         {"authgate_redis", {"127.0.0.1:6379", "timeout=1s"}, "unknown parameter \"timeout\""},
         {"authgate_redis", {"127.0.0.1:6379", "command_timeout=fast"}, "invalid duration"},
+        {"authgate_redis", {"sentinel:"}, "expected sentinel:<master name>"},
+        {"authgate_redis_sentinels", {"127.0.0.1"}, "invalid sentinel address \"127.0.0.1\""},
+        {"authgate_redis_sentinels", {"127.0.0.1:26379", "h:99999x"}, "invalid sentinel address"},
     };
     for (const auto& c : cases) {
         Settings s;
@@ -170,6 +173,9 @@ void redis_settings(void**) {
     std::vector<std::string_view> u = {"unix:/run/redis.sock"};
     auto sock = parse_redis(u);
     assert_true(sock.ok() && sock->unix_path == "/run/redis.sock" && sock->host.empty());
+    std::vector<std::string_view> m = {"sentinel:mymaster", "db=1"};
+    auto sentinel = parse_redis(m);
+    assert_true(sentinel.ok() && sentinel->master_name == "mymaster" && sentinel->db == 1);
     std::vector<std::string_view> d = {"localhost"};
     assert_int_equal(parse_redis(d)->port, 6379);
 }

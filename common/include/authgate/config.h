@@ -58,6 +58,7 @@ struct RedisSettings {
     std::string host;         // empty for a unix socket
     int port = 6379;
     std::string unix_path;    // "unix:/path" addresses
+    std::string master_name;  // "sentinel:<name>": the master comes from the sentinels
     int db = 0;
     std::string user;         // ACL user; empty: default user
     std::string password_file;
@@ -84,6 +85,7 @@ struct Settings {
     std::optional<IdentityHeaders> identity_headers;
     std::optional<ShmZone> shm_zone;
     std::optional<RedisSettings> redis;
+    std::optional<std::vector<std::string>> redis_sentinels;  // "host:port" each
 };
 
 using Args = std::span<const std::string_view>;

@@ -11,7 +11,7 @@ export class Redis {
     this.port = port ?? this.port ?? await freePort();
     this.dir = this.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'authgate-redis-'));
     this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '',
-      '--appendonly', 'no', '--dir', this.dir, '--daemonize', 'no'], { stdio: 'ignore' });
+      '--appendonly', 'no', '--dir', this.dir, '--daemonize', 'no', '--repl-diskless-sync-delay', '0', ...(this.extraArgs ?? [])], { stdio: 'ignore' });
     this.exited = new Promise((resolve) => this.proc.once('exit', resolve));
     const deadline = Date.now() + 5000;
     while (!(await this.ping())) {
@@ -50,6 +50,52 @@ export class Redis {
     if (this.proc && this.proc.exitCode === null && !this.proc.signalCode) {
       this.resume();
       await this.kill();
+    }
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// A replica of `master`.
+export function replicaOf(master) {
+  const r = new Redis();
+  r.extraArgs = ['--replicaof', '127.0.0.1', String(master.port)];
+  return r;
+}
+
+// A sentinel watching `master` under the name `name` (quorum 2, fast failure detection).
+export class Sentinel {
+  async start(master, name) {
+    this.port = await freePort();
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'authgate-sentinel-'));
+    const conf = path.join(this.dir, 'sentinel.conf');
+    fs.writeFileSync(conf, [
+      `port ${this.port}`, 'bind 127.0.0.1', 'daemonize no', `dir ${this.dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${master.port} 2`,
+      `sentinel down-after-milliseconds ${name} 400`,
+      `sentinel failover-timeout ${name} 2000`,
+      `sentinel parallel-syncs ${name} 1`, '',
+    ].join('\n'));
+    this.proc = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+    this.exited = new Promise((resolve) => this.proc.once('exit', resolve));
+    const probe = new Redis();
+    probe.port = this.port;
+    const deadline = Date.now() + 5000;
+    while (!(await probe.ping())) {
+      if (Date.now() > deadline) throw new Error('sentinel did not start');
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    this.probe = probe;
+    return this;
+  }
+
+  master(name) {
+    return this.probe.cli('SENTINEL', 'get-master-addr-by-name', name).split('\n');
+  }
+
+  async stop() {
+    if (this.proc && this.proc.exitCode === null && !this.proc.signalCode) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
     }
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,0 +1,97 @@
+// Redis Sentinel: the gate finds the master through the sentinels and follows it after a failover.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Nginx, echoServer, makePrefix, removePrefix } from './harness/nginx.mjs';
+import { freePorts } from './harness/ports.mjs';
+import { request, signIn, sleep } from './harness/http.mjs';
+import { users } from './harness/fixtures.mjs';
+import { Redis, Sentinel, replicaOf } from './harness/redis.mjs';
+
+describe('redis sentinel', () => {
+  const master = new Redis();
+  let replica;
+  const sentinels = [];
+  const s = {};
+
+  before(async () => {
+    await master.start();
+    replica = replicaOf(master);
+    await replica.start();
+    for (let i = 0; i < 3; i++) sentinels.push(await new Sentinel().start(master, 'gatemaster'));
+    const [port, backend] = await freePorts(2);
+    s.prefix = makePrefix('authgate-sentinel');
+    s.nginx = await new Nginx(s.prefix, `
+    authgate_redis sentinel:gatemaster prefix=t: command_timeout=300ms connect_timeout=300ms;
+    authgate_redis_sentinels ${sentinels.map((x) => `127.0.0.1:${x.port}`).join(' ')};
+    authgate_key_file ${s.prefix}/authgate.key;
+    authgate_users_file ${s.prefix}/users;
+    server {
+        listen 127.0.0.1:${port};
+        location /_authgate/ { authgate_endpoint; }
+        location / { authgate on; proxy_pass http://127.0.0.1:${backend}; }
+    }
+${echoServer(backend)}`, { port, workers: 2 }).start();
+    s.base = `http://127.0.0.1:${port}`;
+  });
+
+  after(async () => {
+    const bad = s.nginx ? s.nginx.badLogLines() : [];
+    await s.nginx?.stop();
+    for (const x of sentinels) await x.stop();
+    await replica?.stop();
+    await master.stop();
+    if (s.prefix) removePrefix(s.prefix);
+    assert.deepEqual(bad, []);
+  });
+
+  const get = (session) => request(s.base, '/app', { headers: { Cookie: `authgate_session=${session}` } });
+
+  it('uses the master the sentinels report', async () => {
+    let session;
+    for (let i = 0; i < 50 && !session; i++) {
+      session = await signIn(s.base, 'alice', users.alice.password).catch(() => undefined);
+      if (!session) await sleep(100);
+    }
+    assert.ok(session, 'signed in through the sentinel-discovered master');
+    assert.equal((await get(session)).status, 200);
+    assert.ok(master.cli('KEYS', 't:s:*').length > 0, 'the session is on the master');
+    s.session = session;
+  });
+
+  it('keeps sessions valid after the master dies and a replica is promoted', async () => {
+    // Make sure the replica has the session before the master goes.
+    for (let i = 0; i < 100 && replica.cli('KEYS', 't:s:*') === ''; i++) await sleep(50);
+    assert.notEqual(replica.cli('KEYS', 't:s:*'), '', 'replicated');
+
+    let loading = true;
+    const seen = [];
+    const load = (async () => {
+      while (loading) {
+        seen.push((await get(s.session)).status);
+        await sleep(20);
+      }
+    })();
+    await sleep(200);
+    await master.kill();
+    const deadline = Date.now() + 15000;
+    let promoted = false;
+    while (Date.now() < deadline) {
+      const [, port] = sentinels[0].master('gatemaster');
+      if (Number(port) === replica.port) { promoted = true; break; }
+      await sleep(100);
+    }
+    assert.ok(promoted, 'the sentinels promoted the replica');
+    let ok = false;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 5000) {
+      if ((await get(s.session)).status === 200) { ok = true; break; }
+      await sleep(50);
+    }
+    loading = false;
+    await load;
+    assert.ok(ok, 'the session works again on the new master');
+    assert.deepEqual([...new Set(seen)].filter((x) => x !== 200 && x !== 503), [], 'only 200 or 503 meanwhile');
+    const fresh = await signIn(s.base, 'bob', users.bob.password);
+    assert.equal((await get(fresh)).status, 200, 'new sessions are written to the new master');
+  });
+});
