@@ -22,6 +22,30 @@ describe('logout', () => {
     });
   }
 
+  it('POST everywhere=1 ends the user\'s sessions on every device, and only theirs', async () => {
+    const devices = [];
+    for (let i = 0; i < 3; i++) devices.push(await signIn(s.base, 'alice', users.alice.password));
+    const bob = await signIn(s.base, 'bob', users.bob.password);
+    const out = await request(s.base, '/_authgate/logout', {
+      method: 'POST',
+      headers: { Cookie: `authgate_session=${devices[0]}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'everywhere=1',
+    });
+    assert.equal(out.status, 200);
+    for (const d of devices) {
+      assert.equal((await request(s.base, '/app', { headers: { Cookie: `authgate_session=${d}` } })).status, 302);
+    }
+    assert.equal((await request(s.base, '/app', { headers: { Cookie: `authgate_session=${bob}` } })).status, 200);
+    assert.match(s.nginx.log(), /user "alice" signed out everywhere \(\d+ sessions\)/);
+  });
+
+  it('ignores everywhere=1 on GET (a link cannot sign a user out of every device)', async () => {
+    const a = await signIn(s.base, 'alice', users.alice.password);
+    const b = await signIn(s.base, 'alice', users.alice.password);
+    await request(s.base, '/_authgate/logout?everywhere=1', { headers: { Cookie: `authgate_session=${a}` } });
+    assert.equal((await request(s.base, '/app', { headers: { Cookie: `authgate_session=${b}` } })).status, 200);
+  });
+
   it('redirects to a local rd after logout, never to another site', async () => {
     const session = await signIn(s.base, 'bob', users.bob.password);
     const local = await request(s.base, '/_authgate/logout?rd=/bye', { headers: { Cookie: `authgate_session=${session}` } });
