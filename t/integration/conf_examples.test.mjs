@@ -19,6 +19,7 @@ describe('conf-examples', () => {
         const text = fs.readFileSync(path.join(dir, file), 'utf8')
           .replaceAll('/etc/authgate/', `${prefix}/`)
           .replace(/load_module\s+\S+;/, `load_module ${modulePath};`);
+        fs.writeFileSync(path.join(prefix, 'redis.pw'), 'example-redis-password\n', { mode: 0o600 });
         const conf = path.join(prefix, file);
         fs.writeFileSync(conf, text);
         const r = nginxTest(prefix, conf);
