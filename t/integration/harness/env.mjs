@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const buildDir = process.env.AUTHGATE_BUILD_DIR || path.join(repo, 'build');
+export const buildDir = path.resolve(repo, process.env.AUTHGATE_BUILD_DIR || 'build');
 export const modulePath = path.join(buildDir, 'ngx_http_authgate_module.so');
 export const ctlPath = path.join(buildDir, 'authgatectl');
 export const nginxBin = process.env.NGINX_BIN || '/usr/sbin/nginx';

@@ -62,9 +62,22 @@ function waitForPort(port, timeoutMs = 10000) {
   });
 }
 
+// AUTHGATE_NGINX_PRELOAD (e.g. the ASan runtime, for a sanitizer build of the module) is
+// preloaded into every nginx the tests start.
+function nginxEnv() {
+  const preload = process.env.AUTHGATE_NGINX_PRELOAD;
+  if (!preload) return process.env;
+  return {
+    ...process.env,
+    LD_PRELOAD: preload,
+    ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=0:halt_on_error=0:detect_odr_violation=0',
+    UBSAN_OPTIONS: 'print_stacktrace=1',
+  };
+}
+
 export function nginxTest(prefix, confFile) {
   const r = spawnSync(nginxBin, ['-t', '-p', prefix, '-c', confFile, '-e', path.join(prefix, 'test.log')],
-    { encoding: 'utf8' });
+    { encoding: 'utf8', env: nginxEnv() });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -79,7 +92,7 @@ export class Nginx {
 
   async start() {
     const args = ['-p', this.prefix, '-c', this.conf, '-e', this.errorLog, '-g', 'daemon off;'];
-    this.proc = spawn(nginxBin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = spawn(nginxBin, args, { stdio: ['ignore', 'ignore', 'pipe'], env: nginxEnv() });
     this.stderr = '';
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     this.exited = new Promise((resolve) => this.proc.once('exit', resolve));
@@ -125,7 +138,7 @@ export class Nginx {
 
   // Lines that fail a test file: crashes, alerts, config errors, sanitizer reports.
   badLogLines() {
-    return this.log().split('\n').filter((l) => /\[(alert|emerg)\]|Sanitizer|signal 11|core dumped/.test(l));
+    return this.log().split('\n').filter((l) => /\[(alert|emerg)\]|Sanitizer|runtime error|signal 11|core dumped/.test(l));
   }
 }
 
