@@ -11,8 +11,6 @@ namespace {
 
 using Parsed = Result<void>;
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
 // field<&Settings::x, parser>() makes apply/is_set/copy for one optional field.
 template <auto Member> bool field_is_set(const Settings& s) { return (s.*Member).has_value(); }
 template <auto Member> void field_copy(Settings& to, const Settings& from) {

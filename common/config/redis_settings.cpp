@@ -16,8 +16,6 @@ bool parse_int(std::string_view text, int lo, int hi, int& out) {
     return true;
 }
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
 } // namespace
 
 Result<RedisSettings> parse_redis(Args args) {

@@ -1,4 +1,5 @@
 #include "authgate/keys.h"
+#include "base/text.h"
 
 #include <string>
 
@@ -10,16 +11,6 @@ namespace {
 
 constexpr std::size_t kMinSecretBytes = 32;
 constexpr std::size_t kMinTagBytes = 16;
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 bool valid_key_id(std::string_view id) {
     if (id.empty() || id.size() > 32) return false;
@@ -48,7 +39,7 @@ Result<KeyRing> KeyRing::parse(std::string_view text) {
     while (!text.empty()) {
         ++line_no;
         auto nl = text.find('\n');
-        std::string_view line = trim(text.substr(0, nl));
+        std::string_view line = text::trim(text.substr(0, nl));
         text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
         if (line.empty() || line.front() == '#') continue;
 
@@ -58,7 +49,7 @@ Result<KeyRing> KeyRing::parse(std::string_view text) {
                         ": expected \"<key-id> <base64 secret>\"");
         }
         std::string_view id = line.substr(0, sp);
-        std::string_view secret_b64 = trim(line.substr(sp + 1));
+        std::string_view secret_b64 = text::trim(line.substr(sp + 1));
         if (!valid_key_id(id)) {
             return fail("line " + std::to_string(line_no) +
                         ": key id must be 1-32 characters of [A-Za-z0-9._-]");

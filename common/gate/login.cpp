@@ -95,11 +95,13 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
     }
 
     std::optional<User> user;
+    std::string_view source;
     bool verified = false;
     if (!username.empty() && username.size() <= kMaxUsername && password.size() <= kMaxPassword) {
         auto found = co_await find_user(cfg.users.get(), ports.store, username);
         if (found.status != StoreStatus::ok) co_return error_page(cfg, Error::store_unavailable);
         user = std::move(found.user);
+        source = found.source;
         // Unknown users cost one hash verification too: no enumeration by timing.
         const std::string& hash =
             user && !user->password_hash.empty() ? user->password_hash : cfg.decoy_hash;
@@ -133,7 +135,7 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
     s.name = user->display_name;
     s.groups = user->groups;
     s.methods = {"pwd"};
-    s.source = cfg.users && cfg.users->find(s.user) ? "file" : "store";
+    s.source = std::string(source);
     s.csrf = random_token(ports.random, 16);
     SessionId id = new_session_id(ports.random);
     std::string key = session_store_key(id);

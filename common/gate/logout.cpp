@@ -25,7 +25,7 @@ Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req
         if (everywhere) {
             auto record = co_await ports.store.get(key);
             if (!record.ok()) co_return error_page(cfg, Error::store_unavailable);
-            auto s = record.value ? decode_session(*record.value) : Result<Session>(fail(""));
+            auto s = decode_session(record.value.value_or(""));
             if (s) {
                 auto ended = co_await revoke_user_sessions(ports.store, s->user,
                                                            ports.clock.now_ms());

@@ -1,6 +1,7 @@
 // Run-time users kept in the store, beside the users file.
 #include "authgate/store_keys.h"
 #include "authgate/users.h"
+#include "base/text.h"
 
 namespace authgate {
 
@@ -8,12 +9,8 @@ namespace {
 
 std::vector<std::string> split_groups(std::string_view s) {
     std::vector<std::string> out;
-    while (!s.empty()) {
-        auto comma = s.find(',');
-        std::string_view g = s.substr(0, comma);
+    for (auto g : text::split(s, ',')) {
         if (!g.empty()) out.emplace_back(g);
-        if (comma == std::string_view::npos) break;
-        s.remove_prefix(comma + 1);
     }
     return out;
 }
@@ -52,15 +49,17 @@ Store::Fields user_to_fields(const User& u) {
 
 Task<UserLookup> find_user(const UserDb* file_users, Store& store, std::string_view name) {
     if (file_users != nullptr) {
-        if (const User* u = file_users->find(name)) co_return UserLookup{StoreStatus::ok, *u};
+        if (const User* u = file_users->find(name)) {
+            co_return UserLookup{StoreStatus::ok, *u, "file"};
+        }
     }
     if (!store.durable()) co_return UserLookup{};
     auto record = co_await store.hash_get(user_record_key(name));
-    if (!record.ok()) co_return UserLookup{StoreStatus::unavailable, std::nullopt};
+    if (!record.ok()) co_return UserLookup{StoreStatus::unavailable, std::nullopt, {}};
     if (!record.value) co_return UserLookup{};
     auto user = user_from_fields(name, *record.value);
     if (!user) co_return UserLookup{};  // unusable record: treated as unknown
-    co_return UserLookup{StoreStatus::ok, std::move(*user)};
+    co_return UserLookup{StoreStatus::ok, std::move(*user), "store"};
 }
 
 } // namespace authgate

@@ -2,30 +2,14 @@
 
 #include <argon2.h>
 
+#include "base/text.h"
+
 namespace authgate {
 
+using text::split;
+using text::trim;
+
 namespace {
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-    std::vector<std::string_view> out;
-    while (true) {
-        auto pos = s.find(sep);
-        out.push_back(s.substr(0, pos));
-        if (pos == std::string_view::npos) break;
-        s.remove_prefix(pos + 1);
-    }
-    return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 bool valid_user_name(std::string_view name) {
     if (name.empty() || name.size() > 128) return false;

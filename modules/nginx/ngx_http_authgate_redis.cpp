@@ -59,7 +59,7 @@ void on_reply(redisAsyncContext* ac, void* reply, void* priv) noexcept {
     RedisRequestStore* owner = cmd->owner;
     if (owner != nullptr) copy_reply(static_cast<redisReply*>(reply), *cmd->result);
     delete cmd;
-    if (owner != nullptr) owner->completed(nullptr);
+    if (owner != nullptr) owner->completed();
 }
 
 void on_command_timeout(ngx_event_t* ev) noexcept {
@@ -69,7 +69,7 @@ void on_command_timeout(ngx_event_t* ev) noexcept {
     if (owner != nullptr) cmd->result->ok = false;
     cmd->owner = nullptr;  // hiredis still owns cmd; its callback frees it
     client->fail("command timed out");
-    if (owner != nullptr) owner->completed(nullptr);
+    if (owner != nullptr) owner->completed();
 }
 
 } // namespace
@@ -488,7 +488,7 @@ RedisRequestStore::Awaiter RedisRequestStore::command(std::vector<std::string> a
     return Awaiter{*this, std::move(argv), {}};
 }
 
-void RedisRequestStore::completed(RedisCommand*) {
+void RedisRequestStore::completed() {
     pending_ = nullptr;
     ngx_http_request_t* r = state_.r;
     ngx_connection_t* c = r->connection;

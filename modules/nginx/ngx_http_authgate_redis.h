@@ -145,7 +145,7 @@ class RedisRequestStore final : public Store {
 
     struct Awaiter;
     Awaiter command(std::vector<std::string> argv);
-    void completed(RedisCommand* cmd);
+    void completed();
 
   private:
     std::string key(std::string_view k) const { return client_.endpoint().prefix + std::string(k); }

@@ -49,6 +49,7 @@ Store::Fields user_to_fields(const User& user);
 struct UserLookup {
     StoreStatus status = StoreStatus::ok;
     std::optional<User> user;
+    std::string_view source;  // "file" or "store"
 };
 // The users file first (operator-managed), then run-time users when the store is durable.
 Task<UserLookup> find_user(const UserDb* file_users, Store& store, std::string_view name);
