@@ -69,12 +69,13 @@ bool decode_fields(std::string_view data, Store::Fields& out) {
 }
 
 void merge_fields(Store::Fields& fields, Store::Fields update) {
-    for (auto& [k, v] : update) {
-        auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == k; });
+    for (auto& field : update) {
+        auto it = std::find_if(fields.begin(), fields.end(),
+                               [&](const auto& f) { return f.first == field.first; });
         if (it != fields.end()) {
-            it->second = std::move(v);
+            it->second = std::move(field.second);
         } else {
-            fields.emplace_back(std::move(k), std::move(v));
+            fields.push_back(std::move(field));
         }
     }
 }
