@@ -59,7 +59,7 @@ Result<std::size_t> parse_size(std::string_view text) {
     std::uint64_t scale = 1;
     char last = text.back();
     if (last == 'k' || last == 'K') scale = 1024;
-    else if (last == 'm' || last == 'M') scale = 1024 * 1024;
+    else if (last == 'm' || last == 'M') scale = 1024ull * 1024;
     else if (last == 'g' || last == 'G') scale = 1024ull * 1024 * 1024;
     if (scale != 1) digits.remove_suffix(1);
     std::uint64_t value = 0;

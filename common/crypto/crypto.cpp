@@ -124,7 +124,9 @@ std::optional<std::string> decode_with(std::string_view text, const DecodeTable&
     std::string out(text.size() * 3 / 4, '\0');
     std::size_t o = 0;
     std::size_t i = 0;
-    auto at = [&](std::size_t k) { return table[static_cast<unsigned char>(text[k])]; };
+    auto at = [&](std::size_t k) -> int {
+        return static_cast<int>(table[static_cast<unsigned char>(text[k])]);
+    };
     for (; i + 4 <= text.size(); i += 4) {
         int a = at(i), b = at(i + 1), c = at(i + 2), d = at(i + 3);
         if ((a | b | c | d) < 0) return std::nullopt;

@@ -68,14 +68,15 @@ Result<KeyRing> KeyRing::parse(std::string_view text) {
             }
         }
         Key key{std::string(id), {}, {}};
+        std::string& raw = *secret;
         for (std::size_t p = 0; p < key.derived.size(); ++p) {
-            auto sub = crypto::hkdf_sha256(crypto::bytes(*secret),
+            auto sub = crypto::hkdf_sha256(crypto::bytes(raw),
                                            purpose_label(static_cast<KeyPurpose>(p)));
             key.derived[p] = crypto::HmacKey(sub);
             OPENSSL_cleanse(sub.data(), sub.size());
         }
-        key.sealing = crypto::hkdf_sha256(crypto::bytes(*secret), "authgate sealed secrets v1");
-        OPENSSL_cleanse(secret->data(), secret->size());
+        key.sealing = crypto::hkdf_sha256(crypto::bytes(raw), "authgate sealed secrets v1");
+        OPENSSL_cleanse(raw.data(), raw.size());
         ring.keys_.push_back(std::move(key));
     }
     if (ring.keys_.empty()) return fail("no key found");
