@@ -313,7 +313,13 @@ void RedisClient::open_master() {
         send_raw(master_.ac, on_auth_reply, nullptr, auth);
     }
     if (ep_.db != 0) send_raw(master_.ac, on_auth_reply, nullptr, {"SELECT", std::to_string(ep_.db)});
-    if (!ep_.master_name.empty()) send_raw(master_.ac, on_role_reply, nullptr, {"ROLE"});
+    // The link counts as up once this last handshake reply is good: PING, or ROLE (must
+    // say "master") with Sentinel.
+    if (ep_.master_name.empty()) {
+        send_raw(master_.ac, on_ready_reply, nullptr, {"PING"});
+    } else {
+        send_raw(master_.ac, on_ready_reply, nullptr, {"ROLE"});
+    }
 }
 
 void RedisClient::schedule_reconnect() {
@@ -358,10 +364,7 @@ void RedisClient::on_connect(const redisAsyncContext* ac, int status) {
     Link* link = link_of(ac);
     RedisClient* self = link->owner;
     if (link->ac != ac) return;
-    if (status == REDIS_OK) {
-        if (!link->sentinel && self->ep_.master_name.empty()) self->mark_up();
-        return;  // sentinel mode: the master is up once ROLE says so
-    }
+    if (status == REDIS_OK) return;  // up once the handshake is answered (on_ready_reply)
     // hiredis frees the context after this callback.
     link->ac = nullptr;
     if (self->connect_timer_.timer_set) ngx_del_timer(&self->connect_timer_);
@@ -391,19 +394,36 @@ void RedisClient::on_auth_reply(redisAsyncContext* ac, void* reply, void*) {
     auto* r = static_cast<redisReply*>(reply);
     if (r == nullptr || r->type != REDIS_REPLY_ERROR) return;
     RedisClient* self = link_of(ac)->owner;
-    ngx_log_error(NGX_LOG_ERR, self->log_, 0, "authgate: redis %s rejected the login: %*s",
-                  self->ep_.display.c_str(), static_cast<size_t>(r->len), r->str);
-    self->down_logged_ = true;
+    if (!self->down_logged_) {  // once per incident, like every other outage
+        ngx_log_error(NGX_LOG_ERR, self->log_, 0,
+                      "authgate: redis %s rejected the login: %*s; the gate fails closed",
+                      self->ep_.display.c_str(), static_cast<size_t>(r->len), r->str);
+        self->down_logged_ = true;
+    }
     // Inside a callback: let hiredis disconnect once its callbacks are done.
     redisAsyncDisconnect(ac);
 }
 
-// Sentinel mode: only a server that says it is the master is used.
-void RedisClient::on_role_reply(redisAsyncContext* ac, void* reply, void*) {
+// The end of the handshake. With Sentinel, only a server that says it is the master is used.
+void RedisClient::on_ready_reply(redisAsyncContext* ac, void* reply, void*) {
     auto* r = static_cast<redisReply*>(reply);
     Link* link = link_of(ac);
     RedisClient* self = link->owner;
     if (r == nullptr || link->ac != ac) return;
+    if (r->type == REDIS_REPLY_ERROR) {  // e.g. NOAUTH: Redis wants a password we lack
+        if (!self->down_logged_) {
+            ngx_log_error(NGX_LOG_ERR, self->log_, 0,
+                          "authgate: redis %s refused the connection: %*s; the gate fails closed",
+                          self->ep_.display.c_str(), static_cast<size_t>(r->len), r->str);
+            self->down_logged_ = true;
+        }
+        redisAsyncDisconnect(ac);
+        return;
+    }
+    if (self->ep_.master_name.empty()) {
+        self->mark_up();
+        return;
+    }
     bool master = r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->str &&
                   std::string_view(r->element[0]->str, r->element[0]->len) == "master";
     if (master) {

@@ -95,7 +95,7 @@ class RedisClient {
     static void on_connect(const redisAsyncContext* ac, int status);
     static void on_disconnect(const redisAsyncContext* ac, int status);
     static void on_auth_reply(redisAsyncContext* ac, void* reply, void* priv);
-    static void on_role_reply(redisAsyncContext* ac, void* reply, void* priv);
+    static void on_ready_reply(redisAsyncContext* ac, void* reply, void* priv);
     static void on_sentinel_reply(redisAsyncContext* ac, void* reply, void* priv);
     static void on_event(ngx_event_t* ev);
     static void on_reconnect_timer(ngx_event_t* ev);

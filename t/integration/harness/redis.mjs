@@ -26,7 +26,7 @@ export class Redis {
       const sock = net.connect(this.port, '127.0.0.1');
       sock.setTimeout(300);
       sock.once('connect', () => sock.write('PING\r\n'));
-      sock.once('data', (d) => { sock.destroy(); resolve(d.toString().startsWith('+PONG')); });
+      sock.once('data', (d) => { sock.destroy(); resolve(/^(\+PONG|-NOAUTH)/.test(d.toString())); });
       sock.once('error', () => resolve(false));
       sock.once('timeout', () => { sock.destroy(); resolve(false); });
     });
