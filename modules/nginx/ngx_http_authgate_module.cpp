@@ -287,6 +287,24 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "authgate: %s", msg.c_str());
             return static_cast<char*>(NGX_CONF_ERROR);
         }
+        if (resolved->endpoint) {
+            // The endpoint only answers under the prefix the gate redirects to.
+            auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+                ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+#if (NGX_PCRE)
+            bool regex = clcf->regex != nullptr;
+#else
+            bool regex = false;
+#endif
+            if (!regex && sv(clcf->name) != resolved->prefix) {
+                std::string msg = "authgate_endpoint is in location \"" +
+                                  std::string(sv(clcf->name)) + "\" but authgate_prefix is \"" +
+                                  resolved->prefix + "\"; they must match" +
+                                  conf_where(conf->set_file, conf->set_line);
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "authgate: %s", msg.c_str());
+                return static_cast<char*>(NGX_CONF_ERROR);
+            }
+        }
         conf->gate = pool_new<GateConfig>(cf->pool);
         if (conf->gate == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
         *conf->gate = std::move(*resolved);
