@@ -57,7 +57,13 @@ void on_reply(redisAsyncContext* ac, void* reply, void* priv) noexcept {
     }
     if (cmd->timer.timer_set) ngx_del_timer(&cmd->timer);
     RedisRequestStore* owner = cmd->owner;
-    if (owner != nullptr) copy_reply(static_cast<redisReply*>(reply), *cmd->result);
+    if (owner != nullptr) {
+        try {
+            copy_reply(r, *cmd->result);
+        } catch (...) {  // out of memory copying the reply: the flow sees "unavailable"
+            cmd->result->ok = false;
+        }
+    }
     delete cmd;
     if (owner != nullptr) owner->completed();
 }
