@@ -1,6 +1,7 @@
 #include "ngx_http_authgate_request.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <new>
 
@@ -32,9 +33,32 @@ template <class F> void for_each_header(ngx_list_t& list, F&& fn) {
     }
 }
 
+// Header elements to drop; no allocation for the usual handful.
+class DropList {
+  public:
+    void push(ngx_table_elt_t* h) {
+        if (n_ < fixed_.size()) {
+            fixed_[n_++] = h;
+        } else {
+            more_.push_back(h);
+        }
+    }
+    bool contains(const ngx_table_elt_t* h) const {
+        return std::find(fixed_.begin(), fixed_.begin() + n_, h) != fixed_.begin() + n_ ||
+               std::find(more_.begin(), more_.end(), h) != more_.end();
+    }
+    std::size_t size() const { return n_ + more_.size(); }
+    bool empty() const { return size() == 0; }
+
+  private:
+    std::array<ngx_table_elt_t*, 8> fixed_{};
+    std::size_t n_ = 0;
+    std::vector<ngx_table_elt_t*> more_;
+};
+
 // Rebuilds the request's header list without the given elements. Other modules keep
 // pointers into the old elements (host, cookies...), which stay valid in the pool.
-bool remove_headers(ngx_http_request_t* r, const std::vector<ngx_table_elt_t*>& drop) {
+bool remove_headers(ngx_http_request_t* r, const DropList& drop) {
     // The list struct holds a pointer to its own first part: copy it aside (iteration only
     // follows part->next) and rebuild the request's list in place.
     ngx_list_t old = r->headers_in.headers;
@@ -47,7 +71,7 @@ bool remove_headers(ngx_http_request_t* r, const std::vector<ngx_table_elt_t*>& 
     }
     bool ok = true;
     for_each_header(old, [&](ngx_table_elt_t& h) {
-        if (!ok || std::find(drop.begin(), drop.end(), &h) != drop.end()) return;
+        if (!ok || drop.contains(&h)) return;
         auto* copy = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_in.headers));
         if (copy == nullptr) {
             ok = false;
@@ -60,7 +84,7 @@ bool remove_headers(ngx_http_request_t* r, const std::vector<ngx_table_elt_t*>& 
     auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
     ngx_uint_t kept = 0;
     for (ngx_uint_t i = 0; i < r->headers_in.cookies.nelts; ++i) {
-        if (std::find(drop.begin(), drop.end(), cookies[i]) == drop.end()) {
+        if (!drop.contains(cookies[i])) {
             cookies[kept++] = cookies[i];
         }
     }
@@ -304,12 +328,12 @@ void RequestState::finish_async() {
 // ---- applying decisions ----------------------------------------------------------
 
 void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
-    std::vector<ngx_table_elt_t*> drop;
+    DropList drop;
     for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
         std::string_view k = sv(h.key);
         for (const auto& n : cfg.protected_headers) {
             if (n.size() == k.size() && header_name_equal(k, n)) {
-                drop.push_back(&h);
+                drop.push(&h);
                 return;
             }
         }
@@ -318,15 +342,15 @@ void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
     auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
     for (ngx_uint_t i = 0; i < r->headers_in.cookies.nelts; ++i) {
         std::string_view value = sv(cookies[i]->value);
-        bool mentions = false;
-        for (const auto& name : cfg.gate_cookies) {
-            mentions |= value.find(name) != std::string_view::npos;
+        // "__Host-" variants contain the plain names: two searches cover all four.
+        if (value.find(cfg.cookie_name) == std::string_view::npos &&
+            value.find(cfg.csrf_cookie_name) == std::string_view::npos) {
+            continue;
         }
-        if (!mentions) continue;
         auto stripped = http::strip_cookies(value, cfg.gate_cookies);
         if (!stripped) continue;
         if (stripped->empty()) {
-            drop.push_back(cookies[i]);
+            drop.push(cookies[i]);
         } else {
             cookies[i]->value = pool_str(r->pool, *stripped);
         }
