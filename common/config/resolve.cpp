@@ -87,8 +87,10 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
         }
         if (!h->empty() && !known) g.protected_headers.push_back(*h);
     }
-    g.gate_cookies = {g.cookie_name, "__Host-" + g.cookie_name, g.csrf_cookie_name,
-                      "__Host-" + g.csrf_cookie_name};
+    g.host_cookie_name = "__Host-" + g.cookie_name;
+    g.host_csrf_cookie_name = "__Host-" + g.csrf_cookie_name;
+    g.gate_cookies = {g.cookie_name, g.host_cookie_name, g.csrf_cookie_name,
+                      g.host_csrf_cookie_name};
 
     if (!g.enabled && !g.endpoint) return g;  // nothing to load for ungated locations
 

@@ -8,8 +8,6 @@ namespace authgate::gate {
 
 namespace {
 
-constexpr std::string_view kHostPrefix = "__Host-";
-
 void add_page_headers(Decision& d) {
     d.headers.push_back({"Cache-Control", "no-store"});
     d.headers.push_back({"X-Content-Type-Options", "nosniff"});
@@ -38,13 +36,6 @@ http::SetCookie base_cookie(const GateConfig& cfg, const RequestView& req, std::
     return c;
 }
 
-std::string prefixed(const GateConfig& cfg, const RequestView& req, const std::string& name) {
-    if (cookies_secure(cfg, req) && cfg.cookie_domain.empty()) {
-        return std::string(kHostPrefix) + name;
-    }
-    return name;
-}
-
 } // namespace
 
 bool cookies_secure(const GateConfig& cfg, const RequestView& req) {
@@ -56,14 +47,14 @@ bool cookies_secure(const GateConfig& cfg, const RequestView& req) {
     return req.tls;
 }
 
-std::string session_cookie_name(const GateConfig& cfg, const RequestView& req) {
-    return prefixed(cfg, req, cfg.cookie_name);
+const std::string& session_cookie_name(const GateConfig& cfg, const RequestView& req) {
+    return cookies_secure(cfg, req) && cfg.cookie_domain.empty() ? cfg.host_cookie_name
+                                                                 : cfg.cookie_name;
 }
 
 // The CSRF cookie never carries a Domain, so it is host-only (and __Host-) under TLS.
-std::string csrf_cookie_name(const GateConfig& cfg, const RequestView& req) {
-    if (cookies_secure(cfg, req)) return std::string(kHostPrefix) + cfg.csrf_cookie_name;
-    return cfg.csrf_cookie_name;
+const std::string& csrf_cookie_name(const GateConfig& cfg, const RequestView& req) {
+    return cookies_secure(cfg, req) ? cfg.host_csrf_cookie_name : cfg.csrf_cookie_name;
 }
 
 std::string set_session_cookie(const GateConfig& cfg, const RequestView& req,

@@ -12,8 +12,8 @@ namespace authgate::gate {
 
 bool cookies_secure(const GateConfig& cfg, const RequestView& req);
 // Effective names: "__Host-" prefixed when secure and host-only.
-std::string session_cookie_name(const GateConfig& cfg, const RequestView& req);
-std::string csrf_cookie_name(const GateConfig& cfg, const RequestView& req);
+const std::string& session_cookie_name(const GateConfig& cfg, const RequestView& req);
+const std::string& csrf_cookie_name(const GateConfig& cfg, const RequestView& req);
 
 std::string set_session_cookie(const GateConfig& cfg, const RequestView& req,
                                std::string_view value, Millis max_age_ms);

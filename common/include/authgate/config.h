@@ -129,6 +129,8 @@ struct GateConfig {
     std::string prefix;
     std::string cookie_name;
     std::string csrf_cookie_name;
+    std::string host_cookie_name;       // "__Host-" forms, used under TLS
+    std::string host_csrf_cookie_name;
     std::string cookie_domain;
     config::CookieSecure cookie_secure = config::CookieSecure::auto_;
     config::SameSite cookie_samesite = config::SameSite::lax;
