@@ -10,8 +10,7 @@ import { Redis } from './harness/redis.mjs';
 import path from 'node:path';
 
 // Two gates sharing one key ring, one users file and one Redis.
-async function twoGates(redis, extra = '') {
-  const prefix = makePrefix('authgate-redis');
+async function twoGates(redis, prefix, extra = '') {
   const [a, b, backend] = await freePorts(3);
   const server = (port) => `
     server {
@@ -33,7 +32,8 @@ ${withBackend ? echoServer(backend) : ''}`;
     fs.chmodSync(d, 0o755);
   }
   const ga = await new Nginx(dirA, http(a, true), { port: a, workers: 2 }).start();
-  const gb = await new Nginx(dirB, http(b, false), { port: b, workers: 2 }).start();
+  const gb = await new Nginx(dirB, http(b, false), { port: b, workers: 2 }).start()
+    .catch(async (e) => { await ga.stop(); throw e; });
   return { prefix, a: ga, b: gb, baseA: `http://127.0.0.1:${a}`, baseB: `http://127.0.0.1:${b}` };
 }
 
@@ -43,18 +43,19 @@ function workerFds(nginx) {
 
 describe('redis store', () => {
   const redis = new Redis();
+  const prefix = makePrefix('authgate-redis');
   let g;
 
   before(async () => {
     await redis.start();
-    g = await twoGates(redis);
+    g = await twoGates(redis, prefix);
   });
   after(async () => {
     const bad = [...(g?.a.badLogLines() ?? []), ...(g?.b.badLogLines() ?? [])];
     await g?.a.stop();
     await g?.b.stop();
     await redis.stop();
-    if (g) removePrefix(g.prefix);
+    removePrefix(prefix);
     assert.deepEqual(bad, []);
   });
 

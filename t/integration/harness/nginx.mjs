@@ -102,6 +102,7 @@ export class Nginx {
         this.exited.then((code) => { throw new Error(`exited with ${code}`); }),
       ]);
     } catch (e) {
+      await this.stop();  // never leave a half-started nginx behind
       throw new Error(`nginx did not start: ${this.stderr}\n${this.log()}`);
     }
     return this;
