@@ -47,7 +47,15 @@ ngx_int_t check(ngx_http_request_t* r, const GateConfig& cfg) {
 
 ngx_int_t access_handler(ngx_http_request_t* r) {
     auto* lc = static_cast<LocConf*>(ngx_http_get_module_loc_conf(r, ngx_http_authgate_module));
-    if (lc->gate == nullptr || !lc->gate->enabled || lc->gate->endpoint) return NGX_DECLINED;
+    if (lc->gate == nullptr || lc->gate->endpoint) return NGX_DECLINED;
+    if (!lc->gate->enabled) {
+        // Not gated, but nobody may pose as a signed-in user to the upstream here either.
+        return guard(r->connection->log, static_cast<ngx_int_t>(NGX_HTTP_INTERNAL_SERVER_ERROR),
+                     [&]() -> ngx_int_t {
+                         strip_client_identity(r, *lc->gate);
+                         return NGX_DECLINED;
+                     });
+    }
     return guard(r->connection->log, static_cast<ngx_int_t>(NGX_HTTP_INTERNAL_SERVER_ERROR),
                  [&] { return check(r, *lc->gate); });
 }

@@ -277,10 +277,12 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
         }
         bool active = conf->settings->enabled.value_or(false) ||
                       conf->settings->endpoint.value_or(false);
-        if (!active) return static_cast<char*>(NGX_CONF_OK);
-
         auto* mc = static_cast<MainConf*>(
             ngx_http_conf_get_module_main_conf(cf, ngx_http_authgate_module));
+        // Where the gate is used at all, every location (gated or not) gets a resolved
+        // config, so that client-sent identity headers and the gate's cookies are removed
+        // everywhere; ungated locations load no files.
+        if (!active && !mc->used) return static_cast<char*>(NGX_CONF_OK);
         auto resolved = resolve(*conf->settings, *mc->cache, file_reader(cf));
         if (!resolved) {
             std::string msg = resolved.error() + conf_where(conf->set_file, conf->set_line);

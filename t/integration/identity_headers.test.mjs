@@ -43,6 +43,18 @@ describe('identity headers', () => {
     assert.equal(JSON.parse(only.body).cookie, '');
   });
 
+  it('strips spoofed identity headers and the gate cookies in ungated locations too', async () => {
+    const session = await signIn(s.base, 'bob', users.bob.password);
+    const res = await request(s.base, '/public/page', {
+      headers: { 'X-Auth-User': 'admin', 'X-Auth-Groups': 'admins', Cookie: `theme=dark; authgate_session=${session}` },
+    });
+    assert.equal(res.status, 200);
+    const seen = JSON.parse(res.body);
+    assert.equal(seen.user, '');
+    assert.equal(seen.groups, '');
+    assert.equal(seen.cookie, 'theme=dark');
+  });
+
   it('never lets a spoofed header through without a session', async () => {
     const res = await request(s.base, '/app', { headers: { 'X-Auth-User': 'admin' } });
     assert.equal(res.status, 302);
