@@ -54,5 +54,12 @@ describe('logout', () => {
     const evil = await request(s.base, '/_authgate/logout?rd=//evil.example/', {});
     assert.equal(evil.status, 200);
     assert.equal(evil.headers.location, undefined);
+    for (const rd of ['/..//evil.example/', '/%2e%2e//evil.example/']) {
+      const dots = await request(s.base, `/_authgate/logout?rd=${encodeURIComponent(rd)}`, {});
+      if (dots.headers.location === undefined) continue;
+      const target = new URL(dots.headers.location, s.base);
+      assert.equal(target.origin, s.base);
+      assert.ok(!target.pathname.startsWith('//'), `rd ${rd}: Location ${dots.headers.location} resolves to ${target.pathname}`);
+    }
   });
 });

@@ -30,6 +30,7 @@ describe('sign-in', () => {
     assert.match(set, /; Path=\//);
     assert.match(set, /; HttpOnly/);
     assert.match(set, /; SameSite=Lax/);
+    assert.match(set, /; Max-Age=\d+/);
     assert.doesNotMatch(set, /; Secure/);  // plain http
     const session = cookieValue(res.setCookies, 'authgate_session');
     assert.match(session, /^[A-Za-z0-9_-]{64}$/);

@@ -26,8 +26,10 @@ describe('cookie tampering', () => {
     other.base = `http://127.0.0.1:${port}`;
   });
   after(async () => {
+    const bad = other.nginx ? other.nginx.badLogLines() : [];
     await other.nginx?.stop();
     if (other.prefix) removePrefix(other.prefix);
+    assert.deepEqual(bad, [], 'the second gate\'s error.log must have no [alert], [emerg] or sanitizer lines');
   });
 
   it('rejects every altered form of a valid cookie', async () => {

@@ -68,6 +68,12 @@ const char* const kUnsafe[] = {
     "ftp://evil.com",
     "//evil.com:443",
     "/%E2%80%A8/evil.com/%5C",
+    "/..//evil.com",
+    "/.//evil.com",
+    "/a/..//evil.com",
+    "/%2e%2e//evil.com",
+    "/.%2e//evil.com",
+    "/ /evil.com",
 };
 
 const char* const kSafe[] = {

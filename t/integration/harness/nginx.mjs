@@ -113,9 +113,13 @@ export class Nginx {
     return r.stdout.split('\n').filter(Boolean).map(Number).sort();
   }
 
+  // Reloads the way operators do (`nginx -s reload`: a signaller process that loads the
+  // module and parses the config), then waits until every worker has been replaced.
   async reload() {
     const before = this.workerPids();
-    process.kill(this.proc.pid, 'SIGHUP');
+    const r = spawnSync(nginxBin, ['-p', this.prefix, '-c', this.conf, '-e', this.errorLog, '-s', 'reload'],
+      { encoding: 'utf8', env: nginxEnv() });
+    if (r.status !== 0) throw new Error(`nginx -s reload failed (${r.status}): ${r.stdout}${r.stderr}`);
     const deadline = Date.now() + 10000;
     for (;;) {
       const now = this.workerPids();
