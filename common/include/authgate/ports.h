@@ -3,6 +3,7 @@
 // tests use MemoryStore, a manual clock and inline offloading.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -64,6 +65,33 @@ class Store {
     using Fields = std::vector<std::pair<std::string, std::string>>;
     virtual Task<StoreReply<bool>> hash_set(std::string_view key, Fields fields) = 0;
     virtual Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) = 0;
+};
+
+// Outbound HTTP(S) to identity providers (discovery, JWKS, token, userinfo, revocation).
+// Adapters run it off the event loop (nginx: thread pool + libcurl); unit tests use a
+// fake that answers inline or later. TLS peers are always verified.
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;                     // sent as is (POST forms: already encoded)
+    Millis timeout_ms = 5000;             // whole exchange
+    std::size_t max_response_bytes = 1 << 20;
+};
+
+struct HttpResponse {
+    int status = 0;             // 0: no HTTP answer (see error)
+    std::string content_type;   // without parameters, lower-case
+    std::string body;
+    std::string error;          // transport failure, for the log (never secrets); empty if answered
+    bool ok() const noexcept { return status != 0 && error.empty(); }
+};
+
+class HttpClient {
+  public:
+    virtual ~HttpClient() = default;
+    // The request must stay alive until the Task completes.
+    virtual Task<HttpResponse> fetch(const HttpRequest& request) = 0;
 };
 
 // Wall-clock time in milliseconds since the Unix epoch.
