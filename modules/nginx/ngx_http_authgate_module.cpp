@@ -1,6 +1,7 @@
 // The nginx module: directives (generated from the core's directive table),
 // configuration create/merge, phase registration and per-worker runtime.
 #include "ngx_http_authgate_conf.h"
+#include "ngx_http_authgate_http.h"
 #include "ngx_http_authgate_shm_store.h"
 
 #include <array>
@@ -336,6 +337,10 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         auto* mc = static_cast<MainConf*>(
             ngx_http_cycle_get_module_main_conf(cycle, ngx_http_authgate_module));
         if (mc == nullptr || !mc->used) return NGX_OK;
+        if (!curl_init()) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "authgate: cannot initialise libcurl");
+            return NGX_ERROR;
+        }
         auto* rt = new Runtime();
         if (mc->redis != nullptr) {
             rt->redis = std::make_unique<RedisClient>(*mc->redis, cycle->log);
@@ -350,8 +355,10 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
 }
 
 void exit_process(ngx_cycle_t*) noexcept {
+    if (g_runtime == nullptr) return;
     delete g_runtime;
     g_runtime = nullptr;
+    curl_shutdown();
 }
 
 std::vector<ngx_command_t> g_commands = build_commands();

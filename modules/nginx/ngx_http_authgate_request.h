@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "authgate/gate.h"
+#include "ngx_http_authgate_http.h"
 
 namespace authgate::ngx {
 
@@ -51,7 +52,7 @@ class RequestState {
 
   private:
     explicit RequestState(ngx_http_request_t* req, Phase p)
-        : r(req), phase(p), offloader_(*this) {}
+        : r(req), phase(p), offloader_(*this), http_(offloader_) {}
     static void cleanup(void* data) noexcept;
     static void resume_handler(ngx_http_request_t* r) noexcept;
     void finish_async();
@@ -63,6 +64,7 @@ class RequestState {
     char request_id_[64];
     Task<Decision> task_;
     ThreadOffloader offloader_;
+    ThreadHttpClient http_;
 };
 
 // Applying decisions.

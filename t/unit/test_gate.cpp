@@ -19,10 +19,11 @@ struct Fixture {
     MemoryStore store{clock};
     CountingRandom random;
     InlineOffloader offload;
+    FakeHttpClient http;
     ResourceCache cache;
     GateConfig cfg;
 
-    Ports ports() { return Ports{store, clock, random, offload}; }
+    Ports ports() { return Ports{store, clock, random, offload, http}; }
 };
 
 std::string hash_of(const char* password) {

@@ -15,6 +15,7 @@ struct Ports {
     Clock& clock;
     Random& random;
     Offloader& offload;
+    HttpClient& http;
 };
 
 // The request and config must outlive the returned Task.

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "authgate/gate.h"
 #include "authgate/ports.h"
@@ -38,6 +39,33 @@ class ManualClock final : public Clock {
 
   private:
     Millis now_;
+};
+
+// Answers outbound HTTP from scripted routes (exact URL match), inline; records every
+// request. Unknown URLs answer as an unreachable host.
+class FakeHttpClient final : public HttpClient {
+  public:
+    struct Route {
+        int status = 200;
+        std::string content_type = "application/json";
+        std::string body;
+    };
+    std::map<std::string, Route> routes;
+    std::vector<HttpRequest> requests;
+
+    Task<HttpResponse> fetch(const HttpRequest& request) override {
+        requests.push_back(request);
+        HttpResponse out;
+        auto it = routes.find(request.url);
+        if (it == routes.end()) {
+            out.error = "could not connect";
+        } else {
+            out.status = it->second.status;
+            out.content_type = it->second.content_type;
+            out.body = it->second.body;
+        }
+        co_return out;
+    }
 };
 
 // Expiry follows the manual clock; `down` simulates an unreachable store.
