@@ -182,6 +182,25 @@ Result<std::vector<std::string>> sentinels(Args a) {
     return out;
 }
 
+// authgate_oidc_provider repeats, one line per provider; names are unique per level.
+Parsed provider_apply(Settings& s, Args args) {
+    auto provider = parse_oidc_provider(args);
+    if (!provider) return fail(provider.error());
+    if (!s.oidc_providers) s.oidc_providers.emplace();
+    for (const auto& existing : *s.oidc_providers) {
+        if (existing->name == provider->name) {
+            return fail("provider " + quoted(provider->name) + " is already defined");
+        }
+    }
+    s.oidc_providers->push_back(std::make_shared<const OidcProvider>(std::move(*provider)));
+    return {};
+}
+
+Result<std::string> provider_name(Args a) {
+    if (a[0].empty() || a[0].size() > 64) return fail("invalid provider name " + quoted(a[0]));
+    return std::string(a[0]);
+}
+
 constexpr unsigned kAny = kMain | kServer | kLocation;
 
 const std::array kDirectives = {
@@ -243,6 +262,20 @@ const std::array kDirectives = {
         "authgate_redis_sentinels", kMain, 1, kUnbounded, false, "",
         "127.0.0.1:26379 127.0.0.1:26380 127.0.0.1:26381",
         "Redis Sentinels to ask for the master of \"authgate_redis sentinel:<name>\"."),
+    Directive{"authgate_oidc_provider", kMain | kServer, 2, kUnbounded, true, "",
+              "corp issuer=https://idp.example.com client_id=web "
+              "client_secret_file=/etc/authgate/corp.secret",
+              "OpenID Provider NAME: preset=generic|google|entra|okta|auth0|keycloak tenant= "
+              "issuer= discovery= *_endpoint= jwks_uri= client_id= client_secret_file= "
+              "redirect_uri= scopes=a,b extra_params=k=v&k2=v2 auth_method= algs= claim_user= "
+              "claim_email= claim_name= claim_groups= allowed_domains= allowed_groups= "
+              "userinfo= refresh= rp_logout= skew=; repeat for several providers.",
+              &provider_apply, &field_is_set<&Settings::oidc_providers>,
+              &field_copy<&Settings::oidc_providers>},
+    field<&Settings::default_provider, provider_name>(
+        "authgate_default_provider", kAny, 1, 1, true, "", "corp",
+        "Protected pages send browsers straight to this provider instead of the sign-in "
+        "page (\"off\" for none)."),
 };
 
 } // namespace

@@ -58,6 +58,25 @@ Result<std::shared_ptr<const Templates>> ResourceCache::templates(const std::str
     });
 }
 
+Result<std::shared_ptr<const ProviderConfig>> ResourceCache::provider(
+    const std::shared_ptr<const config::OidcProvider>& conf, const FileReader& read) {
+    if (auto it = providers_.find(conf.get()); it != providers_.end()) return it->second;
+    auto text = read(conf->client_secret_file);
+    if (!text) return fail(text.error());
+    std::string secret = std::move(*text);
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' ||
+                               secret.back() == ' ' || secret.back() == '\t')) {
+        secret.pop_back();
+    }
+    if (secret.empty()) return fail(in_file(conf->client_secret_file, "the client secret is empty"));
+    if (secret.find('\n') != std::string::npos) {
+        return fail(in_file(conf->client_secret_file, "the client secret must be one line"));
+    }
+    auto ptr = std::make_shared<const ProviderConfig>(ProviderConfig{*conf, std::move(secret)});
+    providers_.emplace(conf.get(), ptr);
+    return ptr;
+}
+
 Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
                            const FileReader& read) {
     GateConfig g;
@@ -116,6 +135,24 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
     auto templates = cache.templates(s.templates_dir.value_or(""), read);
     if (!templates) return fail("authgate_templates " + templates.error());
     g.templates = *templates;
+
+    if (s.oidc_providers) {
+        for (const auto& conf : *s.oidc_providers) {
+            auto provider = cache.provider(conf, read);
+            if (!provider) {
+                return fail("authgate_oidc_provider " + conf->name + ": client_secret_file " +
+                            provider.error());
+            }
+            g.providers.push_back(*provider);
+        }
+    }
+    if (s.default_provider && *s.default_provider != "off") {
+        g.default_provider = g.find_provider(*s.default_provider);
+        if (g.default_provider == nullptr) {
+            return fail("authgate_default_provider \"" + *s.default_provider +
+                        "\" names no authgate_oidc_provider of this server");
+        }
+    }
     return g;
 }
 

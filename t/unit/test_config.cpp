@@ -59,8 +59,8 @@ void every_directive_is_complete(void**) {
             assert_true(d.apply(fresh, def).ok());
         }
     }
-    // Settings has 17 fields; each has exactly one directive.
-    assert_int_equal(count, 17);
+    // Settings has 19 fields; each has exactly one directive.
+    assert_int_equal(count, 19);
 }
 
 void defaults_fill_unset_fields(void**) {
@@ -140,6 +140,30 @@ void directive_errors_quote_the_token(void**) {
         {"authgate_redis", {"sentinel:"}, "expected sentinel:<master name>"},
         {"authgate_redis_sentinels", {"127.0.0.1"}, "invalid sentinel address \"127.0.0.1\""},
         {"authgate_redis_sentinels", {"127.0.0.1:26379", "h:99999x"}, "invalid sentinel address"},
+        {"authgate_oidc_provider", {"Corp", "issuer=https://i"}, "invalid provider name \"Corp\""},
+        {"authgate_oidc_provider", {"corp", "issuer=http://idp.example.com", "client_id=a",
+                                    "client_secret_file=/s"}, "must use https"},
+        {"authgate_oidc_provider", {"corp", "issuer=ftp://x"}, "expected an https:// URL"},
+        {"authgate_oidc_provider", {"corp", "issuer=https://u:p@idp"}, "invalid issuer"},
+        {"authgate_oidc_provider", {"corp", "client_id=a", "client_secret_file=/s"},
+         "needs issuer="},
+        {"authgate_oidc_provider", {"corp", "issuer=https://i", "client_secret_file=/s"},
+         "needs client_id="},
+        {"authgate_oidc_provider", {"corp", "issuer=https://i", "client_id=a"},
+         "needs client_secret_file="},
+        {"authgate_oidc_provider", {"corp", "preset=ping"}, "unknown preset \"ping\""},
+        {"authgate_oidc_provider", {"corp", "preset=entra"}, "needs tenant="},
+        {"authgate_oidc_provider", {"corp", "scope=openid"}, "unknown parameter \"scope\""},
+        {"authgate_oidc_provider", {"corp", "scopes=email"}, "must include openid"},
+        {"authgate_oidc_provider", {"corp", "algs=HS256"}, "unsupported alg \"HS256\""},
+        {"authgate_oidc_provider", {"corp", "algs=none"}, "unsupported alg \"none\""},
+        {"authgate_oidc_provider", {"corp", "auth_method=private_key_jwt"}, "invalid auth_method"},
+        {"authgate_oidc_provider", {"corp", "extra_params=state=x"}, "may not set \"state\""},
+        {"authgate_oidc_provider", {"corp", "skew=1h"}, "larger than 10m"},
+        {"authgate_oidc_provider", {"corp", "refresh=yes"}, "invalid refresh \"yes\""},
+        {"authgate_oidc_provider", {"corp", "issuer=https://i", "client_id=a",
+                                    "client_secret_file=/s", "discovery=off"},
+         "needs authorization_endpoint, token_endpoint and jwks_uri"},
     };
     for (const auto& c : cases) {
         Settings s;
@@ -180,6 +204,49 @@ void redis_settings(void**) {
     assert_int_equal(parse_redis(d)->port, 6379);
 }
 
+void oidc_providers(void**) {
+    std::vector<std::string_view> a = {"corp",
+                                       "client_id=web",
+                                       "issuer=http://127.0.0.1:9000",
+                                       "client_secret_file=/s",
+                                       "scopes=openid,email,groups",
+                                       "auth_method=client_secret_post",
+                                       "claim_groups=roles",
+                                       "allowed_domains=example.com,.example.org",
+                                       "extra_params=prompt=login&hd=example.com"};
+    auto p = parse_oidc_provider(a);
+    if (!p) fail_msg("%s", p.error().c_str());
+    assert_string_equal(p->issuer.c_str(), "http://127.0.0.1:9000");  // loopback may be http
+    assert_int_equal(p->scopes.size(), 3);
+    assert_true(p->auth_method == OidcProvider::AuthMethod::client_secret_post);
+    assert_string_equal(p->claim_groups.c_str(), "roles");
+    assert_string_equal(p->claim_email.c_str(), "email");
+    std::vector<std::string_view> entra = {"ms", "preset=entra", "tenant=contoso.onmicrosoft.com",
+                                           "client_id=x", "client_secret_file=/s"};
+    auto e = parse_oidc_provider(entra);
+    assert_true(e.ok());
+    assert_string_equal(e->issuer.c_str(),
+                        "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0");
+    // Explicit parameters win over the preset, wherever they appear.
+    std::vector<std::string_view> g = {"g", "claim_user=sub", "preset=google", "client_id=x",
+                                       "client_secret_file=/s"};
+    auto google = parse_oidc_provider(g);
+    assert_true(google.ok());
+    assert_string_equal(google->issuer.c_str(), "https://accounts.google.com");
+    assert_int_equal(google->claim_user.size(), 1);
+    assert_string_equal(google->claim_user[0].c_str(), "sub");
+
+    // Several lines accumulate; a repeated name is refused.
+    Settings s;
+    const Directive* d = find_directive("authgate_oidc_provider");
+    assert_true(d->apply(s, a).ok());
+    assert_true(d->apply(s, entra).ok());
+    assert_int_equal(s.oidc_providers->size(), 2);
+    auto dup = d->apply(s, a);
+    assert_false(dup.ok());
+    assert_non_null(strstr(dup.error().c_str(), "already defined"));
+}
+
 void require_lines_accumulate(void**) {
     Settings s;
     const Directive* d = find_directive("authgate_require");
@@ -203,6 +270,7 @@ int main() {
         cmocka_unit_test(directive_errors_quote_the_token),
         cmocka_unit_test(require_lines_accumulate),
         cmocka_unit_test(redis_settings),
+        cmocka_unit_test(oidc_providers),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -67,6 +67,37 @@ struct RedisSettings {
     Millis command_timeout = 500;
 };
 
+// authgate_oidc_provider: one OpenID Provider as written in the config (presets applied).
+struct OidcProvider {
+    enum class AuthMethod { client_secret_basic, client_secret_post };
+    std::string name;
+    std::string preset = "generic";
+    std::string issuer;
+    bool discovery = true;  // off: the endpoints below are given explicitly
+    std::string authorization_endpoint;
+    std::string token_endpoint;
+    std::string jwks_uri;
+    std::string userinfo_endpoint;
+    std::string end_session_endpoint;
+    std::string client_id;
+    std::string client_secret_file;
+    std::string redirect_uri;  // empty: <scheme>://<host><prefix>callback/<name>
+    std::vector<std::string> scopes{"openid", "email", "profile"};
+    std::string extra_params;  // query form, appended to the authorization request
+    AuthMethod auth_method = AuthMethod::client_secret_basic;
+    std::vector<std::string> algs{"RS256"};
+    std::vector<std::string> claim_user{"preferred_username", "email", "sub"};  // first present
+    std::string claim_email = "email";
+    std::string claim_name = "name";
+    std::string claim_groups = "groups";
+    std::vector<std::string> allowed_domains;  // email domains; empty: any
+    std::vector<std::string> allowed_groups;   // any of these; empty: any
+    bool userinfo = false;
+    bool refresh = false;     // refresh tokens keep the session's IdP tokens fresh
+    bool rp_logout = false;   // logout also ends the session at the IdP
+    Millis skew = 60'000;
+};
+
 // Raw, per-level directive values; unset until a directive or a default sets them.
 struct Settings {
     std::optional<bool> enabled;
@@ -86,6 +117,9 @@ struct Settings {
     std::optional<ShmZone> shm_zone;
     std::optional<RedisSettings> redis;
     std::optional<std::vector<std::string>> redis_sentinels;  // "host:port" each
+    // One object per directive line, shared by every level that inherits it.
+    std::optional<std::vector<std::shared_ptr<const OidcProvider>>> oidc_providers;
+    std::optional<std::string> default_provider;  // "off" clears an inherited one
 };
 
 using Args = std::span<const std::string_view>;
@@ -118,11 +152,18 @@ void apply_defaults(Settings& s);
 Result<Millis> parse_duration(std::string_view text);
 Result<std::size_t> parse_size(std::string_view text);
 Result<RedisSettings> parse_redis(Args args);
+Result<OidcProvider> parse_oidc_provider(Args args);
 
 } // namespace config
 
 // Everything a gated location needs at request time, resolved once at config time
 // and never mutated afterwards.
+// A provider ready for requests: its configuration and client secret.
+struct ProviderConfig {
+    config::OidcProvider conf;
+    std::string client_secret;
+};
+
 struct GateConfig {
     bool enabled = false;
     bool endpoint = false;
@@ -146,6 +187,16 @@ struct GateConfig {
     std::shared_ptr<const UserDb> users;
     std::string decoy_hash;  // verified for unknown users: same work as a wrong password
     std::shared_ptr<const Templates> templates;
+    // SSO providers of this server (sign-in page buttons, /sso/ and /callback/ endpoints).
+    std::vector<std::shared_ptr<const ProviderConfig>> providers;
+    const ProviderConfig* default_provider = nullptr;  // protected pages go straight to it
+
+    const ProviderConfig* find_provider(std::string_view name) const {
+        for (const auto& p : providers) {
+            if (p->conf.name == name) return p.get();
+        }
+        return nullptr;
+    }
 };
 
 // Reads a file for resolve(); returns its content or a message (adapters implement
@@ -161,7 +212,11 @@ class ResourceCache {
     Result<std::shared_ptr<const Templates>> templates(const std::string& dir,
                                                        const FileReader& read);
 
+    Result<std::shared_ptr<const ProviderConfig>> provider(
+        const std::shared_ptr<const config::OidcProvider>& conf, const FileReader& read);
+
   private:
+    std::map<const config::OidcProvider*, std::shared_ptr<const ProviderConfig>> providers_;
     std::map<std::string, std::shared_ptr<const KeyRing>> keys_;
     std::map<std::string, std::shared_ptr<const UserDb>> users_;
     std::map<std::string, std::shared_ptr<const Templates>> templates_;
