@@ -6,6 +6,7 @@
 #include "authgate/store_keys.h"
 #include "authgate/users.h"
 #include "gate/responses.h"
+#include "gate/session_start.h"
 
 namespace authgate::gate {
 
@@ -15,12 +16,6 @@ constexpr std::size_t kCsrfNonceBytes = 16;
 constexpr std::size_t kCsrfTagBytes = 16;
 constexpr std::size_t kMaxUsername = 128;
 constexpr std::size_t kMaxPassword = 1024;
-
-std::string random_token(Random& random, std::size_t n) {
-    std::string raw(n, '\0');
-    random.fill(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(raw.data()), n));
-    return crypto::base64url_encode(crypto::bytes(raw));
-}
 
 bool well_formed_nonce(std::string_view v) {
     auto raw = crypto::base64url_decode(v);
@@ -119,13 +114,6 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
         co_return d;
     }
 
-    // Rotation: whatever session the browser had ends; the new one gets a fresh id.
-    for (auto v : http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req))) {
-        if (auto old = parse_session_cookie(v, *cfg.keys)) {
-            auto ended = co_await end_session(ports.store, session_store_key(*old));
-            if (!ended.ok()) co_return error_page(cfg, Error::store_unavailable);
-        }
-    }
     Millis now = ports.clock.now_ms();
     Session s;
     s.created_ms = s.auth_time_ms = s.last_seen_ms = now;
@@ -137,21 +125,11 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
     s.methods = {"pwd"};
     s.source = std::string(source);
     s.csrf = random_token(ports.random, 16);
-    SessionId id = new_session_id(ports.random);
-    std::string key = session_store_key(id);
-    auto saved = co_await ports.store.set(key, encode_session(s),
-                                          session_ttl(s, now, cfg.idle_timeout));
-    if (!saved.ok()) co_return error_page(cfg, Error::store_unavailable);
-    // Indexed by user so that all of a user's sessions can be listed and revoked.
-    auto indexed = co_await ports.store.index_add(user_sessions_key(s.user), key, s.expires_ms, now);
-    if (!indexed.ok()) {
-        co_await ports.store.del(key);
-        co_return error_page(cfg, Error::store_unavailable);
-    }
+    auto started = co_await start_session(ports, cfg, req, s);
+    if (!started) co_return error_page(cfg, Error::store_unavailable);
 
     auto d = redirect(303, http::safe_return_path(rd));
-    d.set_cookies.push_back(
-        set_session_cookie(cfg, req, session_cookie_value(id, *cfg.keys), cfg.session_lifetime));
+    d.set_cookies.push_back(std::move(started->set_cookie));
     d.set_cookies.push_back(clear_csrf_cookie(cfg, req));
     d.notice = "user \"" + s.user + "\" signed in with a password";
     co_return d;

@@ -6,8 +6,8 @@ namespace authgate {
 
 namespace {
 
-// v2 added `source`; v1 records (all from the users file) still decode.
-constexpr std::uint8_t kSessionVersion = 2;
+// v3 added the SSO fields, v2 `source`; older records still decode.
+constexpr std::uint8_t kSessionVersion = 3;
 constexpr std::size_t kMaxField = 4096;
 constexpr std::size_t kMaxListItems = 256;
 constexpr std::size_t kCookieTagBytes = 16;
@@ -51,6 +51,11 @@ std::string encode_session(const Session& s) {
     w.u8(s.mfa);
     w.str(s.csrf);
     w.str(s.source);
+    w.str(s.sso_provider);
+    w.str(s.sso_sub);
+    w.str(s.sso_sid);
+    w.str(s.sso_tokens);
+    w.varint(static_cast<std::uint64_t>(s.sso_refresh_at_ms));
     return w.take();
 }
 
@@ -58,7 +63,7 @@ Result<Session> decode_session(std::string_view data) {
     bytes::Reader r(data);
     std::uint8_t version = 0;
     if (!r.u8(version)) return fail("empty session record");
-    if (version != kSessionVersion && version != 1) {
+    if (version < 1 || version > kSessionVersion) {
         return fail("unsupported session version " + std::to_string(version));
     }
     Session s;
@@ -68,6 +73,10 @@ Result<Session> decode_session(std::string_view data) {
               r.str(s.name, kMaxField) && read_list(r, s.groups) && read_list(r, s.methods) &&
               r.u8(s.mfa) && r.str(s.csrf, kMaxField) &&
               (version == 1 ? (s.source = "file", true) : r.str(s.source, kMaxField)) &&
+              (version < 3 ||
+               (r.str(s.sso_provider, kMaxField) && r.str(s.sso_sub, kMaxField) &&
+                r.str(s.sso_sid, kMaxField) && r.str(s.sso_tokens, 4 * kMaxField) &&
+                read_time(r, s.sso_refresh_at_ms))) &&
               r.at_end();
     if (!ok || s.user.empty()) return fail("malformed session record");
     return s;

@@ -1,0 +1,42 @@
+#include "gate/session_start.h"
+
+#include "authgate/crypto.h"
+#include "authgate/http.h"
+#include "authgate/store_keys.h"
+#include "gate/responses.h"
+
+namespace authgate::gate {
+
+std::string random_token(Random& random, std::size_t n) {
+    std::string raw(n, '\0');
+    random.fill(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(raw.data()), n));
+    return crypto::base64url_encode(crypto::bytes(raw));
+}
+
+Task<std::optional<StartedSession>> start_session(Ports ports, const GateConfig& cfg,
+                                                  const RequestView& req, const Session& s) {
+    for (auto v : http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req))) {
+        if (auto old = parse_session_cookie(v, *cfg.keys)) {
+            auto ended = co_await end_session(ports.store, session_store_key(*old));
+            if (!ended.ok()) co_return std::nullopt;
+        }
+    }
+    Millis now = ports.clock.now_ms();
+    SessionId id = new_session_id(ports.random);
+    StartedSession out;
+    out.store_key = session_store_key(id);
+    auto saved = co_await ports.store.set(out.store_key, encode_session(s),
+                                          session_ttl(s, now, cfg.idle_timeout));
+    if (!saved.ok()) co_return std::nullopt;
+    auto indexed =
+        co_await ports.store.index_add(user_sessions_key(s.user), out.store_key, s.expires_ms, now);
+    if (!indexed.ok()) {
+        co_await ports.store.del(out.store_key);
+        co_return std::nullopt;
+    }
+    out.set_cookie =
+        set_session_cookie(cfg, req, session_cookie_value(id, *cfg.keys), cfg.session_lifetime);
+    co_return out;
+}
+
+} // namespace authgate::gate
