@@ -16,6 +16,17 @@ std::string_view error_name(Error e) noexcept {
     case Error::method_not_allowed: return "method_not_allowed";
     case Error::payload_too_large: return "payload_too_large";
     case Error::store_unavailable: return "store_unavailable";
+    case Error::token_invalid: return "token_invalid";
+    case Error::token_expired: return "token_expired";
+    case Error::token_unknown_key: return "token_unknown_key";
+    case Error::token_alg_not_allowed: return "token_alg_not_allowed";
+    case Error::issuer_mismatch: return "issuer_mismatch";
+    case Error::audience_mismatch: return "audience_mismatch";
+    case Error::nonce_mismatch: return "nonce_mismatch";
+    case Error::state_mismatch: return "state_mismatch";
+    case Error::insufficient_scope: return "insufficient_scope";
+    case Error::idp_error: return "idp_error";
+    case Error::idp_unreachable: return "idp_unreachable";
     case Error::internal: return "internal";
     }
     return "internal";
@@ -35,6 +46,17 @@ int http_status(Error e) noexcept {
     case Error::method_not_allowed: return 405;
     case Error::payload_too_large: return 413;
     case Error::store_unavailable: return 503;
+    case Error::token_invalid:
+    case Error::token_expired:
+    case Error::token_unknown_key:
+    case Error::token_alg_not_allowed:
+    case Error::issuer_mismatch:
+    case Error::audience_mismatch:
+    case Error::nonce_mismatch:
+    case Error::idp_error: return 401;
+    case Error::state_mismatch: return 400;
+    case Error::insufficient_scope: return 403;
+    case Error::idp_unreachable: return 502;
     case Error::internal: return 500;
     }
     return 500;
@@ -56,6 +78,23 @@ std::string_view error_message(Error e) noexcept {
     case Error::payload_too_large: return "The request body is too large.";
     case Error::store_unavailable:
         return "The sign-in service is temporarily unavailable. Please try again shortly.";
+    case Error::token_invalid: return "The sign-in token is not valid.";
+    case Error::token_expired: return "The sign-in token has expired.";
+    case Error::token_unknown_key:
+        return "The sign-in token was signed with a key this site does not know.";
+    case Error::token_alg_not_allowed:
+        return "The sign-in token uses a signature algorithm this site does not accept.";
+    case Error::issuer_mismatch:
+        return "The sign-in token was not issued by the expected identity provider.";
+    case Error::audience_mismatch: return "The sign-in token was not issued for this site.";
+    case Error::nonce_mismatch:
+        return "The sign-in response does not belong to this sign-in attempt. Please try again.";
+    case Error::state_mismatch:
+        return "This sign-in attempt has expired or was not started here. Please try again.";
+    case Error::insufficient_scope: return "The access token lacks a required scope.";
+    case Error::idp_error: return "The identity provider did not complete the sign-in.";
+    case Error::idp_unreachable:
+        return "The identity provider could not be reached. Please try again shortly.";
     case Error::internal: return "An internal error occurred.";
     }
     return "An internal error occurred.";

@@ -186,6 +186,14 @@ std::optional<std::string> base64url_decode(std::string_view text) {
     return decode_with(text, kUrlTable);
 }
 
+std::string base64_encode(std::span<const std::uint8_t> data) {
+    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
+                            static_cast<int>(data.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
 std::optional<std::string> base64_decode(std::string_view text) {
     while (!text.empty() && text.back() == '=') text.remove_suffix(1);
     return decode_with(text, kStdTable);

@@ -55,6 +55,22 @@ std::string percent_encode(std::string_view in) {
     return out;
 }
 
+std::string form_urlencode(std::string_view in) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(in.size() * 3);
+    for (unsigned char c : in) {
+        if (is_unreserved(c)) {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out.push_back('%');
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xf]);
+        }
+    }
+    return out;
+}
+
 std::optional<Params> parse_form(std::string_view body) {
     Params out;
     while (!body.empty()) {

@@ -41,6 +41,7 @@ std::optional<std::string> base64url_decode(std::string_view text);
 // Appends the encoding to out (no temporary string).
 void base64url_append(std::string& out, std::span<const std::uint8_t> data);
 std::optional<std::string> base64_decode(std::string_view text);  // standard alphabet, padded
+std::string base64_encode(std::span<const std::uint8_t> data);    // standard alphabet, padded
 
 inline std::span<const std::uint8_t> bytes(std::string_view s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};

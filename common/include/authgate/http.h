@@ -34,6 +34,9 @@ std::string format_set_cookie(const SetCookie& c);
 // Decodes %XX and (for forms) '+'. nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space);
 std::string percent_encode(std::string_view in);  // RFC 3986 unreserved kept
+// For query and form values (and RFC 6749 client credentials): every byte except the
+// unreserved A-Z a-z 0-9 - . _ ~ as %XX ('/' and ' ' included).
+std::string form_urlencode(std::string_view in);
 
 // application/x-www-form-urlencoded or a query string; first value wins per name.
 // nullopt when any escape is malformed.
