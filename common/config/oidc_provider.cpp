@@ -78,16 +78,19 @@ struct Preset {
     std::string_view claim_user;
     std::string_view claim_groups;
     std::string_view scopes;
+    std::string_view label;
 };
 
 const std::array<Preset, 6> kPresets = {{
-    {"generic", "", "preferred_username,email,sub", "groups", "openid,email,profile"},
-    {"google", "https://accounts.google.com", "email", "groups", "openid,email,profile"},
+    {"generic", "", "preferred_username,email,sub", "groups", "openid,email,profile", ""},
+    {"google", "https://accounts.google.com", "email", "groups", "openid,email,profile",
+     "Google"},
     {"entra", "https://login.microsoftonline.com/{tenant}/v2.0", "preferred_username,email,sub",
-     "groups", "openid,email,profile"},
-    {"okta", "", "preferred_username,email,sub", "groups", "openid,email,profile,groups"},
-    {"auth0", "", "email,sub", "groups", "openid,email,profile"},
-    {"keycloak", "", "preferred_username,email,sub", "groups", "openid,email,profile"},
+     "groups", "openid,email,profile", "Microsoft"},
+    {"okta", "", "preferred_username,email,sub", "groups", "openid,email,profile,groups", "Okta"},
+    {"auth0", "", "email,sub", "groups", "openid,email,profile", "Auth0"},
+    {"keycloak", "", "preferred_username,email,sub", "groups", "openid,email,profile",
+     "Keycloak"},
 }};
 
 } // namespace
@@ -163,6 +166,9 @@ Result<OidcProvider> parse_oidc_provider(Args args) {
         Result<void> r;
         if (key == "preset" || key == "tenant") {
             continue;
+        } else if (key == "label") {
+            if (v.empty() || v.size() > 64) return fail("invalid label " + quoted(v));
+            p.label = std::string(v);
         } else if (key == "issuer") {
             r = url(p.issuer);
         } else if (key == "discovery") {
@@ -272,6 +278,7 @@ Result<OidcProvider> parse_oidc_provider(Args args) {
         if (!r) return fail(r.error());
     }
 
+    if (p.label.empty()) p.label = std::string(preset->label.empty() ? p.name : preset->label);
     if (p.issuer.empty()) {
         return fail("provider " + quoted(p.name) + " needs issuer=" +
                     (p.preset == "generic" ? "" : " (preset " + p.preset + " has no fixed issuer)"));

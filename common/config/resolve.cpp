@@ -108,8 +108,8 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
     }
     g.host_cookie_name = "__Host-" + g.cookie_name;
     g.host_csrf_cookie_name = "__Host-" + g.csrf_cookie_name;
-    g.gate_cookies = {g.cookie_name, g.host_cookie_name, g.csrf_cookie_name,
-                      g.host_csrf_cookie_name};
+    g.gate_cookies = {g.cookie_name,           g.host_cookie_name, g.csrf_cookie_name,
+                      g.host_csrf_cookie_name, "authgate_flow",   "__Host-authgate_flow"};
 
     if (!g.enabled && !g.endpoint) return g;  // nothing to load for ungated locations
 

@@ -3,6 +3,7 @@
 #include "authgate/http.h"
 #include "gate/endpoints.h"
 #include "gate/responses.h"
+#include "sso/flows.h"
 
 namespace authgate {
 
@@ -30,6 +31,19 @@ Task<Decision> handle_endpoint(Ports ports, const GateConfig& cfg, const Request
     if (name == "logout") {
         if (get || post) co_return co_await gate::logout(ports, cfg, req);
         co_return not_allowed(cfg, "GET, HEAD, POST");
+    }
+    // SSO: sso/{provider}, callback/{provider}, backchannel-logout/{provider}.
+    for (std::string_view route : {"sso/", "callback/", "backchannel-logout/"}) {
+        if (!name.starts_with(route)) continue;
+        const ProviderConfig* provider = cfg.find_provider(name.substr(route.size()));
+        if (provider == nullptr) co_return gate::error_page(cfg, Error::not_found);
+        if (route == "backchannel-logout/") {
+            if (post) co_return co_await sso::backchannel_logout(ports, cfg, req, *provider);
+            co_return not_allowed(cfg, "POST");
+        }
+        if (!get) co_return not_allowed(cfg, "GET, HEAD");
+        if (route == "sso/") co_return co_await sso::start(ports, cfg, req, *provider);
+        co_return co_await sso::callback(ports, cfg, req, *provider);
     }
     if (name == "health") {
         if (get) co_return co_await gate::health(ports, cfg, req);

@@ -54,12 +54,28 @@ Decision login_form(Ports ports, const GateConfig& cfg, const RequestView& req, 
     if (fresh) nonce = random_token(ports.random, kCsrfNonceBytes);
     std::string action = cfg.prefix + "login";
     std::string safe_rd = http::safe_return_path(rd);
+    // One button per SSO provider; the password form where passwords can work.
+    std::vector<std::string> urls;
+    std::vector<TemplateVars> buttons;
+    urls.reserve(cfg.providers.size());
+    for (const auto& p : cfg.providers) {
+        std::string url = cfg.prefix + "sso/" + p->conf.name;
+        if (safe_rd != "/") url += "?rd=" + http::percent_encode(safe_rd);
+        urls.push_back(std::move(url));
+        buttons.push_back({{"sso_url", urls.back()},
+                           {"sso_label", p->conf.label},
+                           {"sso_name", p->conf.name}});
+    }
+    bool passwords = cfg.users != nullptr || ports.store.durable() || cfg.providers.empty();
     auto d = page(status, cfg.templates->login.render({{"action", action},
                                                         {"rd", safe_rd},
                                                         {"csrf", csrf_token(cfg, nonce)},
                                                         {"error", error},
                                                         {"username", username},
-                                                        {"prefix", cfg.prefix}}));
+                                                        {"prefix", cfg.prefix},
+                                                        {"has_providers", buttons.empty() ? "" : "1"},
+                                                        {"has_password", passwords ? "1" : ""}},
+                                                       {{"providers", std::move(buttons)}}));
     if (fresh) d.set_cookies.push_back(set_csrf_cookie(cfg, req, nonce));
     return d;
 }

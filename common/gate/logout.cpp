@@ -5,6 +5,10 @@
 #include "authgate/session.h"
 #include "gate/responses.h"
 #include "gate/session_lookup.h"
+#include "authgate/oidc.h"
+#include "sso/flows.h"
+#include "sso/identity.h"
+#include "sso/provider_state.h"
 
 namespace authgate::gate {
 
@@ -18,15 +22,27 @@ Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req
         everywhere = req.method == "POST" && http::param(*params, "everywhere") == "1";
     }
     std::string notice;
+    // RP-initiated logout: a session from a provider with rp_logout also ends at the IdP.
+    const ProviderConfig* rp = nullptr;
+    std::string id_token_hint;
     for (auto v : http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req))) {
         auto id = parse_session_cookie(v, *cfg.keys);
         if (!id) continue;
         std::string key = session_store_key(*id);
-        if (everywhere) {
+        if (everywhere || !cfg.providers.empty()) {
             auto record = co_await ports.store.get(key);
             if (!record.ok()) co_return error_page(cfg, Error::store_unavailable);
             auto s = decode_session(record.value.value_or(""));
-            if (s) {
+            if (s && !s->sso_provider.empty()) {
+                const ProviderConfig* p = cfg.find_provider(s->sso_provider);
+                if (p != nullptr && p->conf.rp_logout) {
+                    rp = p;
+                    if (auto tokens = sso::open_tokens(*cfg.keys, *s)) {
+                        id_token_hint = std::move(tokens->id_token);
+                    }
+                }
+            }
+            if (s && everywhere) {
                 auto ended = co_await revoke_user_sessions(ports.store, s->user,
                                                            ports.clock.now_ms());
                 if (!ended.ok()) co_return error_page(cfg, Error::store_unavailable);
@@ -36,6 +52,24 @@ Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req
         }
         auto removed = co_await end_session(ports.store, key);
         if (!removed.ok()) co_return error_page(cfg, Error::store_unavailable);
+    }
+
+    if (rp != nullptr) {
+        auto meta = co_await sso::provider_metadata(ports, *rp);
+        if (meta.ok() && !meta.value->end_session_endpoint.empty()) {
+            oidc::EndSessionRequest es;
+            es.id_token_hint = std::move(id_token_hint);
+            es.client_id = rp->conf.client_id;
+            std::string origin = sso::request_origin(cfg, req);
+            if (!origin.empty()) es.post_logout_redirect_uri = origin + cfg.prefix + "logout";
+            Decision d = redirect(303, oidc::end_session_url(meta.value->end_session_endpoint, es));
+            d.set_cookies.push_back(clear_session_cookie(cfg, req));
+            d.notice = notice.empty() ? "signed out at provider \"" + rp->conf.name + "\""
+                                      : std::move(notice);
+            co_return d;
+        }
+        // The IdP is unreachable or has no end_session_endpoint: the local logout stands.
+        if (!meta.ok()) notice += (notice.empty() ? "" : "; ") + meta.detail;
     }
 
     Decision d = !rd.empty() && http::is_safe_return_path(rd)

@@ -87,6 +87,31 @@ std::string clear_csrf_cookie(const GateConfig& cfg, const RequestView& req) {
     return http::format_set_cookie(c);
 }
 
+// The SSO flow cookie binds a sign-in started here to the callback. Lax whatever the
+// session cookie's SameSite: the IdP's redirect back is a cross-site top-level GET.
+const std::string& flow_cookie_name(const GateConfig& cfg, const RequestView& req) {
+    static const std::string plain = "authgate_flow", host = "__Host-authgate_flow";
+    return cookies_secure(cfg, req) ? host : plain;
+}
+
+std::string set_flow_cookie(const GateConfig& cfg, const RequestView& req,
+                            std::string_view value) {
+    auto c = base_cookie(cfg, req, flow_cookie_name(cfg, req));
+    c.domain.clear();
+    c.same_site = "Lax";
+    c.value = std::string(value);
+    c.max_age = 600;
+    return http::format_set_cookie(c);
+}
+
+std::string clear_flow_cookie(const GateConfig& cfg, const RequestView& req) {
+    auto c = base_cookie(cfg, req, flow_cookie_name(cfg, req));
+    c.domain.clear();
+    c.same_site = "Lax";
+    c.max_age = 0;
+    return http::format_set_cookie(c);
+}
+
 std::string login_url(const GateConfig& cfg, std::string_view rd) {
     std::string url = cfg.prefix + "login";
     if (!rd.empty() && rd != "/") {
@@ -173,6 +198,12 @@ Decision unauthenticated(const GateConfig& cfg, const RequestView& req, Millis n
         d.status = 401;
         d.headers.push_back({"WWW-Authenticate",
                              "Cookie realm=\"authgate\", login=\"" + cfg.prefix + "login\""});
+    } else if (cfg.default_provider != nullptr) {
+        // Straight to the default IdP: no sign-in page in between.
+        std::string rd = http::safe_return_path(req.uri);
+        std::string url = cfg.prefix + "sso/" + cfg.default_provider->conf.name;
+        if (rd != "/") url += "?rd=" + http::percent_encode(rd);
+        d = redirect(302, std::move(url));
     } else {
         d = redirect(302, login_url(cfg, http::safe_return_path(req.uri)));
     }

@@ -22,6 +22,10 @@ std::string set_csrf_cookie(const GateConfig& cfg, const RequestView& req,
                             std::string_view value);
 std::string clear_csrf_cookie(const GateConfig& cfg, const RequestView& req);
 
+const std::string& flow_cookie_name(const GateConfig& cfg, const RequestView& req);
+std::string set_flow_cookie(const GateConfig& cfg, const RequestView& req, std::string_view value);
+std::string clear_flow_cookie(const GateConfig& cfg, const RequestView& req);
+
 std::string login_url(const GateConfig& cfg, std::string_view rd);
 
 // An HTML page with the gate's security headers.

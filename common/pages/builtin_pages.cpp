@@ -4,8 +4,9 @@ namespace authgate {
 
 namespace {
 
-const std::vector<std::string_view> kLoginVars = {"action", "rd", "csrf", "error", "username",
-                                                  "prefix"};
+const std::vector<std::string_view> kLoginVars = {
+    "action", "rd", "csrf", "error", "username", "prefix", "providers", "sso_url", "sso_label",
+    "sso_name", "has_providers", "has_password"};
 const std::vector<std::string_view> kSignedOutVars = {"login_url", "prefix"};
 const std::vector<std::string_view> kErrorVars = {"status", "title", "message", "login_url",
                                                   "prefix"};
@@ -19,6 +20,8 @@ input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.
 button,.button{display:inline-block;margin-top:1.2rem;width:100%;padding:.6rem;border:0;border-radius:6px;background:#2452c9;color:#fff;font-size:1rem;text-align:center;text-decoration:none;cursor:pointer}
 .error{background:#fdecec;color:#9b1c1c;padding:.6rem .8rem;border-radius:6px;font-size:.9rem}
 p{line-height:1.4}
+.sso .button{margin-top:.6rem}
+.or{text-align:center;color:#6b7280;margin:1rem 0 0}
 </style>)";
 
 std::string page(std::string_view title, std::string_view body) {
@@ -37,7 +40,10 @@ std::string page(std::string_view title, std::string_view body) {
 
 const std::string kLoginPage = page("Sign in", R"(<h1>Sign in</h1>
 {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
-<form method="post" action="{{action}}">
+{{#has_providers}}<nav class="sso">
+{{*providers}}<a class="button" href="{{sso_url}}" data-provider="{{sso_name}}">Sign in with {{sso_label}}</a>
+{{/providers}}</nav>{{#has_password}}<p class="or">or</p>{{/has_password}}{{/has_providers}}
+{{#has_password}}<form method="post" action="{{action}}">
 <input type="hidden" name="csrf" value="{{csrf}}">
 <input type="hidden" name="rd" value="{{rd}}">
 <label for="username">Username</label>
@@ -45,7 +51,7 @@ const std::string kLoginPage = page("Sign in", R"(<h1>Sign in</h1>
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
-</form>)");
+</form>{{/has_password}})");
 
 const std::string kSignedOutPage = page("Signed out", R"(<h1>You have signed out</h1>
 <p>Your session has ended.</p>

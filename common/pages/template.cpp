@@ -47,15 +47,16 @@ Result<Template> Template::parse(std::string_view text,
         text.remove_prefix(close + 2);
 
         char sigil = tag.empty() ? '\0' : tag.front();
-        std::string_view name = (sigil == '#' || sigil == '/') ? tag.substr(1) : tag;
+        std::string_view name = (sigil == '#' || sigil == '/' || sigil == '*') ? tag.substr(1) : tag;
         if (!valid_name(name)) {
             return fail(where() + "bad placeholder \"{{" + std::string(tag) + "}}\"");
         }
         if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
             return fail(where() + "unknown placeholder \"" + std::string(name) + "\"");
         }
-        if (sigil == '#') {
-            stack.back()->push_back(Node{Node::Kind::section, std::string(name), {}});
+        if (sigil == '#' || sigil == '*') {
+            stack.back()->push_back(Node{sigil == '#' ? Node::Kind::section : Node::Kind::list,
+                                         std::string(name), {}});
             stack.push_back(&stack.back()->back().children);
             open_names.emplace_back(name);
         } else if (sigil == '/') {
@@ -75,22 +76,32 @@ Result<Template> Template::parse(std::string_view text,
 }
 
 void Template::render_nodes(const std::vector<Node>& nodes, const TemplateVars& vars,
-                            std::string& out) {
+                            const TemplateLists& lists, std::string& out) {
     for (const auto& n : nodes) {
         switch (n.kind) {
         case Node::Kind::text: out += n.text; break;
         case Node::Kind::var: out += http::html_escape(lookup(vars, n.text)); break;
         case Node::Kind::section:
-            if (!lookup(vars, n.text).empty()) render_nodes(n.children, vars, out);
+            if (!lookup(vars, n.text).empty()) render_nodes(n.children, vars, lists, out);
+            break;
+        case Node::Kind::list:
+            for (const auto& [name, items] : lists) {
+                if (name != n.text) continue;
+                for (const auto& item : items) {
+                    TemplateVars scoped = item;
+                    scoped.insert(scoped.end(), vars.begin(), vars.end());
+                    render_nodes(n.children, scoped, lists, out);
+                }
+            }
             break;
         }
     }
 }
 
-std::string Template::render(const TemplateVars& vars) const {
+std::string Template::render(const TemplateVars& vars, const TemplateLists& lists) const {
     std::string out;
     out.reserve(4096);
-    render_nodes(nodes_, vars, out);
+    render_nodes(nodes_, vars, lists, out);
     return out;
 }
 

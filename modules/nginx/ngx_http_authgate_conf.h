@@ -7,6 +7,7 @@
 
 #include "authgate/config.h"
 #include "authgate/ports.h"
+#include "authgate/sso.h"
 #include "ngx_http_authgate_redis.h"
 
 extern "C" {
@@ -49,6 +50,7 @@ struct Runtime {
     std::unique_ptr<Store> store;          // shared memory (per worker, completes inline)
     std::unique_ptr<RedisClient> redis;    // or Redis (per-request stores on this client)
     ngx_thread_pool_t* thread_pool = nullptr;
+    sso::ProviderRegistry providers;       // discovery documents and JWKS of SSO providers
 };
 
 Runtime* runtime();

@@ -246,6 +246,7 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
     body_.assign(body);
     v.body = body_;
     v.client_addr = sv(r->connection->addr_text);
+    v.host = r->headers_in.host ? sv(r->headers_in.host->value) : std::string_view{};
     // "<pid>-<connection>-<request>", formatted without printf machinery (hot path).
     char* out = request_id_;
     char* end = request_id_ + sizeof request_id_;
@@ -264,9 +265,9 @@ Ports RequestState::ports() {
     Runtime* rt = runtime();
     if (rt->redis) {
         if (!redis_store_) redis_store_.emplace(*rt->redis, *this);
-        return Ports{*redis_store_, rt->clock, rt->random, offloader_, http_};
+        return Ports{*redis_store_, rt->clock, rt->random, offloader_, http_, rt->providers};
     }
-    return Ports{*rt->store, rt->clock, rt->random, offloader_, http_};
+    return Ports{*rt->store, rt->clock, rt->random, offloader_, http_, rt->providers};
 }
 
 bool RequestState::start(Task<Decision> task) {

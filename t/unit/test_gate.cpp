@@ -20,10 +20,11 @@ struct Fixture {
     CountingRandom random;
     InlineOffloader offload;
     FakeHttpClient http;
+    sso::ProviderRegistry providers;
     ResourceCache cache;
     GateConfig cfg;
 
-    Ports ports() { return Ports{store, clock, random, offload, http}; }
+    Ports ports() { return Ports{store, clock, random, offload, http, providers}; }
 };
 
 std::string hash_of(const char* password) {

@@ -41,9 +41,30 @@ void rejects_bad_templates(void**) {
 void builtin_pages_parse(void**) {
     auto t = Templates::builtin();
     assert_true(t.ok());
-    std::string page = t->login.render({{"action", "/_authgate/login"}, {"csrf", "tok"}});
+    std::string page = t->login.render(
+        {{"action", "/_authgate/login"}, {"csrf", "tok"}, {"has_password", "1"}});
     assert_non_null(strstr(page.c_str(), "name=\"csrf\" value=\"tok\""));
     assert_non_null(strstr(page.c_str(), "name=\"username\""));
+    assert_null(strstr(page.c_str(), "Sign in with"));
+    // SSO only: one escaped button per provider, no password form.
+    std::string sso = t->login.render(
+        {{"has_providers", "1"}},
+        {{"providers",
+          {{{"sso_url", "/_authgate/sso/a?rd=%2Fx"}, {"sso_label", "A <corp>"}, {"sso_name", "a"}},
+           {{"sso_url", "/_authgate/sso/b"}, {"sso_label", "B"}, {"sso_name", "b"}}}}});
+    assert_non_null(strstr(sso.c_str(), "href=\"/_authgate/sso/a?rd=%2Fx\""));
+    assert_non_null(strstr(sso.c_str(), "Sign in with A &lt;corp&gt;"));
+    assert_non_null(strstr(sso.c_str(), "Sign in with B"));
+    assert_null(strstr(sso.c_str(), "name=\"username\""));
+}
+
+void list_sections_repeat_and_shadow(void**) {
+    auto t = Template::parse("{{*items}}[{{v}}|{{outer}}]{{/items}}", {"items", "v", "outer"});
+    assert_true(t.ok());
+    std::string out = t->render({{"outer", "o"}, {"v", "shadowed"}},
+                                {{"items", {{{"v", "1"}}, {{"v", "<2>"}}}}});
+    assert_string_equal(out.c_str(), "[1|o][&lt;2&gt;|o]");
+    assert_string_equal(t->render({}).c_str(), "");
 }
 
 void operator_templates_override_and_fail_loudly(void**) {
@@ -68,6 +89,7 @@ int main() {
         cmocka_unit_test(renders_with_escaping_and_sections),
         cmocka_unit_test(rejects_bad_templates),
         cmocka_unit_test(builtin_pages_parse),
+        cmocka_unit_test(list_sections_repeat_and_shadow),
         cmocka_unit_test(operator_templates_override_and_fail_loudly),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -71,6 +71,7 @@ struct RedisSettings {
 struct OidcProvider {
     enum class AuthMethod { client_secret_basic, client_secret_post };
     std::string name;
+    std::string label;  // button text on the sign-in page
     std::string preset = "generic";
     std::string issuer;
     bool discovery = true;  // off: the endpoints below are given explicitly

@@ -6,6 +6,7 @@
 #include "authgate/ports.h"
 #include "authgate/request.h"
 #include "authgate/session.h"
+#include "authgate/sso.h"
 #include "authgate/task.h"
 
 namespace authgate {
@@ -16,6 +17,7 @@ struct Ports {
     Random& random;
     Offloader& offload;
     HttpClient& http;
+    sso::ProviderRegistry& providers;
 };
 
 // The request and config must outlive the returned Task.

@@ -21,6 +21,7 @@ struct RequestView {
     std::string_view content_type;
     std::string_view authorization;
     std::string_view body;         // form body for POST endpoints
+    std::string_view host;         // Host header as sent (validated by the server)
     std::string_view client_addr;
     std::string_view request_id;
     bool tls = false;

@@ -1,0 +1,39 @@
+// Single sign-on state kept per process: each provider's discovery document and signing
+// keys, fetched through the HttpClient port and cached with expiry.
+#pragma once
+
+#include <map>
+#include <memory>
+
+#include "authgate/config.h"
+
+namespace authgate {
+namespace oidc {
+struct ProviderMetadata;
+}
+namespace jose {
+class KeySet;
+}
+
+namespace sso {
+
+struct ProviderRuntime {
+    std::shared_ptr<const oidc::ProviderMetadata> metadata;
+    Millis metadata_expires_ms = 0;
+    Millis metadata_retry_ms = 0;  // after a failed fetch, not before this
+    std::shared_ptr<const jose::KeySet> keys;
+    Millis keys_expires_ms = 0;
+    Millis keys_fetched_ms = 0;    // bounds re-fetches for unknown key ids
+};
+
+// One per process (nginx worker); flows on one event loop share it.
+class ProviderRegistry {
+  public:
+    ProviderRuntime& state(const ProviderConfig& provider) { return states_[&provider]; }
+
+  private:
+    std::map<const ProviderConfig*, ProviderRuntime> states_;
+};
+
+} // namespace sso
+} // namespace authgate

@@ -1,0 +1,273 @@
+// GET {prefix}callback/{provider}: the IdP sends the browser back with a code (or an
+// error). The flow state is single-use and bound to the browser; the code is exchanged,
+// the ID token verified, the claims mapped, and a fresh session started.
+#include "sso/flows.h"
+
+#include "authgate/http.h"
+#include "authgate/keys.h"
+#include "authgate/oidc.h"
+#include "authgate/store_keys.h"
+#include "authgate/users.h"
+#include "gate/responses.h"
+#include "gate/session_start.h"
+#include "sso/identity.h"
+#include "sso/provider_state.h"
+
+namespace authgate::sso {
+
+namespace {
+
+constexpr std::size_t kMaxParam = 4096;
+
+Decision refused(const GateConfig& cfg, Error e, std::string notice) {
+    auto d = gate::error_page(cfg, e, true);
+    d.notice = std::move(notice);
+    return d;
+}
+
+// The IdP's own words, escaped by the template, shortened and stripped of control bytes.
+std::string printable(std::string_view v, std::size_t max) {
+    std::string out;
+    for (char c : v.substr(0, max)) {
+        out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
+    }
+    return out;
+}
+
+// Verifies the ID token, re-fetching the JWKS once when its kid is unknown (key rotation).
+Task<jose::Checked<jose::Token>> verify_with_rotation(Ports ports, const ProviderConfig& p,
+                                                      const oidc::ProviderMetadata& meta,
+                                                      std::string_view id_token,
+                                                      const jose::Expectations& expect,
+                                                      std::string& detail) {
+    auto algs = provider_algs(p);
+    auto keys = co_await provider_keys(ports, p, meta, false);
+    if (!keys.ok()) {
+        detail = keys.detail;
+        co_return jose::reject(Error::idp_unreachable, keys.detail);
+    }
+    auto checked = jose::verify_id_token(id_token, *keys.value, algs, expect, ports.clock.now_ms());
+    if (!checked && checked.error() == Error::token_unknown_key) {
+        auto fresh = co_await provider_keys(ports, p, meta, true);
+        if (fresh.ok()) {
+            checked = jose::verify_id_token(id_token, *fresh.value, algs, expect,
+                                            ports.clock.now_ms());
+        }
+    }
+    if (!checked) detail = checked.detail();
+    co_return checked;
+}
+
+// Just-in-time user record when users live in a durable store: administration sees SSO
+// users. Records of other sources (password users) are never touched.
+Task<bool> record_user(Ports ports, const ProviderConfig& p, const Session& s, Millis now) {
+    if (!ports.store.durable()) co_return true;
+    std::string key = user_record_key(s.user);
+    auto existing = co_await ports.store.hash_get(key);
+    if (!existing.ok()) co_return false;
+    std::string source = "sso:" + p.conf.name;
+    if (existing.value) {
+        bool ours = false;
+        for (const auto& [k, v] : *existing.value) ours |= k == "source" && v == source;
+        if (!ours) co_return true;
+    }
+    std::string groups;
+    for (const auto& g : s.groups) {
+        if (!groups.empty()) groups += ',';
+        groups += g;
+    }
+    Store::Fields fields = {{"source", source},     {"email", s.email},
+                            {"name", s.name},       {"groups", groups},
+                            {"sub", s.sso_sub},     {"last_login", std::to_string(now / 1000)}};
+    auto saved = co_await ports.store.hash_set(key, std::move(fields));
+    co_return saved.ok();
+}
+
+} // namespace
+
+Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& req,
+                        const ProviderConfig& provider) {
+    const auto& pc = provider.conf;
+    auto query = http::parse_form(req.query);
+    if (!query) co_return gate::error_page(cfg, Error::bad_request);
+    std::string_view state = http::param(*query, "state").value_or("");
+    std::string_view code = http::param(*query, "code").value_or("");
+    std::string_view idp_error = http::param(*query, "error").value_or("");
+    if (state.size() > kMaxParam || code.size() > kMaxParam) {
+        co_return gate::error_page(cfg, Error::bad_request);
+    }
+
+    // The flow is consumed before anything else: a state works once, whatever follows.
+    std::optional<oidc::FlowState> flow;
+    if (!state.empty()) {
+        std::string key = flow_key(state);
+        auto record = co_await ports.store.get(key);
+        if (!record.ok()) co_return gate::error_page(cfg, Error::store_unavailable);
+        if (record.value) {
+            auto removed = co_await ports.store.del(key);
+            if (!removed.ok()) co_return gate::error_page(cfg, Error::store_unavailable);
+            // Only the request that removed it may use it (two racing callbacks: one wins).
+            if (removed.value) {
+                if (auto decoded = oidc::decode_flow_state(*record.value)) flow = std::move(*decoded);
+            }
+        }
+    }
+
+    if (!idp_error.empty()) {
+        std::string description =
+            printable(http::param(*query, "error_description").value_or(""), 300);
+        std::string message = "The identity provider did not sign you in (" +
+                              printable(idp_error, 64) + ")" +
+                              (description.empty() ? "." : ": " + description);
+        auto d = gate::page(http_status(Error::idp_error),
+                            cfg.templates->error.render(
+                                {{"status", std::to_string(http_status(Error::idp_error))},
+                                 {"title", "Sign-in failed"},
+                                 {"message", message},
+                                 {"login_url", gate::login_url(cfg, flow ? flow->rd : "")},
+                                 {"prefix", cfg.prefix}}));
+        d.error = Error::idp_error;
+        d.notice = "provider \"" + pc.name + "\" answered error=" +
+                   http::json_escape(printable(idp_error, 64));
+        d.set_cookies.push_back(gate::clear_flow_cookie(cfg, req));
+        co_return d;
+    }
+
+    if (!flow) {
+        co_return refused(cfg, Error::state_mismatch,
+                          state.empty() ? "SSO callback without state"
+                                        : "SSO callback with an unknown, expired or used state");
+    }
+    if (flow->provider != pc.name) {
+        co_return refused(cfg, Error::state_mismatch, "SSO callback state of another provider");
+    }
+    bool bound = false;
+    for (auto v : http::cookie_values(req.cookie_headers, gate::flow_cookie_name(cfg, req))) {
+        bound |= oidc::flow_binding_matches(*flow, binding_of(v));
+    }
+    if (!bound) {
+        co_return refused(cfg, Error::state_mismatch,
+                          "SSO callback from a browser that did not start the flow");
+    }
+    if (code.empty()) co_return refused(cfg, Error::bad_request, "SSO callback without code");
+
+    Millis now = ports.clock.now_ms();
+    auto meta = co_await provider_metadata(ports, provider);
+    if (!meta.ok()) co_return idp_unavailable(cfg, req, now, meta.detail);
+
+    oidc::Client client{pc.client_id, provider.client_secret,
+                        pc.auth_method == config::OidcProvider::AuthMethod::client_secret_post
+                            ? oidc::ClientAuth::client_secret_post
+                            : oidc::ClientAuth::client_secret_basic};
+    HttpRequest token_request = oidc::authorization_code_request(
+        meta.value->token_endpoint, client, code, redirect_uri(cfg, req, provider),
+        flow->pkce_verifier);
+    HttpResponse token_answer = co_await ports.http.fetch(token_request);
+    if (!token_answer.ok()) {
+        co_return idp_unavailable(cfg, req, now,
+                                  "provider \"" + pc.name + "\" token endpoint: " + token_answer.error);
+    }
+    auto tokens = oidc::parse_token_response(token_answer.body);
+    if (!tokens) {
+        co_return idp_unavailable(cfg, req, now,
+                                  "provider \"" + pc.name + "\" token answer (HTTP " +
+                                      std::to_string(token_answer.status) + "): " + tokens.error());
+    }
+    if (tokens->is_error()) {
+        co_return refused(cfg, Error::idp_error,
+                          "provider \"" + pc.name + "\" refused the code: " +
+                              http::json_escape(printable(tokens->error, 64)));
+    }
+    if (tokens->id_token.empty()) {
+        co_return refused(cfg, Error::token_invalid,
+                          "provider \"" + pc.name + "\" answered without an ID token");
+    }
+
+    jose::Expectations expect;
+    expect.issuer = meta.value->issuer;
+    expect.audience = pc.client_id;
+    expect.nonce = flow->nonce;
+    expect.skew_ms = pc.skew;
+    expect.require_iat = true;
+    std::string detail;
+    auto verified = co_await verify_with_rotation(ports, provider, *meta.value, tokens->id_token,
+                                                  expect, detail);
+    if (!verified) {
+        if (verified.error() == Error::idp_unreachable) {
+            co_return idp_unavailable(cfg, req, now, detail);
+        }
+        co_return refused(cfg, verified.error(),
+                          "provider \"" + pc.name + "\" ID token rejected: " + detail);
+    }
+    const jose::Claims& claims = verified->claims;
+
+    std::optional<jose::Claims> userinfo;
+    if (pc.userinfo && !meta.value->userinfo_endpoint.empty()) {
+        HttpRequest ui;
+        ui.url = meta.value->userinfo_endpoint;
+        ui.headers = {{"Authorization", "Bearer " + tokens->access_token},
+                      {"Accept", "application/json"}};
+        HttpResponse answer = co_await ports.http.fetch(ui);
+        std::string failure = http_failure(answer, "userinfo");
+        if (!failure.empty()) {
+            co_return idp_unavailable(cfg, req, now, "provider \"" + pc.name + "\" " + failure);
+        }
+        auto parsed = oidc::parse_userinfo(answer.body, claims.sub().value_or(""));
+        if (!parsed) {
+            co_return refused(cfg, Error::token_invalid,
+                              "provider \"" + pc.name + "\" userinfo rejected: " + parsed.error());
+        }
+        userinfo = std::move(*parsed);
+    }
+
+    now = ports.clock.now_ms();
+    Session s;
+    s.created_ms = s.last_seen_ms = now;
+    s.auth_time_ms = claims.time_ms("auth_time").value_or(now);
+    s.expires_ms = now + cfg.session_lifetime;
+    s.methods = {"sso:" + pc.name};
+    s.source = "sso";
+    s.sso_provider = pc.name;
+    s.sso_sub = claims.sub().value_or("");
+    s.sso_sid = claims.sid().value_or("");
+    auto mapped = map_identity(provider, claims, userinfo ? &*userinfo : nullptr, s);
+    if (mapped.error != Error::ok) co_return refused(cfg, mapped.error, mapped.reason);
+    s.csrf = gate::random_token(ports.random, 16);
+    bool keep_refresh = pc.refresh && !tokens->refresh_token.empty();
+    if (keep_refresh || pc.rp_logout) {
+        s.sso_tokens = seal_tokens(*cfg.keys, ports.random, s, tokens->id_token,
+                                   keep_refresh ? tokens->refresh_token : "");
+    }
+    if (keep_refresh) {
+        Millis lifetime = tokens->expires_in > 0 ? tokens->expires_in * 1000 : 300'000;
+        // Refresh a little before the IdP's tokens lapse.
+        s.sso_refresh_at_ms = now + std::max<Millis>(lifetime - std::min<Millis>(lifetime / 5, 30'000), 1'000);
+    }
+
+    auto started = co_await gate::start_session(ports, cfg, req, s);
+    if (!started) co_return gate::error_page(cfg, Error::store_unavailable);
+    // Back-channel logout finds sessions by the IdP's sid, or by sub when it sends no sid.
+    if (!s.sso_sid.empty()) {
+        auto ok = co_await ports.store.index_add(sid_index_key(pc.name, s.sso_sid),
+                                                 started->store_key, s.expires_ms, now);
+        if (!ok.ok()) co_return gate::error_page(cfg, Error::store_unavailable);
+    }
+    if (!s.sso_sub.empty()) {
+        auto ok = co_await ports.store.index_add(sub_index_key(pc.name, s.sso_sub),
+                                                 started->store_key, s.expires_ms, now);
+        if (!ok.ok()) co_return gate::error_page(cfg, Error::store_unavailable);
+    }
+    if (!co_await record_user(ports, provider, s, now)) {
+        co_return gate::error_page(cfg, Error::store_unavailable);
+    }
+
+    auto d = gate::redirect(303, http::safe_return_path(flow->rd));
+    d.set_cookies.push_back(std::move(started->set_cookie));
+    d.set_cookies.push_back(gate::clear_flow_cookie(cfg, req));
+    d.headers.push_back({"Cache-Control", "no-store"});
+    d.notice = "user \"" + http::json_escape(s.user.substr(0, 64)) + "\" signed in with provider \"" +
+               pc.name + "\"";
+    co_return d;
+}
+
+} // namespace authgate::sso

@@ -1,0 +1,141 @@
+#include "sso/provider_state.h"
+
+namespace authgate::sso {
+
+namespace {
+
+constexpr Millis kMetadataTtl = 3'600'000;
+constexpr Millis kKeysTtl = 3'600'000;
+constexpr Millis kRetryAfterFailure = 5'000;
+constexpr Millis kMinRefetchInterval = 1'000;
+constexpr Millis kFetchTimeout = 5'000;
+
+HttpRequest get_json(const std::string& url) {
+    HttpRequest r;
+    r.url = url;
+    r.headers.emplace_back("Accept", "application/json");
+    r.timeout_ms = kFetchTimeout;
+    return r;
+}
+
+} // namespace
+
+std::string http_failure(const HttpResponse& r, std::string_view what) {
+    if (!r.ok()) return std::string(what) + ": " + r.error;
+    if (r.status < 200 || r.status > 299) {
+        return std::string(what) + ": HTTP status " + std::to_string(r.status);
+    }
+    return {};
+}
+
+std::vector<jose::Alg> provider_algs(const ProviderConfig& p) {
+    std::vector<jose::Alg> out;
+    for (const auto& name : p.conf.algs) {
+        if (auto a = jose::alg_from_name(name)) out.push_back(*a);
+    }
+    return out;
+}
+
+Task<Fetched<oidc::ProviderMetadata>> provider_metadata(Ports ports, const ProviderConfig& p) {
+    ProviderRuntime& rt = ports.providers.state(p);
+    Millis now = ports.clock.now_ms();
+    Fetched<oidc::ProviderMetadata> out;
+    if (rt.metadata && now < rt.metadata_expires_ms) {
+        out.value = rt.metadata;
+        co_return out;
+    }
+    const auto& c = p.conf;
+    if (!c.discovery) {
+        auto m = std::make_shared<oidc::ProviderMetadata>();
+        m->issuer = c.issuer;
+        m->authorization_endpoint = c.authorization_endpoint;
+        m->token_endpoint = c.token_endpoint;
+        m->jwks_uri = c.jwks_uri;
+        m->userinfo_endpoint = c.userinfo_endpoint;
+        m->end_session_endpoint = c.end_session_endpoint;
+        rt.metadata = m;
+        rt.metadata_expires_ms = INT64_MAX;
+        out.value = rt.metadata;
+        co_return out;
+    }
+    out.error = Error::idp_unreachable;
+    if (now < rt.metadata_retry_ms && !rt.metadata) {
+        out.detail = "discovery for provider \"" + c.name + "\" failed recently; retrying soon";
+        co_return out;
+    }
+    std::string url = c.issuer;
+    if (!url.empty() && url.back() == '/') url.pop_back();
+    url += "/.well-known/openid-configuration";
+    HttpRequest req = get_json(url);
+    HttpResponse resp = co_await ports.http.fetch(req);
+    now = ports.clock.now_ms();
+    std::string failure = http_failure(resp, "discovery " + url);
+    if (failure.empty()) {
+        auto parsed = oidc::parse_discovery(resp.body, c.issuer);
+        if (parsed) {
+            // Explicit endpoints in the configuration win over discovered ones.
+            if (!c.authorization_endpoint.empty()) parsed->authorization_endpoint = c.authorization_endpoint;
+            if (!c.token_endpoint.empty()) parsed->token_endpoint = c.token_endpoint;
+            if (!c.jwks_uri.empty()) parsed->jwks_uri = c.jwks_uri;
+            if (!c.userinfo_endpoint.empty()) parsed->userinfo_endpoint = c.userinfo_endpoint;
+            if (!c.end_session_endpoint.empty()) parsed->end_session_endpoint = c.end_session_endpoint;
+            rt.metadata = std::make_shared<const oidc::ProviderMetadata>(std::move(*parsed));
+            rt.metadata_expires_ms = now + kMetadataTtl;
+            out.value = rt.metadata;
+            out.error = Error::ok;
+            co_return out;
+        }
+        failure = "discovery " + url + ": " + parsed.error();
+    }
+    rt.metadata_retry_ms = now + kRetryAfterFailure;
+    // A stale document beats none while the IdP is briefly unreachable.
+    if (rt.metadata) {
+        out.value = rt.metadata;
+        out.error = Error::ok;
+        co_return out;
+    }
+    out.detail = "provider \"" + c.name + "\": " + failure;
+    co_return out;
+}
+
+Task<Fetched<jose::KeySet>> provider_keys(Ports ports, const ProviderConfig& p,
+                                          const oidc::ProviderMetadata& meta, bool refetch) {
+    ProviderRuntime& rt = ports.providers.state(p);
+    Millis now = ports.clock.now_ms();
+    Fetched<jose::KeySet> out;
+    bool fresh = rt.keys && now < rt.keys_expires_ms;
+    bool may_refetch = now - rt.keys_fetched_ms >= kMinRefetchInterval;
+    if (fresh && (!refetch || !may_refetch)) {
+        out.value = rt.keys;
+        co_return out;
+    }
+    if (!fresh && !refetch && !may_refetch && rt.keys) {
+        out.value = rt.keys;
+        co_return out;
+    }
+    rt.keys_fetched_ms = now;
+    HttpRequest req = get_json(meta.jwks_uri);
+    HttpResponse resp = co_await ports.http.fetch(req);
+    now = ports.clock.now_ms();
+    std::string failure = http_failure(resp, "JWKS " + meta.jwks_uri);
+    if (failure.empty()) {
+        auto parsed = jose::KeySet::parse(resp.body);
+        if (parsed) {
+            rt.keys = std::make_shared<const jose::KeySet>(std::move(*parsed));
+            rt.keys_expires_ms = now + kKeysTtl;
+            out.value = rt.keys;
+            co_return out;
+        }
+        failure = "JWKS " + meta.jwks_uri + ": " + parsed.error();
+    }
+    if (rt.keys && !refetch) {
+        out.value = rt.keys;  // keep using the known keys while the IdP is unreachable
+        co_return out;
+    }
+    out.error = Error::idp_unreachable;
+    out.detail = "provider \"" + p.conf.name + "\": " + failure;
+    if (rt.keys) out.value = rt.keys;
+    co_return out;
+}
+
+} // namespace authgate::sso
