@@ -114,6 +114,13 @@ describe('IdP harness', () => {
     assert.ok(payload.sid, 'sid for a client that requires back-channel sessions');
     assert.equal(payload.exp - payload.iat, 300);
 
+    const me = await fetch(idp.url('/me'), { headers: { Authorization: `Bearer ${tok.body.access_token}` } });
+    assert.equal(me.status, 200);
+    assert.deepEqual(await me.json(), {
+      sub: 'sub-alice', email: 'alice@example.com', email_verified: true, name: 'Alice A',
+      preferred_username: 'alice', groups: ['admins', 'staff'],
+    });
+
     const again = await exchangeCode(idp, basic, { code: a.params.code, verifier: a.verifier });
     assert.equal(again.status, 400);
     assert.equal(again.body.error, 'invalid_grant', 'a code is single use');
