@@ -127,6 +127,19 @@ describe('IdP harness', () => {
   });
 
   it('checks client authentication and the PKCE verifier at the token endpoint', async () => {
+    await idp.events({ clear: true });
+    const m = await authorize(idp, basic, new Agent());
+    const otherMethod = await exchangeCode(idp, basic, { code: m.params.code, verifier: m.verifier }, { auth: 'client_secret_post' });
+    assert.equal(otherMethod.status, 401);
+    assert.equal(otherMethod.body.error, 'invalid_client');
+    const p = await authorize(idp, post, new Agent());
+    assert.equal((await exchangeCode(idp, post, { code: p.params.code, verifier: p.verifier })).status, 200);
+    const tokens = (await idp.events()).filter((e) => e.type === 'token');
+    assert.deepEqual(tokens.map((e) => [e.client_id, e.grant_type, e.auth, e.status]), [
+      ['rp-basic', 'authorization_code', 'client_secret_post', 401],
+      ['rp-post', 'authorization_code', 'client_secret_post', 200],
+    ]);
+
     const a = await authorize(idp, basic, new Agent());
     const wrongSecret = await exchangeCode(idp, { ...basic, client_secret: 'not-the-secret' }, { code: a.params.code, verifier: a.verifier });
     assert.equal(wrongSecret.status, 401);

@@ -101,6 +101,7 @@ export class Idp {
         pkceRequired: o.pkceRequired ?? true,
         rotateRefreshTokens: o.rotateRefreshTokens ?? true,
         refreshWithoutOfflineAccess: o.refreshWithoutOfflineAccess ?? true,
+        strictClientAuth: o.strictClientAuth ?? true,
       },
     });
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10000);
@@ -192,7 +193,8 @@ export class Idp {
   // Ends sessions (all, or by sub / id) as an IdP admin would: a logout_token is posted to
   // every signed-in client with a backchannel_logout_uri. Returns the deliveries.
   endSessions(filter = {}) { return this.control('endSessions', filter); }
-  // What happened at the IdP: back-channel deliveries, failed logins, errors, faults.
+  // What happened at the IdP: token requests ({ type: 'token', client_id, grant_type, auth,
+  // status }), back-channel deliveries, failed logins, injected failures, faults, errors.
   events({ clear = false } = {}) { return this.control('events', { clear }); }
 
   // ---- forging (in the test process, with the keys the harness generated)
@@ -249,7 +251,8 @@ export class Idp {
 // account, default alice), interaction ('auto' | 'form'), ttl (seconds, see defaultTtl),
 // resources ({ indicator: { scope, audience?, accessTokenTTL?, alg? } }), claimsInIdToken
 // (default true), pkceRequired (default true), rotateRefreshTokens (default true),
-// refreshWithoutOfflineAccess (default true: refresh_token grant clients always get one).
+// refreshWithoutOfflineAccess (default true: refresh_token grant clients always get one),
+// strictClientAuth (default true: the token endpoint wants the registered auth method).
 export function startIdp(options = {}) {
   return new Idp(options).start();
 }

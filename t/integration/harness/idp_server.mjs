@@ -171,6 +171,27 @@ function buildProvider() {
       return globalThis.fetch(url, options);
     },
   });
+  // Records how each token request authenticated; with strictClientAuth (default) a
+  // client using another method than its registered one gets invalid_client (oidc-provider
+  // itself accepts client_secret_basic and client_secret_post interchangeably).
+  p.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'token' || !ctx.oidc.client) return;
+    let auth = 'none';
+    if (/^basic /i.test(ctx.get('authorization'))) auth = 'client_secret_basic';
+    else if (ctx.oidc.body?.client_secret !== undefined) auth = 'client_secret_post';
+    else if (ctx.oidc.body?.client_assertion !== undefined) auth = 'jwt';
+    const registered = ctx.oidc.client.clientAuthMethod;
+    const refused = cfg.strictClientAuth && ctx.status === 200 && auth !== registered;
+    events.push({
+      type: 'token', client_id: ctx.oidc.client.clientId, grant_type: ctx.oidc.body?.grant_type, auth,
+      status: refused ? 401 : ctx.status,
+    });
+    if (refused) {
+      ctx.status = 401;
+      ctx.body = { error: 'invalid_client', error_description: `client authentication must use ${registered}` };
+    }
+  });
   p.on('backchannel.success', (_ctx, client, sub, sid) =>
     events.push({ type: 'backchannel.success', client_id: client.clientId, sub, sid }));
   p.on('backchannel.error', (_ctx, err, client, sub, sid) =>
