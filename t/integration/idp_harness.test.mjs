@@ -82,6 +82,7 @@ describe('IdP harness', () => {
     }
     assert.deepEqual(d.code_challenge_methods_supported, ['S256']);
     assert.deepEqual(d.response_types_supported, ['code']);
+    assert.deepEqual(d.id_token_signing_alg_values_supported.sort(), ['ES256', 'PS256', 'RS256']);
     for (const s of ['openid', 'email', 'profile', 'groups', 'offline_access']) assert.ok(d.scopes_supported.includes(s), s);
     for (const c of ['sub', 'email', 'email_verified', 'name', 'preferred_username', 'groups']) assert.ok(d.claims_supported.includes(c), c);
     assert.equal(d.backchannel_logout_supported, true);
