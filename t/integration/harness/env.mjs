@@ -7,3 +7,4 @@ export const buildDir = path.resolve(repo, process.env.AUTHGATE_BUILD_DIR || 'bu
 export const modulePath = path.join(buildDir, 'ngx_http_authgate_module.so');
 export const ctlPath = path.join(buildDir, 'authgatectl');
 export const nginxBin = process.env.NGINX_BIN || '/usr/sbin/nginx';
+export const chromiumBin = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
