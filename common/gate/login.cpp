@@ -67,13 +67,14 @@ Decision login_form(Ports ports, const GateConfig& cfg, const RequestView& req, 
                            {"sso_name", p->conf.name}});
     }
     bool passwords = cfg.users != nullptr || ports.store.durable() || cfg.providers.empty();
+    std::string_view has_providers = buttons.empty() ? "" : "1";
     auto d = page(status, cfg.templates->login.render({{"action", action},
                                                         {"rd", safe_rd},
                                                         {"csrf", csrf_token(cfg, nonce)},
                                                         {"error", error},
                                                         {"username", username},
                                                         {"prefix", cfg.prefix},
-                                                        {"has_providers", buttons.empty() ? "" : "1"},
+                                                        {"has_providers", has_providers},
                                                         {"has_password", passwords ? "1" : ""}},
                                                        {{"providers", std::move(buttons)}}));
     if (fresh) d.set_cookies.push_back(set_csrf_cookie(cfg, req, nonce));

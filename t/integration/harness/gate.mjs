@@ -5,14 +5,22 @@ import { Nginx, echoServer, makePrefix, removePrefix } from './nginx.mjs';
 import { freePorts } from './ports.mjs';
 import { Redis, testStore } from './redis.mjs';
 
-// `locations(backend)` returns extra location blocks; `http` extra http-level directives.
-// `setup(prefix)` runs before nginx starts (to write operator files).
-export function gatedServer({ http = '', locations = () => '', workers = 2, setup = () => {} } = {}) {
+// `locations(backend)` returns extra location blocks; `http` extra http-level directives
+// (a string, or a function of { port, base, prefix } for configs that need them).
+// `setup(prefix)` runs before nginx starts (to write operator files); `prepare()` (async)
+// runs first of all, for peers the config refers to (an IdP); `started(state)` (async) once
+// nginx answers (to register its URLs with such a peer). Root-level hooks of one file may
+// run concurrently: order-dependent steps belong in these.
+export function gatedServer({ http = '', locations = () => '', workers = 2, setup = () => {},
+  prepare = async () => {}, started = async () => {} } = {}) {
   const state = {};
   before(async () => {
+    await prepare();
     const [port, backend] = await freePorts(2);
     const prefix = makePrefix();
     setup(prefix);
+    const httpConf = typeof http === 'function'
+      ? http({ port, base: `http://127.0.0.1:${port}`, prefix }) : http;
     let store = '';
     if (testStore === 'redis') {
       state.redis = await new Redis().start();
@@ -22,7 +30,7 @@ export function gatedServer({ http = '', locations = () => '', workers = 2, setu
     ${store}
     authgate_key_file ${prefix}/authgate.key;
     authgate_users_file ${prefix}/users;
-${http}
+${httpConf}
     server {
         listen 127.0.0.1:${port};
         location /_authgate/ { authgate_endpoint; }
@@ -38,6 +46,7 @@ ${locations(backend)}
 ${echoServer(backend)}`;
     Object.assign(state, { port, backend, prefix, base: `http://127.0.0.1:${port}` });
     state.nginx = await new Nginx(prefix, conf, { port, workers }).start();
+    await started(state);
   });
   after(async () => {
     const bad = state.nginx ? state.nginx.badLogLines() : [];
