@@ -201,6 +201,31 @@ Result<std::string> provider_name(Args a) {
     return std::string(a[0]);
 }
 
+Result<BearerSettings> bearer(Args a) {
+    BearerSettings b;
+    b.provider = std::string(a[0]);
+    if (b.provider.empty() || b.provider.size() > 64) return fail("invalid provider name " + quoted(a[0]));
+    for (std::size_t i = 1; i < a.size(); ++i) {
+        std::string_view arg = a[i];
+        if (arg.starts_with("audience=") && arg.size() > 9 && arg.size() < 512) {
+            b.audience = std::string(arg.substr(9));
+        } else if (arg.starts_with("scopes=")) {
+            for (std::string_view rest = arg.substr(7); !rest.empty();) {
+                auto comma = rest.find(',');
+                std::string_view scope = rest.substr(0, comma);
+                if (!is_token(scope)) return fail("invalid scope " + quoted(scope));
+                b.scopes.emplace_back(scope);
+                rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            }
+            if (b.scopes.empty()) return fail("empty scopes");
+        } else {
+            return fail("invalid parameter " + quoted(arg) +
+                        ", expected audience=AUD or scopes=a,b");
+        }
+    }
+    return b;
+}
+
 constexpr unsigned kAny = kMain | kServer | kLocation;
 
 const std::array kDirectives = {
@@ -276,6 +301,11 @@ const std::array kDirectives = {
         "authgate_default_provider", kAny, 1, 1, true, "", "corp",
         "Protected pages send browsers straight to this provider instead of the sign-in "
         "page (\"off\" for none)."),
+    field<&Settings::bearer, bearer>(
+        "authgate_bearer", kAny, 1, 3, true, "", "corp audience=https://api.example.com scopes=read",
+        "API location: requests need \"Authorization: Bearer\" with a JWT from this provider "
+        "(audience= defaults to its client_id; scopes= all required); no session is used; "
+        "\"off\" in a nested location."),
 };
 
 } // namespace

@@ -111,6 +111,8 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
     g.gate_cookies = {g.cookie_name,           g.host_cookie_name, g.csrf_cookie_name,
                       g.host_csrf_cookie_name, "authgate_flow",   "__Host-authgate_flow"};
 
+    bool bearer = s.bearer && s.bearer->provider != "off";
+    if (bearer) g.enabled = true;  // an API location is gated by its tokens
     if (!g.enabled && !g.endpoint) return g;  // nothing to load for ungated locations
 
     if (g.cookie_samesite == config::SameSite::none &&
@@ -152,6 +154,16 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
             return fail("authgate_default_provider \"" + *s.default_provider +
                         "\" names no authgate_oidc_provider of this server");
         }
+    }
+    if (bearer) {
+        g.bearer_provider = g.find_provider(s.bearer->provider);
+        if (g.bearer_provider == nullptr) {
+            return fail("authgate_bearer \"" + s.bearer->provider +
+                        "\" names no authgate_oidc_provider of this server");
+        }
+        g.bearer_audience = s.bearer->audience.empty() ? g.bearer_provider->conf.client_id
+                                                       : s.bearer->audience;
+        g.bearer_scopes = s.bearer->scopes;
     }
     return g;
 }

@@ -4,10 +4,12 @@
 #include "authz/require.h"
 #include "gate/responses.h"
 #include "gate/session_lookup.h"
+#include "sso/flows.h"
 
 namespace authgate {
 
 Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req) {
+    if (cfg.bearer_provider != nullptr) co_return co_await sso::check_bearer(ports, cfg, req);
     auto found = co_await gate::lookup_session(ports, cfg, req);
     Millis now = ports.clock.now_ms();
     if (found.error == Error::store_unavailable) {
@@ -21,6 +23,22 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
         co_return gate::unauthenticated(cfg, req, now, found.error, found.had_cookie);
     }
     Session& s = found.session;
+    if (s.sso_refresh_at_ms != 0 && now >= s.sso_refresh_at_ms) {
+        auto refreshed = co_await sso::refresh_if_due(ports, cfg, session_store_key(found.id), s);
+        if (refreshed.ended) {
+            auto d = gate::unauthenticated(cfg, req, now, Error::session_expired, true);
+            d.notice = std::move(refreshed.notice);
+            co_return d;
+        }
+        if (!refreshed.notice.empty()) {
+            auto d = authorize(cfg, req,
+                               Identity{std::move(s.user), std::move(s.email), std::move(s.name),
+                                        std::move(s.groups)},
+                               now);
+            d.notice = std::move(refreshed.notice);
+            co_return d;
+        }
+    }
     co_return authorize(cfg, req,
                         Identity{std::move(s.user), std::move(s.email), std::move(s.name),
                                  std::move(s.groups)},

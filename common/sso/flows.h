@@ -16,6 +16,18 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
 Task<Decision> backchannel_logout(Ports ports, const GateConfig& cfg, const RequestView& req,
                                   const ProviderConfig& provider);
 
+// The access check of an authgate_bearer location.
+Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestView& req);
+
+struct RefreshResult {
+    bool ended = false;      // the IdP refused: the session was ended
+    bool refreshed = false;  // new tokens stored
+    std::string notice;
+};
+// Refreshes the session's IdP tokens when due (single flight across servers).
+Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std::string& key,
+                                   Session& s);
+
 // "<scheme>://<host>" of the request; empty when the request has no Host.
 std::string request_origin(const GateConfig& cfg, const RequestView& req);
 std::string redirect_uri(const GateConfig& cfg, const RequestView& req,

@@ -99,6 +99,13 @@ struct OidcProvider {
     Millis skew = 60'000;
 };
 
+// authgate_bearer: an API location takes Bearer JWTs from a provider instead of sessions.
+struct BearerSettings {
+    std::string provider;
+    std::string audience;             // empty: the provider's client id
+    std::vector<std::string> scopes;  // all required
+};
+
 // Raw, per-level directive values; unset until a directive or a default sets them.
 struct Settings {
     std::optional<bool> enabled;
@@ -121,6 +128,7 @@ struct Settings {
     // One object per directive line, shared by every level that inherits it.
     std::optional<std::vector<std::shared_ptr<const OidcProvider>>> oidc_providers;
     std::optional<std::string> default_provider;  // "off" clears an inherited one
+    std::optional<BearerSettings> bearer;
 };
 
 using Args = std::span<const std::string_view>;
@@ -191,6 +199,10 @@ struct GateConfig {
     // SSO providers of this server (sign-in page buttons, /sso/ and /callback/ endpoints).
     std::vector<std::shared_ptr<const ProviderConfig>> providers;
     const ProviderConfig* default_provider = nullptr;  // protected pages go straight to it
+    // authgate_bearer: requests need a valid Bearer JWT of this provider instead.
+    const ProviderConfig* bearer_provider = nullptr;
+    std::string bearer_audience;
+    std::vector<std::string> bearer_scopes;
 
     const ProviderConfig* find_provider(std::string_view name) const {
         for (const auto& p : providers) {

@@ -1,0 +1,101 @@
+// authgate_bearer locations: an "Authorization: Bearer <JWT>" from the configured provider,
+// verified against its JWKS (signature, iss, aud, exp, scopes); no session is involved.
+#include "sso/flows.h"
+
+#include "authgate/http.h"
+#include "gate/responses.h"
+#include "sso/identity.h"
+#include "sso/provider_state.h"
+
+namespace authgate::sso {
+
+namespace {
+
+// RFC 6750 section 3: no error code when the request had no token at all.
+Decision bearer_refusal(const GateConfig& cfg, const RequestView& req, Millis now, Error e,
+                        std::string_view code, std::string_view description) {
+    auto d = gate::json_error(req, now, e, description);
+    std::string challenge = "Bearer realm=\"authgate\"";
+    if (!code.empty()) {
+        challenge += ", error=\"" + std::string(code) + "\"";
+        if (!description.empty()) challenge += ", error_description=\"" + std::string(description) + "\"";
+    }
+    if (e == Error::insufficient_scope) {
+        std::string scopes;
+        for (const auto& s : cfg.bearer_scopes) scopes += (scopes.empty() ? "" : " ") + s;
+        challenge += ", scope=\"" + scopes + "\"";
+    }
+    d.headers.push_back({"WWW-Authenticate", std::move(challenge)});
+    return d;
+}
+
+std::string_view bearer_token(std::string_view authorization) {
+    constexpr std::string_view scheme = "bearer ";
+    if (authorization.size() <= scheme.size()) return {};
+    for (std::size_t i = 0; i < scheme.size(); ++i) {
+        char c = authorization[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != scheme[i]) return {};
+    }
+    std::string_view token = authorization.substr(scheme.size());
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+    return token;
+}
+
+} // namespace
+
+Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestView& req) {
+    const ProviderConfig& p = *cfg.bearer_provider;
+    Millis now = ports.clock.now_ms();
+    std::string_view token = bearer_token(req.authorization);
+    if (token.empty()) {
+        co_return bearer_refusal(cfg, req, now, Error::no_session, "", "");
+    }
+    if (token.size() > jose::kMaxTokenBytes) {
+        co_return bearer_refusal(cfg, req, now, Error::token_invalid, "invalid_token",
+                                 "The access token is too large.");
+    }
+    auto meta = co_await provider_metadata(ports, p);
+    if (!meta.ok()) co_return idp_unavailable(cfg, req, now, meta.detail);
+    auto keys = co_await provider_keys(ports, p, *meta.value, false);
+    if (!keys.ok()) co_return idp_unavailable(cfg, req, now, keys.detail);
+
+    jose::Expectations expect;
+    expect.issuer = meta.value->issuer;
+    expect.audience = cfg.bearer_audience;
+    expect.skew_ms = p.conf.skew;
+    expect.check_azp = false;
+    auto algs = provider_algs(p);
+    auto checked = jose::verify_access_token(token, *keys.value, algs, expect, cfg.bearer_scopes, now);
+    if (!checked && checked.error() == Error::token_unknown_key) {
+        auto fresh = co_await provider_keys(ports, p, *meta.value, true);
+        if (fresh.ok()) {
+            checked = jose::verify_access_token(token, *fresh.value, algs, expect,
+                                                cfg.bearer_scopes, ports.clock.now_ms());
+        }
+    }
+    if (!checked) {
+        bool scope = checked.error() == Error::insufficient_scope;
+        auto d = bearer_refusal(cfg, req, now, checked.error(),
+                                scope ? "insufficient_scope" : "invalid_token",
+                                scope ? "The access token lacks a required scope."
+                                      : error_message(checked.error()));
+        d.notice = "bearer token refused: " + checked.detail();
+        co_return d;
+    }
+    Session s;
+    auto mapped = map_identity(p, checked->claims, nullptr, s);
+    if (mapped.error != Error::ok) {
+        auto d = bearer_refusal(cfg, req, now, Error::forbidden, "insufficient_scope",
+                                "The token's subject is not admitted here.");
+        d.notice = "bearer token refused: " + mapped.reason;
+        co_return d;
+    }
+    co_return authorize(cfg, req,
+                        Identity{std::move(s.user), std::move(s.email), std::move(s.name),
+                                 std::move(s.groups)},
+                        now);
+}
+
+} // namespace authgate::sso
