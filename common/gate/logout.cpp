@@ -81,16 +81,36 @@ Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req
     co_return d;
 }
 
-Task<Decision> health(Ports ports, const GateConfig&, const RequestView&) {
+// The store is probed; providers report what this worker knows of them (fetching their
+// documents here would let anyone make the gate call the IdPs).
+Task<Decision> health(Ports ports, const GateConfig& cfg, const RequestView&) {
     auto probe = co_await ports.store.get("health");
     bool ok = probe.ok();
+    Millis now = ports.clock.now_ms();
     std::string body = R"({"status":")";
     body += ok ? "ok" : "unavailable";
     body += R"(","store":{"backend":")";
     body += ports.store.kind();
     body += R"(","status":")";
     body += ok ? "ok" : "unavailable";
-    body += "\"}}\n";
+    body += "\"}";
+    if (!cfg.providers.empty()) {
+        body += R"(,"providers":[)";
+        for (std::size_t i = 0; i < cfg.providers.size(); ++i) {
+            const auto& p = *cfg.providers[i];
+            const sso::ProviderRuntime& rt = ports.providers.state(p);
+            std::string_view discovery = rt.metadata ? (now < rt.metadata_expires_ms ? "ok" : "stale")
+                                         : rt.metadata_retry_ms != 0 ? "failed"
+                                                                     : "not_fetched";
+            if (i > 0) body += ',';
+            body += R"({"name":")" + http::json_escape(p.conf.name) + R"(","issuer":")" +
+                    http::json_escape(p.conf.issuer) + R"(","discovery":")" +
+                    std::string(discovery) + R"(","keys":)" +
+                    std::to_string(rt.keys ? rt.keys->size() : 0) + "}";
+        }
+        body += "]";
+    }
+    body += "}\n";
     co_return json(ok ? 200 : 503, std::move(body));
 }
 

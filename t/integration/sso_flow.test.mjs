@@ -150,3 +150,14 @@ test('unknown provider names are 404', async () => {
   assert.equal((await request(gate.base, '/_authgate/sso/nope')).status, 404);
   assert.equal((await request(gate.base, '/_authgate/callback/nope?code=x&state=y')).status, 404);
 });
+
+test('health lists the providers with what this worker knows of them', async () => {
+  const res = await request(gate.base, '/_authgate/health');
+  assert.equal(res.status, 200);
+  const h = JSON.parse(res.body);
+  assert.equal(h.providers.length, 1);
+  assert.equal(h.providers[0].name, 'corp');
+  assert.equal(h.providers[0].issuer, idp.server.issuer);
+  assert.ok(['ok', 'not_fetched'].includes(h.providers[0].discovery), h.providers[0].discovery);
+  assert.doesNotMatch(res.body, /secret/i);
+});
