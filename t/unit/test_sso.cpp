@@ -1,0 +1,359 @@
+// SSO flows in the core with a memory store, a manual clock and a scripted HTTP client:
+// discovery and JWKS caching, the redirect and callback, admission rules, key rotation,
+// just-in-time user records, refresh single flight, back-channel index, bearer tokens.
+#include "support/sso_kit.h"
+#include "support/support.h"
+
+#include <nlohmann/json.hpp>
+
+#include "authgate/gate.h"
+#include "authgate/http.h"
+#include "authgate/session.h"
+#include "authgate/store_keys.h"
+
+using namespace authgate;
+using namespace authgate::testing;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kIssuer = "https://idp.example.com";
+constexpr const char* kSecret = "client-secret";
+
+SigningKey* g_key = nullptr;
+SigningKey* g_key2 = nullptr;
+
+struct Fixture {
+    ManualClock clock;
+    MemoryStore store{clock};
+    CountingRandom random;
+    InlineOffloader offload;
+    FakeHttpClient http;
+    sso::ProviderRegistry providers;
+    ResourceCache cache;
+    GateConfig cfg;
+    Ports ports() { return Ports{store, clock, random, offload, http, providers}; }
+
+    explicit Fixture(std::string provider_args = "", std::vector<std::pair<std::string, std::string>> more = {}) {
+        FileReader read = [](const std::string& path) -> Result<std::string> {
+            if (path == "/keys") return test_key_file();
+            if (path == "/secret") return std::string(kSecret) + "\n";
+            return fail("no such file " + path);
+        };
+        config::Settings s;
+        std::vector<std::pair<std::string, std::string>> all = {
+            {"authgate", "on"},
+            {"authgate_key_file", "/keys"},
+            {"authgate_oidc_provider", std::string("corp issuer=") + kIssuer +
+                                           " client_id=gate client_secret_file=/secret " +
+                                           provider_args}};
+        all.insert(all.end(), more.begin(), more.end());
+        for (auto& [name, value] : all) {
+            std::vector<std::string_view> args;
+            std::string_view rest = value;
+            while (!rest.empty()) {
+                auto sp = rest.find(' ');
+                if (sp != 0) args.push_back(rest.substr(0, sp));
+                rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+            }
+            auto applied = config::find_directive(name)->apply(s, args);
+            if (!applied) fail_msg("%s: %s", name.c_str(), applied.error().c_str());
+        }
+        config::apply_defaults(s);
+        auto g = resolve(s, cache, read);
+        if (!g) fail_msg("%s", g.error().c_str());
+        cfg = std::move(*g);
+        http.routes[std::string(kIssuer) + "/.well-known/openid-configuration"] = {
+            200, "application/json",
+            json{{"issuer", kIssuer},
+                 {"authorization_endpoint", std::string(kIssuer) + "/auth"},
+                 {"token_endpoint", std::string(kIssuer) + "/token"},
+                 {"jwks_uri", std::string(kIssuer) + "/jwks"},
+                 {"userinfo_endpoint", std::string(kIssuer) + "/me"},
+                 {"end_session_endpoint", std::string(kIssuer) + "/end"}}
+                .dump()};
+        http.routes[std::string(kIssuer) + "/jwks"] = {200, "application/json", jwks_of({g_key})};
+    }
+
+    std::size_t fetches(std::string_view url_suffix) const {
+        std::size_t n = 0;
+        for (const auto& r : http.requests) n += r.url.ends_with(url_suffix) ? 1 : 0;
+        return n;
+    }
+};
+
+struct Browser {
+    std::vector<std::string> cookies;  // "name=value"
+    std::string cookie_header() const {
+        std::string out;
+        for (const auto& c : cookies) out += (out.empty() ? "" : "; ") + c;
+        return out;
+    }
+    void take(const Decision& d) {
+        for (const auto& sc : d.set_cookies) {
+            std::string pair = sc.substr(0, sc.find(';'));
+            std::string name = pair.substr(0, pair.find('='));
+            std::erase_if(cookies, [&](const std::string& c) { return c.starts_with(name + "="); });
+            if (pair.size() > name.size() + 1 && sc.find("Max-Age=0") == std::string::npos) {
+                cookies.push_back(pair);
+            }
+        }
+    }
+};
+
+Decision get(Fixture& f, Browser& b, const std::string& uri, bool endpoint = true) {
+    std::string header = b.cookie_header();
+    RequestView v;
+    v.method = "GET";
+    v.uri = uri;
+    auto q = uri.find('?');
+    v.path = std::string_view(uri).substr(0, q);
+    v.query = q == std::string::npos ? std::string_view{} : std::string_view(uri).substr(q + 1);
+    v.accept = "text/html";
+    v.host = "app.example.com";
+    if (!header.empty()) v.cookie_headers.push_back(header);
+    auto d = endpoint ? run(handle_endpoint(f.ports(), f.cfg, v)) : run(check_access(f.ports(), f.cfg, v));
+    b.take(d);
+    return d;
+}
+
+std::string query_param(const std::string& url, const std::string& name) {
+    auto q = url.find('?');
+    auto params = http::parse_form(std::string_view(url).substr(q + 1));
+    return std::string(http::param(*params, name).value_or(""));
+}
+
+json claims_for(const std::string& nonce, Millis now, json extra = json::object()) {
+    json c = {{"iss", kIssuer},        {"aud", "gate"},          {"sub", "sub-1"},
+              {"sid", "idp-session-1"}, {"iat", now / 1000},     {"exp", now / 1000 + 300},
+              {"nonce", nonce},         {"preferred_username", "alice"},
+              {"email", "alice@example.com"}, {"email_verified", true},
+              {"groups", json::array({"admins", "staff"})}};
+    c.update(extra);
+    return c;
+}
+
+// The redirect, then the IdP's answers as scripted, then the callback.
+Decision sign_in(Fixture& f, Browser& b, json extra = json::object(), const SigningKey* key = nullptr,
+                 std::string refresh_token = "") {
+    auto start = get(f, b, "/_authgate/sso/corp?rd=/app");
+    assert_int_equal(start.status, 302);
+    std::string state = query_param(start.location, "state");
+    std::string nonce = query_param(start.location, "nonce");
+    json token = {{"access_token", "at"}, {"token_type", "Bearer"}, {"expires_in", 300},
+                  {"id_token", sign_jwt(key ? *key : *g_key,
+                                        claims_for(nonce, f.clock.now_ms(), extra).dump())}};
+    if (!refresh_token.empty()) token["refresh_token"] = refresh_token;
+    f.http.routes[std::string(kIssuer) + "/token"] = {200, "application/json", token.dump()};
+    return get(f, b, "/_authgate/callback/corp?code=c1&state=" + state);
+}
+
+void redirect_carries_pkce_state_nonce_and_binds_the_browser(void**) {
+    Fixture f;
+    Browser b;
+    auto d = get(f, b, "/_authgate/sso/corp?rd=/app/x");
+    assert_int_equal(d.status, 302);
+    assert_true(d.location.starts_with(std::string(kIssuer) + "/auth?"));
+    assert_string_equal(query_param(d.location, "redirect_uri").c_str(),
+                        "http://app.example.com/_authgate/callback/corp");
+    assert_string_equal(query_param(d.location, "code_challenge_method").c_str(), "S256");
+    assert_string_equal(query_param(d.location, "scope").c_str(), "openid email profile");
+    assert_int_equal(b.cookies.size(), 1);
+    assert_true(b.cookies[0].starts_with("authgate_flow="));
+    // A second flow from the same browser keeps its binding cookie.
+    auto again = get(f, b, "/_authgate/sso/corp");
+    assert_true(again.set_cookies.empty());
+    assert_int_equal(f.fetches("/.well-known/openid-configuration"), 1);  // cached
+}
+
+void callback_starts_an_indexed_session(void**) {
+    Fixture f;
+    Browser b;
+    auto d = sign_in(f, b);
+    assert_int_equal(d.status, 303);
+    assert_string_equal(d.location.c_str(), "/app");
+    // The token request carried the PKCE verifier and client_secret_basic.
+    const HttpRequest* found = nullptr;
+    for (const auto& r : f.http.requests) {
+        if (r.url.ends_with("/token")) found = &r;
+    }
+    assert_non_null(found);
+    const HttpRequest& token = *found;
+    assert_string_equal(token.method.c_str(), "POST");
+    assert_non_null(strstr(token.body.c_str(), "code_verifier="));
+    bool basic = false;
+    for (const auto& [k, v] : token.headers) basic |= k == "Authorization" && v.starts_with("Basic ");
+    assert_true(basic);
+    auto access = get(f, b, "/app", false);
+    assert_true(access.allowed());
+    assert_string_equal(access.identity.user.c_str(), "alice");
+    assert_int_equal(access.identity.groups.size(), 2);
+    auto members = run(f.store.index_members("o:{corp}:sid:idp-session-1", f.clock.now_ms()));
+    assert_int_equal(members.value.size(), 1);
+    auto listed = run(list_user_sessions(f.store, "alice", f.clock.now_ms()));
+    assert_int_equal(listed.value.size(), 1);
+    assert_string_equal(listed.value[0].session.methods[0].c_str(), "sso:corp");
+    assert_string_equal(listed.value[0].session.sso_sub.c_str(), "sub-1");
+}
+
+void flow_state_is_single_use_and_browser_bound(void**) {
+    Fixture f;
+    Browser b;
+    auto start = get(f, b, "/_authgate/sso/corp");
+    std::string state = query_param(start.location, "state");
+    Browser attacker;
+    auto stolen = get(f, attacker, "/_authgate/callback/corp?code=c&state=" + state);
+    assert_int_equal(stolen.status, 400);
+    assert_true(stolen.error == Error::state_mismatch);
+    // The attacker's attempt consumed it: the victim's callback no longer works either.
+    auto late = get(f, b, "/_authgate/callback/corp?code=c&state=" + state);
+    assert_int_equal(late.status, 400);
+    assert_int_equal(f.fetches("/token"), 0);
+}
+
+void unknown_kid_refetches_jwks_at_most_once_a_second(void**) {
+    Fixture f;
+    Browser b;
+    assert_int_equal(sign_in(f, b).status, 303);
+    assert_int_equal(f.fetches("/jwks"), 1);
+    // The IdP rotates: the new key signs, the JWKS publishes it.
+    f.http.routes[std::string(kIssuer) + "/jwks"] = {200, "application/json", jwks_of({g_key2})};
+    f.clock.advance(1500);
+    Browser b2;
+    assert_int_equal(sign_in(f, b2, json::object(), g_key2).status, 303);
+    assert_int_equal(f.fetches("/jwks"), 2);
+    // Tokens under yet another unknown kid within the second: no new fetch, refused.
+    SigningKey stranger = new_rsa_key("stranger");
+    Browser b3;
+    auto d = sign_in(f, b3, json::object(), &stranger);
+    assert_int_equal(d.status, 401);
+    assert_true(d.error == Error::token_unknown_key);
+    assert_int_equal(f.fetches("/jwks"), 2);
+}
+
+void admission_rules(void**) {
+    Fixture f("allowed_domains=example.com allowed_groups=staff");
+    Browser ok;
+    assert_int_equal(sign_in(f, ok).status, 303);
+    Browser unverified;
+    auto d = sign_in(f, unverified, {{"email_verified", false}});
+    assert_int_equal(d.status, 403);
+    Browser other_domain;
+    assert_int_equal(sign_in(f, other_domain, {{"email", "x@evil.example"}}).status, 403);
+    Browser no_group;
+    assert_int_equal(sign_in(f, no_group, {{"groups", json::array({"guests"})}}).status, 403);
+}
+
+void discovery_failure_is_a_502_and_paced(void**) {
+    Fixture f;
+    f.http.routes.erase(std::string(kIssuer) + "/.well-known/openid-configuration");
+    Browser b;
+    auto d = get(f, b, "/_authgate/sso/corp");
+    assert_int_equal(d.status, 502);
+    assert_true(d.error == Error::idp_unreachable);
+    assert_non_null(strstr(d.notice.c_str(), "discovery"));
+    get(f, b, "/_authgate/sso/corp");
+    assert_int_equal(f.fetches("/.well-known/openid-configuration"), 1);  // paced
+    f.clock.advance(6000);
+    get(f, b, "/_authgate/sso/corp");
+    assert_int_equal(f.fetches("/.well-known/openid-configuration"), 2);
+}
+
+void jit_user_records_only_for_sso_users(void**) {
+    Fixture f;
+    f.store.durable_ = true;
+    Browser b;
+    assert_int_equal(sign_in(f, b).status, 303);
+    auto rec = run(f.store.hash_get(user_record_key("alice")));
+    assert_true(rec.value.has_value());
+    bool sso = false;
+    for (const auto& [k, v] : *rec.value) sso |= k == "source" && v == "sso:corp";
+    assert_true(sso);
+    // A password user of the same name keeps its record untouched.
+    run(f.store.hash_set(user_record_key("bob"), {{"password", "hash"}, {"email", "b@x"}}));
+    Browser b2;
+    assert_int_equal(sign_in(f, b2, {{"preferred_username", "bob"}}).status, 303);
+    auto bob = run(f.store.hash_get(user_record_key("bob")));
+    for (const auto& [k, v] : *bob.value) assert_true(k != "source");
+}
+
+void refresh_is_single_flight_and_refusal_ends_the_session(void**) {
+    Fixture f("refresh=on");
+    Browser b;
+    assert_int_equal(sign_in(f, b, json::object(), nullptr, "rt-1").status, 303);
+    f.http.routes[std::string(kIssuer) + "/token"] = {
+        200, "application/json",
+        json{{"access_token", "at2"}, {"token_type", "Bearer"}, {"expires_in", 300},
+             {"refresh_token", "rt-2"}}.dump()};
+    std::size_t before = f.fetches("/token");
+    f.clock.advance(290'000);  // due (refresh 30 s before the 300 s token lapses)
+    assert_true(get(f, b, "/app", false).allowed());
+    assert_int_equal(f.fetches("/token"), before + 1);
+    assert_non_null(strstr(f.http.requests.back().body.c_str(), "refresh_token=rt-1"));
+    assert_true(get(f, b, "/app", false).allowed());
+    assert_int_equal(f.fetches("/token"), before + 1);  // not due again yet
+    // Another server holds the lock: no second refresh, the request passes.
+    f.clock.advance(280'000);
+    auto sessions = run(list_user_sessions(f.store, "alice", f.clock.now_ms()));
+    run(f.store.set("r:" + sessions.value[0].store_key, "1", 30'000));
+    assert_true(get(f, b, "/app", false).allowed());
+    assert_int_equal(f.fetches("/token"), before + 1);
+    // The IdP refuses: the session ends.
+    f.clock.advance(31'000);
+    f.http.routes[std::string(kIssuer) + "/token"] = {
+        400, "application/json", json{{"error", "invalid_grant"}}.dump()};
+    auto ended = get(f, b, "/app", false);
+    assert_false(ended.allowed());
+    assert_int_equal(ended.status, 302);
+    assert_non_null(strstr(f.http.requests.back().body.c_str(), "refresh_token=rt-2"));
+    assert_int_equal(run(list_user_sessions(f.store, "alice", f.clock.now_ms())).value.size(), 0);
+}
+
+void bearer_tokens(void**) {
+    Fixture f("", {{"authgate_bearer", "corp audience=https://api scopes=read"}});
+    Browser b;
+    RequestView v;
+    v.method = "GET";
+    v.uri = v.path = "/api";
+    Millis now = f.clock.now_ms();
+    json c = {{"iss", kIssuer}, {"aud", "https://api"}, {"sub", "svc"}, {"scope", "read write"},
+              {"iat", now / 1000}, {"exp", now / 1000 + 60}};
+    std::string header = "Bearer " + sign_jwt(*g_key, c.dump());
+    v.authorization = header;
+    auto ok = run(check_access(f.ports(), f.cfg, v));
+    assert_true(ok.allowed());
+    assert_string_equal(ok.identity.user.c_str(), "svc");
+    c["scope"] = "write";
+    std::string narrow = "Bearer " + sign_jwt(*g_key, c.dump());
+    v.authorization = narrow;
+    auto scope = run(check_access(f.ports(), f.cfg, v));
+    assert_int_equal(scope.status, 403);
+    v.authorization = "";
+    auto none = run(check_access(f.ports(), f.cfg, v));
+    assert_int_equal(none.status, 401);
+    bool challenge = false;
+    for (const auto& h : none.headers) {
+        challenge |= h.name == "WWW-Authenticate" && h.value == "Bearer realm=\"authgate\"";
+    }
+    assert_true(challenge);
+}
+
+} // namespace
+
+int main() {
+    SigningKey k1 = new_rsa_key("k1"), k2 = new_rsa_key("k2");
+    g_key = &k1;
+    g_key2 = &k2;
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(redirect_carries_pkce_state_nonce_and_binds_the_browser),
+        cmocka_unit_test(callback_starts_an_indexed_session),
+        cmocka_unit_test(flow_state_is_single_use_and_browser_bound),
+        cmocka_unit_test(unknown_kid_refetches_jwks_at_most_once_a_second),
+        cmocka_unit_test(admission_rules),
+        cmocka_unit_test(discovery_failure_is_a_502_and_paced),
+        cmocka_unit_test(jit_user_records_only_for_sso_users),
+        cmocka_unit_test(refresh_is_single_flight_and_refusal_ends_the_session),
+        cmocka_unit_test(bearer_tokens),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
