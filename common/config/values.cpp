@@ -97,4 +97,13 @@ bool is_url_path_prefix(std::string_view s) {
     });
 }
 
+bool is_scope_token(std::string_view s) {
+    if (s.empty() || s.size() > 128) return false;
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x21 || u > 0x7e || c == '"' || c == '\\') return false;
+    }
+    return true;
+}
+
 } // namespace authgate::config

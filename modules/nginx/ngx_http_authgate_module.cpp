@@ -152,8 +152,11 @@ char* set_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
                                applied.error().c_str());
             return static_cast<char*>(NGX_CONF_ERROR);
         }
+        // authgate_bearer gates a location by itself, like "authgate on".
         bool turns_on = d->name == "authgate_endpoint" ||
-                        (d->name == "authgate" && settings->enabled.value_or(false));
+                        (d->name == "authgate" && settings->enabled.value_or(false)) ||
+                        (d->name == "authgate_bearer" && settings->bearer &&
+                         settings->bearer->provider != "off");
         if (turns_on && (cmd->type & NGX_HTTP_LOC_CONF) && d->contexts != config::kMain) {
             auto* mc = static_cast<MainConf*>(
                 ngx_http_conf_get_module_main_conf(cf, ngx_http_authgate_module));
@@ -277,7 +280,8 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
             conf->set_line = prev->set_line;
         }
         bool active = conf->settings->enabled.value_or(false) ||
-                      conf->settings->endpoint.value_or(false);
+                      conf->settings->endpoint.value_or(false) ||
+                      (conf->settings->bearer && conf->settings->bearer->provider != "off");
         auto* mc = static_cast<MainConf*>(
             ngx_http_conf_get_module_main_conf(cf, ngx_http_authgate_module));
         // Where the gate is used at all, every location (gated or not) gets a resolved

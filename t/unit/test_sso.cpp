@@ -1,8 +1,7 @@
 // SSO flows in the core with a memory store, a manual clock and a scripted HTTP client:
 // discovery and JWKS caching, the redirect and callback, admission rules, key rotation,
 // just-in-time user records, refresh single flight, back-channel index, bearer tokens.
-#include "support/sso_kit.h"
-#include "support/support.h"
+#include "support/sso_world.h"
 
 #include <nlohmann/json.hpp>
 
@@ -17,136 +16,15 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kIssuer = "https://idp.example.com";
-constexpr const char* kSecret = "client-secret";
-
 SigningKey* g_key = nullptr;
 SigningKey* g_key2 = nullptr;
 
-struct Fixture {
-    ManualClock clock;
-    MemoryStore store{clock};
-    CountingRandom random;
-    InlineOffloader offload;
-    FakeHttpClient http;
-    sso::ProviderRegistry providers;
-    ResourceCache cache;
-    GateConfig cfg;
-    Ports ports() { return Ports{store, clock, random, offload, http, providers}; }
-
-    explicit Fixture(std::string provider_args = "", std::vector<std::pair<std::string, std::string>> more = {}) {
-        FileReader read = [](const std::string& path) -> Result<std::string> {
-            if (path == "/keys") return test_key_file();
-            if (path == "/secret") return std::string(kSecret) + "\n";
-            return fail("no such file " + path);
-        };
-        config::Settings s;
-        std::vector<std::pair<std::string, std::string>> all = {
-            {"authgate", "on"},
-            {"authgate_key_file", "/keys"},
-            {"authgate_oidc_provider", std::string("corp issuer=") + kIssuer +
-                                           " client_id=gate client_secret_file=/secret " +
-                                           provider_args}};
-        all.insert(all.end(), more.begin(), more.end());
-        for (auto& [name, value] : all) {
-            std::vector<std::string_view> args;
-            std::string_view rest = value;
-            while (!rest.empty()) {
-                auto sp = rest.find(' ');
-                if (sp != 0) args.push_back(rest.substr(0, sp));
-                rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
-            }
-            auto applied = config::find_directive(name)->apply(s, args);
-            if (!applied) fail_msg("%s: %s", name.c_str(), applied.error().c_str());
-        }
-        config::apply_defaults(s);
-        auto g = resolve(s, cache, read);
-        if (!g) fail_msg("%s", g.error().c_str());
-        cfg = std::move(*g);
-        http.routes[std::string(kIssuer) + "/.well-known/openid-configuration"] = {
-            200, "application/json",
-            json{{"issuer", kIssuer},
-                 {"authorization_endpoint", std::string(kIssuer) + "/auth"},
-                 {"token_endpoint", std::string(kIssuer) + "/token"},
-                 {"jwks_uri", std::string(kIssuer) + "/jwks"},
-                 {"userinfo_endpoint", std::string(kIssuer) + "/me"},
-                 {"end_session_endpoint", std::string(kIssuer) + "/end"}}
-                .dump()};
-        http.routes[std::string(kIssuer) + "/jwks"] = {200, "application/json", jwks_of({g_key})};
-    }
-
-    std::size_t fetches(std::string_view url_suffix) const {
-        std::size_t n = 0;
-        for (const auto& r : http.requests) n += r.url.ends_with(url_suffix) ? 1 : 0;
-        return n;
-    }
+// Tests name the world "f" (fixture); the signing key is the file's first key.
+struct Fixture : SsoWorld {
+    explicit Fixture(const std::string& provider_args = "",
+                     const std::vector<std::pair<std::string, std::string>>& more = {})
+        : SsoWorld(*g_key, provider_args, more) {}
 };
-
-struct Browser {
-    std::vector<std::string> cookies;  // "name=value"
-    std::string cookie_header() const {
-        std::string out;
-        for (const auto& c : cookies) out += (out.empty() ? "" : "; ") + c;
-        return out;
-    }
-    void take(const Decision& d) {
-        for (const auto& sc : d.set_cookies) {
-            std::string pair = sc.substr(0, sc.find(';'));
-            std::string name = pair.substr(0, pair.find('='));
-            std::erase_if(cookies, [&](const std::string& c) { return c.starts_with(name + "="); });
-            if (pair.size() > name.size() + 1 && sc.find("Max-Age=0") == std::string::npos) {
-                cookies.push_back(pair);
-            }
-        }
-    }
-};
-
-Decision get(Fixture& f, Browser& b, const std::string& uri, bool endpoint = true) {
-    std::string header = b.cookie_header();
-    RequestView v;
-    v.method = "GET";
-    v.uri = uri;
-    auto q = uri.find('?');
-    v.path = std::string_view(uri).substr(0, q);
-    v.query = q == std::string::npos ? std::string_view{} : std::string_view(uri).substr(q + 1);
-    v.accept = "text/html";
-    v.host = "app.example.com";
-    if (!header.empty()) v.cookie_headers.push_back(header);
-    auto d = endpoint ? run(handle_endpoint(f.ports(), f.cfg, v)) : run(check_access(f.ports(), f.cfg, v));
-    b.take(d);
-    return d;
-}
-
-std::string query_param(const std::string& url, const std::string& name) {
-    auto q = url.find('?');
-    auto params = http::parse_form(std::string_view(url).substr(q + 1));
-    return std::string(http::param(*params, name).value_or(""));
-}
-
-json claims_for(const std::string& nonce, Millis now, json extra = json::object()) {
-    json c = {{"iss", kIssuer},        {"aud", "gate"},          {"sub", "sub-1"},
-              {"sid", "idp-session-1"}, {"iat", now / 1000},     {"exp", now / 1000 + 300},
-              {"nonce", nonce},         {"preferred_username", "alice"},
-              {"email", "alice@example.com"}, {"email_verified", true},
-              {"groups", json::array({"admins", "staff"})}};
-    c.update(extra);
-    return c;
-}
-
-// The redirect, then the IdP's answers as scripted, then the callback.
-Decision sign_in(Fixture& f, Browser& b, json extra = json::object(), const SigningKey* key = nullptr,
-                 std::string refresh_token = "") {
-    auto start = get(f, b, "/_authgate/sso/corp?rd=/app");
-    assert_int_equal(start.status, 302);
-    std::string state = query_param(start.location, "state");
-    std::string nonce = query_param(start.location, "nonce");
-    json token = {{"access_token", "at"}, {"token_type", "Bearer"}, {"expires_in", 300},
-                  {"id_token", sign_jwt(key ? *key : *g_key,
-                                        claims_for(nonce, f.clock.now_ms(), extra).dump())}};
-    if (!refresh_token.empty()) token["refresh_token"] = refresh_token;
-    f.http.routes[std::string(kIssuer) + "/token"] = {200, "application/json", token.dump()};
-    return get(f, b, "/_authgate/callback/corp?code=c1&state=" + state);
-}
 
 void redirect_carries_pkce_state_nonce_and_binds_the_browser(void**) {
     Fixture f;
