@@ -213,7 +213,7 @@ Result<BearerSettings> bearer(Args a) {
             for (std::string_view rest = arg.substr(7); !rest.empty();) {
                 auto comma = rest.find(',');
                 std::string_view scope = rest.substr(0, comma);
-                if (!is_token(scope)) return fail("invalid scope " + quoted(scope));
+                if (!is_scope_token(scope)) return fail("invalid scope " + quoted(scope));
                 b.scopes.emplace_back(scope);
                 rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
             }

@@ -200,7 +200,7 @@ Result<OidcProvider> parse_oidc_provider(Args args) {
                 return fail("scopes " + quoted(v) + " must include openid");
             }
             for (const auto& sc : p.scopes) {
-                if (!is_token(sc)) return fail("invalid scope " + quoted(sc));
+                if (!is_scope_token(sc)) return fail("invalid scope " + quoted(sc));
             }
         } else if (key == "extra_params") {
             // k=v&k2=v2, already in query form; reserved OIDC parameters stay ours.

@@ -9,6 +9,7 @@
 namespace authgate::config {
 
 bool is_token(std::string_view s);
+bool is_scope_token(std::string_view s);
 bool is_domain(std::string_view s);
 bool is_url_path_prefix(std::string_view s);
 
