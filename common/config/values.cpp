@@ -80,6 +80,14 @@ bool is_token(std::string_view s) {
     });
 }
 
+bool is_scope_token(std::string_view s) {
+    // RFC 6749 section 3.3 scope-token: %x21 / %x23-5B / %x5D-7E ("api:read", "api://x/y").
+    if (s.empty() || s.size() > 256) return false;
+    return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+        return c >= 0x21 && c <= 0x7e && c != '"' && c != '\\';
+    });
+}
+
 bool is_domain(std::string_view s) {
     if (s.empty() || s.size() > 253 || s.front() == '.' || s.back() == '.') return false;
     return std::all_of(s.begin(), s.end(), [](unsigned char c) {
@@ -95,15 +103,6 @@ bool is_url_path_prefix(std::string_view s) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                c == '-' || c == '.' || c == '_' || c == '/';
     });
-}
-
-bool is_scope_token(std::string_view s) {
-    if (s.empty() || s.size() > 128) return false;
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x21 || u > 0x7e || c == '"' || c == '\\') return false;
-    }
-    return true;
 }
 
 } // namespace authgate::config

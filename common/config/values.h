@@ -9,10 +9,9 @@
 namespace authgate::config {
 
 bool is_token(std::string_view s);
+bool is_scope_token(std::string_view s);
 bool is_domain(std::string_view s);
 bool is_url_path_prefix(std::string_view s);
-// RFC 6749 scope-token: printable ASCII except space, '"' and '\'.
-bool is_scope_token(std::string_view s);
 
 // A value as error messages quote it: "value".
 inline std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }

@@ -30,14 +30,14 @@ Decision bearer_refusal(const GateConfig& cfg, const RequestView& req, Millis no
 }
 
 std::string_view bearer_token(std::string_view authorization) {
-    constexpr std::string_view scheme = "bearer ";
-    if (authorization.size() <= scheme.size()) return {};
-    for (std::size_t i = 0; i < scheme.size(); ++i) {
+    constexpr std::string_view kScheme = "bearer ";
+    if (authorization.size() <= kScheme.size()) return {};
+    for (std::size_t i = 0; i < kScheme.size(); ++i) {
         char c = authorization[i];
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != scheme[i]) return {};
+        if (c != kScheme[i]) return {};
     }
-    std::string_view token = authorization.substr(scheme.size());
+    std::string_view token = authorization.substr(kScheme.size());
     while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
     while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
     return token;

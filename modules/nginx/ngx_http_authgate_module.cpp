@@ -152,7 +152,8 @@ char* set_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
                                applied.error().c_str());
             return static_cast<char*>(NGX_CONF_ERROR);
         }
-        // authgate_bearer gates a location by itself, like "authgate on".
+        // authgate_bearer gates its location too: without it here, a config whose only
+        // gated location is a bearer API would leave that API open.
         bool turns_on = d->name == "authgate_endpoint" ||
                         (d->name == "authgate" && settings->enabled.value_or(false)) ||
                         (d->name == "authgate_bearer" && settings->bearer &&

@@ -1,4 +1,4 @@
-// Bad configurations fail nginx -t with a precise message naming file and line.
+// Bad configurations fail nginx -t with a precise message naming file and line (`# line: N` pins the line).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -28,6 +28,9 @@ describe('bad configurations', () => {
         assert.ok(r.output.includes(expect[1]), `expected "${expect[1]}" in:\n${r.output}`);
         assert.match(r.output, /\[emerg\]/);
         assert.match(r.output, new RegExp(`${file.replace('.', '\\.')}(:\\d+)?`), 'names the file');
+        // `# line: N` pins the line the message must name (the directive at fault).
+        const line = source.match(/^# line: (\d+)$/m);
+        if (line) assert.ok(r.output.includes(`${file}:${line[1]}`), `expected "${file}:${line[1]}" in:\n${r.output}`);
         assert.doesNotMatch(r.output, /signal|Sanitizer|\[alert\]/);
       } finally {
         removePrefix(prefix);

@@ -1,4 +1,4 @@
-// Every file in conf-examples/ passes nginx -t with the module.
+// Every file in conf-examples/ passes nginx -t with the module (with stand-ins for the secret files it names).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,6 +12,16 @@ const files = fs.readdirSync(dir).filter((f) => f.endsWith('.conf')).sort();
 describe('conf-examples', () => {
   it('has examples', () => assert.ok(files.length > 0));
 
+  it('has an SSO example per provider preset, each using that preset', () => {
+    for (const preset of ['generic', 'google', 'entra', 'okta', 'auth0', 'keycloak']) {
+      const file = `sso-${preset}.conf`;
+      assert.ok(files.includes(file), `missing conf-examples/${file}`);
+      const text = fs.readFileSync(path.join(dir, file), 'utf8');
+      assert.match(text, /authgate_oidc_provider\s/, file);
+      if (preset !== 'generic') assert.match(text, new RegExp(`preset=${preset}\\b`), file);
+    }
+  });
+
   for (const file of files) {
     it(`${file} passes nginx -t`, () => {
       const prefix = makePrefix('authgate-example');
@@ -20,6 +30,11 @@ describe('conf-examples', () => {
           .replaceAll('/etc/authgate/', `${prefix}/`)
           .replace(/load_module\s+\S+;/, `load_module ${modulePath};`);
         fs.writeFileSync(path.join(prefix, 'redis.pw'), 'example-redis-password\n', { mode: 0o600 });
+        // OIDC client secrets the example names (under /etc/authgate/, now the prefix).
+        for (const [, file] of text.matchAll(/client_secret_file=([^\s;"]+)/g)) {
+          assert.ok(file.startsWith(`${prefix}/`), `${file}: secrets belong in /etc/authgate/`);
+          fs.writeFileSync(file, 'example-client-secret-0123456789\n', { mode: 0o600 });
+        }
         const conf = path.join(prefix, file);
         fs.writeFileSync(conf, text);
         const r = nginxTest(prefix, conf);

@@ -161,3 +161,16 @@ test('health lists the providers with what this worker knows of them', async () 
   assert.ok(['ok', 'not_fetched'].includes(h.providers[0].discovery), h.providers[0].discovery);
   assert.doesNotMatch(res.body, /secret/i);
 });
+
+test('with Redis, the first SSO sign-in leaves a user record for administration', { skip: !gateUsesRedis() }, async () => {
+  await new Agent().follow(`${gate.base}/_authgate/sso/corp?rd=/app`);
+  const fields = gate.redis.cli('HGETALL', 'authgate:u:{alice}').split('\n');
+  const record = Object.fromEntries(fields.reduce((acc, v, i) => (i % 2 ? acc[acc.length - 1].push(v) : acc.push([v]), acc), []));
+  assert.equal(record.source, 'sso:corp');
+  assert.equal(record.email, 'alice@example.com');
+  assert.equal(record.sub, 'sub-alice');
+  assert.equal(record.groups, 'admins,staff');
+  assert.equal(record.password, undefined);
+});
+
+function gateUsesRedis() { return process.env.AUTHGATE_TEST_STORE === 'redis'; }

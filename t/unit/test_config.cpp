@@ -155,6 +155,8 @@ void directive_errors_quote_the_token(void**) {
         {"authgate_oidc_provider", {"corp", "preset=entra"}, "needs tenant="},
         {"authgate_oidc_provider", {"corp", "scope=openid"}, "unknown parameter \"scope\""},
         {"authgate_oidc_provider", {"corp", "scopes=email"}, "must include openid"},
+        {"authgate_oidc_provider", {"corp", "scopes=openid,a\\b"}, "invalid scope \"a\\b\""},
+        {"authgate_bearer", {"corp", "scopes=api:read,a\"b"}, "invalid scope \"a\"b\""},
         {"authgate_oidc_provider", {"corp", "algs=HS256"}, "unsupported alg \"HS256\""},
         {"authgate_oidc_provider", {"corp", "algs=none"}, "unsupported alg \"none\""},
         {"authgate_oidc_provider", {"corp", "auth_method=private_key_jwt"}, "invalid auth_method"},
@@ -245,6 +247,21 @@ void oidc_providers(void**) {
     auto dup = d->apply(s, a);
     assert_false(dup.ok());
     assert_non_null(strstr(dup.error().c_str(), "already defined"));
+
+    // Scopes are RFC 6749 scope-tokens: ":" and "/" are common ("api:read", "api://app/x").
+    std::vector<std::string_view> api = {"api", "issuer=https://i", "client_id=x",
+                                         "client_secret_file=/s",
+                                         "scopes=openid,offline_access,api://app/Reports.Read"};
+    auto with_api = parse_oidc_provider(api);
+    if (!with_api) fail_msg("%s", with_api.error().c_str());
+    assert_string_equal(with_api->scopes[2].c_str(), "api://app/Reports.Read");
+    Settings b;
+    std::vector<std::string_view> bearer = {"api", "audience=https://api.example.com",
+                                            "scopes=api:read,read:orders"};
+    auto applied = find_directive("authgate_bearer")->apply(b, bearer);
+    if (!applied) fail_msg("%s", applied.error().c_str());
+    assert_int_equal(b.bearer->scopes.size(), 2);
+    assert_string_equal(b.bearer->scopes[0].c_str(), "api:read");
 }
 
 void require_lines_accumulate(void**) {
