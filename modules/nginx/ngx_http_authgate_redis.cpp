@@ -516,9 +516,8 @@ RedisRequestStore::Awaiter RedisRequestStore::command(std::vector<std::string> a
 
 void RedisRequestStore::completed() {
     pending_ = nullptr;
-    ngx_http_request_t* r = state_.r;
-    ngx_connection_t* c = r->connection;
-    r->write_event_handler(r);
+    ngx_connection_t* c = state_.r->connection;
+    state_.wake();
     ngx_http_run_posted_requests(c);
 }
 

@@ -144,6 +144,7 @@ namespace {
 
 struct ThreadJob {
     std::function<void()>* work;
+    RequestState* state;
     bool failed;
 };
 
@@ -157,11 +158,12 @@ void thread_run(void* data, ngx_log_t* log) {
 }
 
 void thread_done(ngx_event_t* ev) {
-    auto* r = static_cast<ngx_http_request_t*>(ev->data);
+    auto* job = static_cast<ThreadJob*>(ev->data);
+    ngx_http_request_t* r = job->state->r;
     ngx_connection_t* c = r->connection;
     ngx_http_set_log_request(c->log, r);
     r->main->blocked--;
-    r->write_event_handler(r);
+    job->state->wake();
     ngx_http_run_posted_requests(c);
 }
 
@@ -179,10 +181,11 @@ struct ThreadAwaiter {
         if (task == nullptr) return false;
         job = static_cast<ThreadJob*>(task->ctx);
         job->work = &work;
+        job->state = &state;
         job->failed = false;
         task->handler = thread_run;
         task->event.handler = thread_done;
-        task->event.data = r;
+        task->event.data = job;
         if (ngx_thread_task_post(rt->thread_pool, task) != NGX_OK) {
             job = nullptr;
             return false;
@@ -285,15 +288,21 @@ void RequestState::park(std::coroutine_handle<> h) {
     r->write_event_handler = &RequestState::resume_handler;
 }
 
+void RequestState::wake() {
+    woken_ = true;
+    r->write_event_handler(r);
+}
+
 void RequestState::resume_handler(ngx_http_request_t* r) noexcept {
     RequestState* st = nullptr;
     for (Phase p : {Phase::access, Phase::content}) {
         RequestState* candidate = find(r, p);
-        if (candidate != nullptr && candidate->pending_) st = candidate;
+        if (candidate != nullptr && candidate->pending_ && candidate->woken_) st = candidate;
     }
     if (st == nullptr) return;
     guard(r->connection->log, 0, [&] {
         r->write_event_handler = st->saved_write_handler_;
+        st->woken_ = false;
         auto h = std::exchange(st->pending_, {});
         h.resume();
         if (st->task_.done()) {

@@ -41,6 +41,10 @@ class RequestState {
     bool start(Task<Decision> task);
     // An awaiter parks the flow: the request's write handler resumes `h` later.
     void park(std::coroutine_handle<> h);
+    // What the flow waits for has happened (Redis answered, the thread finished): resume.
+    // Only this resumes a parked flow; write events on the client connection (a
+    // keep-alive connection may be writable meanwhile) are ignored while parked.
+    void wake();
 
     ngx_http_request_t* r;
     Phase phase;
@@ -58,6 +62,7 @@ class RequestState {
     void finish_async();
 
     std::coroutine_handle<> pending_;
+    bool woken_ = false;
     ngx_http_event_handler_pt saved_write_handler_ = nullptr;
     std::optional<RedisRequestStore> redis_store_;  // declared after task_: detaches first
     std::string body_;
