@@ -49,6 +49,17 @@ Checked<Header> parse_header(std::string_view encoded) {
     return out;
 }
 
+// A non-empty base64url segment without padding, of a length that can encode bytes.
+// Checked before cjose sees the token: its decoder asserts (aborting the process) on some
+// padded or odd-length input, e.g. "A=" inside a segment.
+bool is_base64url_segment(std::string_view s) {
+    if (s.empty() || s.size() % 4 == 1) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_';
+    });
+}
+
 bool fits(const Entry& e, Alg alg) {
     return e.info.alg ? *e.info.alg == alg : key_fits_alg(e.info.type, alg);
 }
@@ -94,7 +105,11 @@ Checked<Token> verify_jws(std::string_view compact, const KeySet& keys,
     if (dot2 == std::string_view::npos || compact.find('.', dot2 + 1) != std::string_view::npos) {
         return reject(Error::token_invalid, "not a compact JWS");
     }
-    if (dot2 + 1 == compact.size()) return reject(Error::token_invalid, "no signature");
+    if (!is_base64url_segment(compact.substr(0, dot1)) ||
+        !is_base64url_segment(compact.substr(dot1 + 1, dot2 - dot1 - 1)) ||
+        !is_base64url_segment(compact.substr(dot2 + 1))) {
+        return reject(Error::token_invalid, "a segment is empty or not base64url");
+    }
 
     auto header = parse_header(compact.substr(0, dot1));
     if (!header) return header.rejection();

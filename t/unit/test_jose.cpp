@@ -295,6 +295,18 @@ void tampered_tokens_rejected(void**) {
     cjose_header_release(h);
 }
 
+// Regression: a signature segment with '=' inside ("...A=AT...") reached cjose, whose
+// base64url decoder asserts on it and aborted the process (found by fuzz_jws).
+void padded_or_odd_segments_never_reach_cjose(void**) {
+    std::string good = sign(g_keys->rsa, "RS256", "rsa1", id_claims());
+    auto dot2 = good.rfind('.');
+    std::string padded = good.substr(0, dot2 + 1) + "hkSuA=AT15Xwg7Mt";
+    expect_error(id(padded), Error::token_invalid);
+    expect_error(id(good + "="), Error::token_invalid);
+    expect_error(id(good.substr(0, dot2 + 1) + "AAAAA"), Error::token_invalid);  // 5 % 4 == 1
+    expect_error(id(good.substr(0, dot2 + 1) + "AA+/"), Error::token_invalid);
+}
+
 // ---- claims ----
 
 void time_rules(void**) {
@@ -485,6 +497,7 @@ int main() {
         cmocka_unit_test(unknown_kid_is_distinct),
         cmocka_unit_test(no_kid_uses_the_single_fitting_key),
         cmocka_unit_test(tampered_tokens_rejected),
+        cmocka_unit_test(padded_or_odd_segments_never_reach_cjose),
         cmocka_unit_test(time_rules),
         cmocka_unit_test(issuer_audience_azp_nonce),
         cmocka_unit_test(claim_access_for_mapping),
