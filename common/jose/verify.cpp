@@ -9,6 +9,7 @@
 
 #include "authgate/crypto.h"
 #include "jose/keyset_impl.h"
+#include "jose/segment.h"
 
 namespace authgate::jose {
 
@@ -47,17 +48,6 @@ Checked<Header> parse_header(std::string_view encoded) {
         *field = it->get<std::string>();
     }
     return out;
-}
-
-// A non-empty base64url segment without padding, of a length that can encode bytes.
-// Checked before cjose sees the token: its decoder asserts (aborting the process) on some
-// padded or odd-length input, e.g. "A=" inside a segment.
-bool is_base64url_segment(std::string_view s) {
-    if (s.empty() || s.size() % 4 == 1) return false;
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               c == '-' || c == '_';
-    });
 }
 
 bool fits(const Entry& e, Alg alg) {
