@@ -207,7 +207,8 @@ struct Expectations {
 
 Checked<void> validate_claims(const Claims& claims, const Expectations& expect, Millis now_ms);
 
-// Signature and claims of an OIDC ID token; expect.nonce should carry the flow's nonce.
+// Signature and claims of an OIDC ID token (exp, iat and sub required); expect.nonce
+// should carry the flow's nonce.
 Checked<Token> verify_id_token(std::string_view compact, const KeySet& keys,
                                std::span<const Alg> allowed, const Expectations& expect,
                                Millis now_ms);
