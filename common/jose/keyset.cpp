@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jose/keyset_impl.h"
+#include "jose/segment.h"
 
 namespace authgate::jose {
 
@@ -19,6 +20,11 @@ bool string_member(const json& jwk, const char* name, std::string& out) {
     if (it == jwk.end() || !it->is_string()) return false;
     out = it->get<std::string>();
     return !out.empty();
+}
+
+// A key member cjose will base64url-decode.
+bool b64_member(const json& jwk, const char* name, std::string& out) {
+    return string_member(jwk, name, out) && is_base64url_segment(out);
 }
 
 Verdict purpose(const json& jwk) {
@@ -42,7 +48,7 @@ Verdict public_part(const json& jwk, json& out, KeyType& type) {
     if (kty == "RSA") {
         std::string n;
         std::string e;
-        if (!string_member(jwk, "n", n) || !string_member(jwk, "e", e)) return Verdict::invalid;
+        if (!b64_member(jwk, "n", n) || !b64_member(jwk, "e", e)) return Verdict::invalid;
         out = json{{"kty", "RSA"}, {"n", n}, {"e", e}};
         type = KeyType::rsa;
         return Verdict::use;
@@ -51,8 +57,8 @@ Verdict public_part(const json& jwk, json& out, KeyType& type) {
         std::string crv;
         std::string x;
         std::string y;
-        if (!string_member(jwk, "crv", crv) || !string_member(jwk, "x", x) ||
-            !string_member(jwk, "y", y)) {
+        if (!string_member(jwk, "crv", crv) || !b64_member(jwk, "x", x) ||
+            !b64_member(jwk, "y", y)) {
             return Verdict::invalid;
         }
         if (crv == "P-256") {

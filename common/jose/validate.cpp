@@ -100,7 +100,10 @@ Checked<Token> verify_id_token(std::string_view compact, const KeySet& keys,
                                Millis now_ms) {
     auto token = verify_jws(compact, keys, allowed);
     if (!token) return token;
-    if (auto v = validate_claims(token->claims, expect, now_ms); !v) return v.rejection();
+    Expectations rules = expect;
+    rules.require_exp = true;  // OIDC Core 2: exp and iat are required in ID tokens
+    rules.require_iat = true;
+    if (auto v = validate_claims(token->claims, rules, now_ms); !v) return v.rejection();
     if (!token->claims.sub() || token->claims.sub()->empty()) {
         return reject(Error::token_invalid, "no sub");
     }

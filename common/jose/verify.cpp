@@ -9,6 +9,7 @@
 
 #include "authgate/crypto.h"
 #include "jose/keyset_impl.h"
+#include "jose/segment.h"
 
 namespace authgate::jose {
 
@@ -94,7 +95,11 @@ Checked<Token> verify_jws(std::string_view compact, const KeySet& keys,
     if (dot2 == std::string_view::npos || compact.find('.', dot2 + 1) != std::string_view::npos) {
         return reject(Error::token_invalid, "not a compact JWS");
     }
-    if (dot2 + 1 == compact.size()) return reject(Error::token_invalid, "no signature");
+    if (!is_base64url_segment(compact.substr(0, dot1)) ||
+        !is_base64url_segment(compact.substr(dot1 + 1, dot2 - dot1 - 1)) ||
+        !is_base64url_segment(compact.substr(dot2 + 1))) {
+        return reject(Error::token_invalid, "a segment is empty or not base64url");
+    }
 
     auto header = parse_header(compact.substr(0, dot1));
     if (!header) return header.rejection();

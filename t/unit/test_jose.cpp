@@ -141,13 +141,15 @@ void jwks_keeps_kid_alg_and_skips_what_it_cannot_use(void**) {
     json oaep = jwk_entry(g_keys->rsa2, "oaep", "RSA-OAEP");
     json wrong_family = jwk_entry(g_keys->p256, "ec-rs", "RS256");
     json garbage = {{"kty", "RSA"}, {"n", "!!"}, {"e", "AQAB"}};
+    json padded = jwk_entry(g_keys->rsa2, "padded");  // cjose would assert on "A=" inside
+    padded["e"] = "A=AB";
     json missing = {{"kty", "EC"}, {"crv", "P-256"}, {"x", "AAAA"}};
     TestKey weak_key = rsa_key(1024);
     json weak = jwk_entry(weak_key, "weak");
     cjose_jwk_release(weak_key.jwk);
     json entries = json::array({jwk_entry(g_keys->rsa, "rsa1", "RS256"),
                                 jwk_entry(g_keys->p384, "ec384"), priv_key, enc, ops, hs, okp,
-                                oaep, wrong_family, garbage, missing, weak, 42});
+                                oaep, wrong_family, garbage, padded, missing, weak, 42});
     auto ks = KeySet::parse(json{{"keys", entries}}.dump());
     assert_true(ks.ok());
     assert_int_equal(ks->size(), 2);
@@ -159,8 +161,8 @@ void jwks_keeps_kid_alg_and_skips_what_it_cannot_use(void**) {
     assert_int_equal(ks->skipped().private_key, 2);  // EC private JWK and the oct key
     assert_int_equal(ks->skipped().not_signing, 2);
     assert_int_equal(ks->skipped().unsupported, 2);  // OKP, RSA-OAEP
-    assert_int_equal(ks->skipped().invalid, 5);
-    assert_int_equal(ks->skipped().total(), 11);
+    assert_int_equal(ks->skipped().invalid, 6);
+    assert_int_equal(ks->skipped().total(), 12);
 }
 
 void jwks_document_errors(void**) {
@@ -295,6 +297,18 @@ void tampered_tokens_rejected(void**) {
     cjose_header_release(h);
 }
 
+// Regression: a signature segment with '=' inside ("...A=AT...") reached cjose, whose
+// base64url decoder asserts on it and aborted the process (found by fuzz_jws).
+void padded_or_odd_segments_never_reach_cjose(void**) {
+    std::string good = sign(g_keys->rsa, "RS256", "rsa1", id_claims());
+    auto dot2 = good.rfind('.');
+    std::string padded = good.substr(0, dot2 + 1) + "hkSuA=AT15Xwg7Mt";
+    expect_error(id(padded), Error::token_invalid);
+    expect_error(id(good + "="), Error::token_invalid);
+    expect_error(id(good.substr(0, dot2 + 1) + "AAAAA"), Error::token_invalid);  // 5 % 4 == 1
+    expect_error(id(good.substr(0, dot2 + 1) + "AA+/"), Error::token_invalid);
+}
+
 // ---- claims ----
 
 void time_rules(void**) {
@@ -314,6 +328,9 @@ void time_rules(void**) {
     expect_error(id(sign(g_keys->rsa, "RS256", "rsa1", c)), Error::token_invalid);
     c["nbf"] = kNowS + 30;
     assert_true(id(sign(g_keys->rsa, "RS256", "rsa1", c)).ok());
+    c = id_claims();
+    c.erase("iat");
+    expect_error(id(sign(g_keys->rsa, "RS256", "rsa1", c)), Error::token_invalid);
     c = id_claims();
     c["iat"] = kNowS + 600;
     expect_error(id(sign(g_keys->rsa, "RS256", "rsa1", c)), Error::token_invalid);
@@ -485,6 +502,7 @@ int main() {
         cmocka_unit_test(unknown_kid_is_distinct),
         cmocka_unit_test(no_kid_uses_the_single_fitting_key),
         cmocka_unit_test(tampered_tokens_rejected),
+        cmocka_unit_test(padded_or_odd_segments_never_reach_cjose),
         cmocka_unit_test(time_rules),
         cmocka_unit_test(issuer_audience_azp_nonce),
         cmocka_unit_test(claim_access_for_mapping),

@@ -86,7 +86,7 @@ enum class KeyType { rsa, ec_p256, ec_p384, ec_p521 };
 bool key_fits_alg(KeyType type, Alg alg) noexcept;
 
 struct KeySetLimits {
-    std::size_t max_bytes = std::size_t{64} * 1024;  // whole JWKS document
+    std::size_t max_bytes = 64 * std::size_t{1024};  // whole JWKS document
     std::size_t max_keys = 50;          // entries in "keys", usable or not
     std::size_t min_rsa_bits = 2048;
 };
@@ -136,7 +136,7 @@ class Claims {
   public:
     Claims();
     // A JSON object, at most max_bytes long.
-    static Result<Claims> parse(std::string_view json, std::size_t max_bytes = std::size_t{64} * 1024);
+    static Result<Claims> parse(std::string_view json, std::size_t max_bytes = 64 * std::size_t{1024});
 
     bool has(std::string_view name) const;  // top-level member present (any type)
     // A string claim. `path` is a member name or, when no member has that exact name, a
@@ -178,7 +178,7 @@ struct Token {
     Claims claims;
 };
 
-constexpr std::size_t kMaxTokenBytes = std::size_t{64} * 1024;
+constexpr std::size_t kMaxTokenBytes = 64 * std::size_t{1024};
 
 // Verifies a compact JWS and parses its payload as claims (checks no claim).
 // - the header alg must be in `allowed` (and never none/HS*): token_alg_not_allowed;
@@ -207,7 +207,8 @@ struct Expectations {
 
 Checked<void> validate_claims(const Claims& claims, const Expectations& expect, Millis now_ms);
 
-// Signature and claims of an OIDC ID token; expect.nonce should carry the flow's nonce.
+// Signature and claims of an OIDC ID token (exp, iat and sub required); expect.nonce
+// should carry the flow's nonce.
 Checked<Token> verify_id_token(std::string_view compact, const KeySet& keys,
                                std::span<const Alg> allowed, const Expectations& expect,
                                Millis now_ms);

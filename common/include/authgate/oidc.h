@@ -16,7 +16,7 @@
 
 namespace authgate::oidc {
 
-constexpr std::size_t kMaxDocumentBytes = std::size_t{256} * 1024;  // discovery, token, userinfo answers
+constexpr std::size_t kMaxDocumentBytes = 256 * std::size_t{1024};  // discovery, token, userinfo answers
 
 // ---- Discovery ----
 
