@@ -2,6 +2,9 @@
 // verified against its JWKS (signature, iss, aud, exp, scopes); no session is involved.
 #include "sso/flows.h"
 
+#include <algorithm>
+
+#include "authgate/crypto.h"
 #include "authgate/http.h"
 #include "gate/responses.h"
 #include "sso/identity.h"
@@ -29,6 +32,16 @@ Decision bearer_refusal(const GateConfig& cfg, const RequestView& req, Millis no
     return d;
 }
 
+constexpr std::size_t kMaxVerified = 4096;
+
+bool has_scopes(const jose::Claims& claims, const std::vector<std::string>& required) {
+    auto granted = claims.scopes();
+    for (const auto& r : required) {
+        if (std::find(granted.begin(), granted.end(), r) == granted.end()) return false;
+    }
+    return true;
+}
+
 std::string_view bearer_token(std::string_view authorization) {
     constexpr std::string_view kScheme = "bearer ";
     if (authorization.size() <= kScheme.size()) return {};
@@ -42,6 +55,10 @@ std::string_view bearer_token(std::string_view authorization) {
     while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
     return token;
 }
+
+// The answer for a verified (or refused) token: identity and authorization, or a challenge.
+Decision admit(const GateConfig& cfg, const RequestView& req, const ProviderConfig& p, Millis now,
+               const jose::Checked<jose::Token>& checked);
 
 } // namespace
 
@@ -67,6 +84,27 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
     expect.skew_ms = p.conf.skew;
     expect.check_azp = false;
     auto algs = provider_algs(p);
+
+    // A token this worker verified before: the signature holds under the same keys, the
+    // claims (expiry, audience, scopes of this location) are checked again.
+    ProviderRuntime& rt = ports.providers.state(p);
+    std::string digest;
+    {
+        auto d = crypto::sha256(token);
+        digest.assign(reinterpret_cast<const char*>(d.data()), d.size());
+    }
+    if (auto hit = rt.verified.find(digest); hit != rt.verified.end()) {
+        if (now < hit->second.expires_ms) {
+            jose::Checked<jose::Token> cached = hit->second.token;
+            auto valid = jose::validate_claims(cached->claims, expect, now);
+            if (!valid) cached = valid.rejection();
+            if (cached && !has_scopes(cached->claims, cfg.bearer_scopes)) {
+                cached = jose::reject(Error::insufficient_scope, "missing a required scope");
+            }
+            co_return admit(cfg, req, p, now, cached);
+        }
+        rt.verified.erase(hit);
+    }
     auto checked = jose::verify_access_token(token, *keys.value, algs, expect, cfg.bearer_scopes, now);
     if (!checked && checked.error() == Error::token_unknown_key) {
         auto fresh = co_await provider_keys(ports, p, *meta.value, true);
@@ -75,6 +113,18 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
                                                 cfg.bearer_scopes, ports.clock.now_ms());
         }
     }
+    if (checked) {
+        if (rt.verified.size() >= kMaxVerified) rt.verified.clear();
+        Millis exp = checked->claims.time_ms("exp").value_or(0);
+        rt.verified.emplace(std::move(digest), ProviderRuntime::VerifiedToken{*checked, exp + p.conf.skew});
+    }
+    co_return admit(cfg, req, p, now, checked);
+}
+
+namespace {
+
+Decision admit(const GateConfig& cfg, const RequestView& req, const ProviderConfig& p, Millis now,
+               const jose::Checked<jose::Token>& checked) {
     if (!checked) {
         bool scope = checked.error() == Error::insufficient_scope;
         auto d = bearer_refusal(cfg, req, now, checked.error(),
@@ -82,7 +132,7 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
                                 scope ? "The access token lacks a required scope."
                                       : error_message(checked.error()));
         d.notice = "bearer token refused: " + checked.detail();
-        co_return d;
+        return d;
     }
     Session s;
     auto mapped = map_identity(p, checked->claims, nullptr, s);
@@ -90,12 +140,14 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
         auto d = bearer_refusal(cfg, req, now, Error::forbidden, "insufficient_scope",
                                 "The token's subject is not admitted here.");
         d.notice = "bearer token refused: " + mapped.reason;
-        co_return d;
+        return d;
     }
-    co_return authorize(cfg, req,
-                        Identity{std::move(s.user), std::move(s.email), std::move(s.name),
-                                 std::move(s.groups)},
-                        now);
+    return authorize(cfg, req,
+                     Identity{std::move(s.user), std::move(s.email), std::move(s.name),
+                              std::move(s.groups)},
+                     now);
 }
+
+} // namespace
 
 } // namespace authgate::sso

@@ -123,6 +123,7 @@ Task<Fetched<jose::KeySet>> provider_keys(Ports ports, const ProviderConfig& p,
         if (parsed) {
             rt.keys = std::make_shared<const jose::KeySet>(std::move(*parsed));
             rt.keys_expires_ms = now + kKeysTtl;
+            rt.verified.clear();  // a key may have been withdrawn
             out.value = rt.keys;
             co_return out;
         }

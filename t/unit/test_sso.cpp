@@ -201,8 +201,30 @@ void bearer_tokens(void**) {
     auto ok = run(check_access(f.ports(), f.cfg, v));
     assert_true(ok.allowed());
     assert_string_equal(ok.identity.user.c_str(), "svc");
+    // Verified once: the same token passes again from the worker's cache, until it expires.
+    assert_true(run(check_access(f.ports(), f.cfg, v)).allowed());
+    f.clock.advance(61'000 + 60'000);  // past exp and the 60 s skew
+    auto expired = run(check_access(f.ports(), f.cfg, v));
+    assert_int_equal(expired.status, 401);
+    assert_true(expired.error == Error::token_expired);
+    now = f.clock.now_ms();
+    c["iat"] = now / 1000;
+    c["exp"] = now / 1000 + 600;
+    header = "Bearer " + sign_jwt(*g_key, c.dump());
+    v.authorization = header;
+    assert_true(run(check_access(f.ports(), f.cfg, v)).allowed());
+    // The IdP withdraws the key; a token under an unknown kid makes the worker re-fetch,
+    // and the cached verification under the old keys is gone with them.
+    f.http.routes[std::string(kIssuer) + "/jwks"] = {200, "application/json", jwks_of({g_key2})};
+    f.clock.advance(1500);
+    std::string other = "Bearer " + sign_jwt(*g_key2, c.dump());
+    v.authorization = other;
+    assert_true(run(check_access(f.ports(), f.cfg, v)).allowed());
+    v.authorization = header;
+    auto withdrawn = run(check_access(f.ports(), f.cfg, v));
+    assert_int_equal(withdrawn.status, 401);
     c["scope"] = "write";
-    std::string narrow = "Bearer " + sign_jwt(*g_key, c.dump());
+    std::string narrow = "Bearer " + sign_jwt(*g_key2, c.dump());
     v.authorization = narrow;
     auto scope = run(check_access(f.ports(), f.cfg, v));
     assert_int_equal(scope.status, 403);

@@ -4,15 +4,15 @@
 
 #include <map>
 #include <memory>
+#include <string>
+#include <unordered_map>
 
 #include "authgate/config.h"
+#include "authgate/jose.h"
 
 namespace authgate {
 namespace oidc {
 struct ProviderMetadata;
-}
-namespace jose {
-class KeySet;
 }
 
 namespace sso {
@@ -24,6 +24,14 @@ struct ProviderRuntime {
     std::shared_ptr<const jose::KeySet> keys;
     Millis keys_expires_ms = 0;
     Millis keys_fetched_ms = 0;    // bounds re-fetches for unknown key ids
+    // Bearer tokens whose signature this worker has verified under the current keys, by
+    // SHA-256 of the compact token; claims are still checked on every request. Emptied
+    // whenever the keys change, bounded in size, entries dropped at the token's expiry.
+    struct VerifiedToken {
+        jose::Token token;
+        Millis expires_ms = 0;
+    };
+    std::unordered_map<std::string, VerifiedToken> verified;
 };
 
 // One per process (nginx worker); flows on one event loop share it.
