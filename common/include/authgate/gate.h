@@ -6,6 +6,7 @@
 #include "authgate/ports.h"
 #include "authgate/request.h"
 #include "authgate/session.h"
+#include "authgate/session_cache.h"
 #include "authgate/task.h"
 
 namespace authgate {
@@ -15,6 +16,9 @@ struct Ports {
     Clock& clock;
     Random& random;
     Offloader& offload;
+    // Per-worker cache of session lookups, when the store announces its session writes
+    // (Redis with authgate_redis session_cache); null otherwise.
+    SessionCache* sessions = nullptr;
 };
 
 // The request and config must outlive the returned Task.

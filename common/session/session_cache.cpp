@@ -1,0 +1,97 @@
+#include "authgate/session_cache.h"
+
+#include <openssl/crypto.h>
+
+#include <functional>
+
+namespace authgate {
+
+std::size_t SessionCache::Hash::operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+}
+
+// Only entries whose cookie passed MAC verification are in the map: a lookup must not
+// tell, by timing, how much of a guess matches one of them.
+bool SessionCache::ConstantTimeEqual::operator()(std::string_view a,
+                                                 std::string_view b) const noexcept {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+SessionCache::SessionCache(Limits limits) : limits_(limits) {
+    by_cookie_.reserve(limits_.max_entries);
+    by_key_.reserve(limits_.max_entries);
+}
+
+void SessionCache::subscribed(Millis now) {
+    live_ = true;
+    subscribed_ms_ = now;
+}
+
+void SessionCache::lost() {
+    live_ = false;
+    clear();
+}
+
+void SessionCache::heartbeat(Millis sent_ms) {
+    // A heartbeat sent before the current subscription says nothing about it.
+    if (!live_ || sent_ms < subscribed_ms_) return;
+    if (sent_ms > confirmed_ms_) confirmed_ms_ = sent_ms;
+}
+
+bool SessionCache::usable(Millis now) const {
+    return live_ && confirmed_ms_ >= subscribed_ms_ && now - confirmed_ms_ <= limits_.live_window;
+}
+
+const SessionCache::Entry* SessionCache::find(std::string_view cookie, Millis now) {
+    if (lru_.empty() || !usable(now)) return nullptr;
+    auto it = by_cookie_.find(cookie);
+    if (it == by_cookie_.end()) return nullptr;
+    List::iterator e = it->second;
+    if (now >= e->expires_ms) {
+        erase(e);
+        return nullptr;
+    }
+    if (e != lru_.begin()) lru_.splice(lru_.begin(), lru_, e);
+    return &*e;
+}
+
+std::optional<SessionCache::Ticket> SessionCache::begin_fill(Millis now) const {
+    if (!usable(now) || limits_.max_entries == 0) return std::nullopt;
+    return Ticket{generation_};
+}
+
+bool SessionCache::fill(const Ticket& ticket, std::string_view cookie, std::string_view store_key,
+                        const SessionId& id, const Session& session, Millis now) {
+    if (ticket.generation != generation_ || !usable(now) || limits_.max_entries == 0) {
+        return false;
+    }
+    if (auto old = by_cookie_.find(cookie); old != by_cookie_.end()) erase(old->second);
+    if (auto old = by_key_.find(store_key); old != by_key_.end()) erase(old->second);
+    while (lru_.size() >= limits_.max_entries) erase(std::prev(lru_.end()));
+    lru_.push_front(Entry{std::string(cookie), std::string(store_key), id, session,
+                          now + limits_.max_age});
+    List::iterator e = lru_.begin();
+    by_cookie_.emplace(e->cookie, e);
+    by_key_.emplace(e->store_key, e);
+    return true;
+}
+
+void SessionCache::invalidate(std::string_view store_key) {
+    ++generation_;
+    if (auto it = by_key_.find(store_key); it != by_key_.end()) erase(it->second);
+}
+
+void SessionCache::clear() {
+    ++generation_;
+    by_cookie_.clear();
+    by_key_.clear();
+    lru_.clear();
+}
+
+void SessionCache::erase(List::iterator it) {
+    by_cookie_.erase(it->cookie);
+    by_key_.erase(it->store_key);
+    lru_.erase(it);
+}
+
+} // namespace authgate
