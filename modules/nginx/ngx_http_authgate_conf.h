@@ -47,6 +47,7 @@ struct Runtime {
     NgxClock clock;
     OpensslRandom random;
     std::unique_ptr<Store> store;          // shared memory (per worker, completes inline)
+    std::unique_ptr<SessionCache> sessions;  // Redis only: cached lookups (outlives redis)
     std::unique_ptr<RedisClient> redis;    // or Redis (per-request stores on this client)
     ngx_thread_pool_t* thread_pool = nullptr;
 };

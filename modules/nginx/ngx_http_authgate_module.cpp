@@ -99,6 +99,7 @@ Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::RedisSettings
     ep.prefix = s.prefix;
     ep.connect_timeout = s.connect_timeout;
     ep.command_timeout = s.command_timeout;
+    ep.session_cache = s.session_cache;
     ep.master_name = s.master_name;
     if (!s.master_name.empty()) {
         if (sentinels == nullptr) {
@@ -338,7 +339,12 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         if (mc == nullptr || !mc->used) return NGX_OK;
         auto* rt = new Runtime();
         if (mc->redis != nullptr) {
-            rt->redis = std::make_unique<RedisClient>(*mc->redis, cycle->log);
+            if (mc->redis->session_cache > 0) {
+                rt->sessions = std::make_unique<SessionCache>(
+                    SessionCache::Limits{mc->redis->session_cache, kSessionCacheEntries,
+                                         kSessionCacheLiveWindow});
+            }
+            rt->redis = std::make_unique<RedisClient>(*mc->redis, cycle->log, rt->sessions.get());
             rt->redis->start();
         } else {
             rt->store = std::make_unique<ShmStore>(mc->zone, cycle->log);

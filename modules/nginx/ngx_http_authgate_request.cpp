@@ -264,7 +264,7 @@ Ports RequestState::ports() {
     Runtime* rt = runtime();
     if (rt->redis) {
         if (!redis_store_) redis_store_.emplace(*rt->redis, *this);
-        return Ports{*redis_store_, rt->clock, rt->random, offloader_};
+        return Ports{*redis_store_, rt->clock, rt->random, offloader_, rt->sessions.get()};
     }
     return Ports{*rt->store, rt->clock, rt->random, offloader_};
 }

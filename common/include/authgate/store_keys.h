@@ -19,6 +19,8 @@
 namespace authgate {
 
 std::string user_sessions_key(std::string_view user);
+// Whether a key is a session record ("s:..."), whose writes are announced to caches.
+inline bool is_session_key(std::string_view key) { return key.starts_with("s:"); }
 std::string user_record_key(std::string_view user);
 
 // Hash records for stores that keep a record as one value (shared memory, tests).
