@@ -44,7 +44,11 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
                 user_still_allowed(cfg, s) && !session_needs_touch(s, now, cfg.idle_timeout)) {
                 out.error = Error::ok;
                 out.id = hit->id;
-                out.session = s;
+                // What the access check uses: the identity (no CSRF token, no methods).
+                out.session.user = s.user;
+                out.session.email = s.email;
+                out.session.name = s.name;
+                out.session.groups = s.groups;
                 co_return out;
             }
             ports.sessions->invalidate(hit->store_key);  // the store decides below

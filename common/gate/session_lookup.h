@@ -10,7 +10,7 @@ struct SessionLookup {
     Error error = Error::no_session;  // ok when a valid session was found
     bool had_cookie = false;          // a session cookie was sent (clear it when unusable)
     SessionId id;
-    Session session;
+    Session session;  // from a cached lookup: the identity fields only
 };
 
 // Loads and checks the session; expired or revoked records are removed from the store.

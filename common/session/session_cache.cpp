@@ -1,20 +1,39 @@
 #include "authgate/session_cache.h"
 
-#include <openssl/crypto.h>
-
+#include <algorithm>
+#include <cstring>
 #include <functional>
 
 namespace authgate {
 
+// Cached keys are cookie values that start with a random id: their first eight bytes
+// are already uniform, so they are the hash (lookups never insert, so a crafted value
+// can at most land in a bucket; the comparison below tells it nothing).
 std::size_t SessionCache::Hash::operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
+    std::uint64_t w = 0;
+    std::memcpy(&w, s.data(), std::min<std::size_t>(sizeof w, s.size()));
+    w = (w ^ s.size()) * 0x9e3779b97f4a7c15ull;
+    return static_cast<std::size_t>(w ^ (w >> 31));
 }
 
 // Only entries whose cookie passed MAC verification are in the map: a lookup must not
-// tell, by timing, how much of a guess matches one of them.
+// tell, by timing, how much of a guess matches one of them. Word-wise, no early exit.
 bool SessionCache::ConstantTimeEqual::operator()(std::string_view a,
                                                  std::string_view b) const noexcept {
-    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+    if (a.size() != b.size()) return false;
+    std::uint64_t diff = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= a.size(); i += 8) {
+        std::uint64_t x = 0, y = 0;
+        std::memcpy(&x, a.data() + i, 8);
+        std::memcpy(&y, b.data() + i, 8);
+        diff |= x ^ y;
+    }
+    for (; i < a.size(); ++i) {
+        diff |= static_cast<std::uint64_t>(static_cast<unsigned char>(a[i]) ^
+                                           static_cast<unsigned char>(b[i]));
+    }
+    return diff == 0;
 }
 
 SessionCache::SessionCache(Limits limits) : limits_(limits) {

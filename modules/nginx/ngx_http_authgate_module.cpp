@@ -311,6 +311,17 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
         conf->gate = pool_new<GateConfig>(cf->pool);
         if (conf->gate == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
         *conf->gate = std::move(*resolved);
+        const auto& ih = conf->gate->identity_headers;
+        const std::string* names[4] = {&ih.user, &ih.email, &ih.name, &ih.groups};
+        for (int i = 0; i < 4; ++i) {
+            HeaderKey& k = conf->identity_keys[i];
+            k = HeaderKey{pool_str(cf->pool, *names[i]), nullptr, 0};
+            if (names[i]->empty()) continue;
+            if (k.key.data == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+            k.lowcase_key = static_cast<u_char*>(ngx_pnalloc(cf->pool, k.key.len));
+            if (k.lowcase_key == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+            k.hash = ngx_hash_strlow(k.lowcase_key, k.key.data, k.key.len);
+        }
         return static_cast<char*>(NGX_CONF_OK);
     });
 }
