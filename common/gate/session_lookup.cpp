@@ -23,6 +23,25 @@ bool user_still_allowed(const GateConfig& cfg, const Session& s) {
 
 } // namespace
 
+// The cookie value is the one that passed the MAC check when the entry was made; the
+// session's own expiry and the user are checked again on every hit.
+const Session* cached_session(Ports ports, const GateConfig& cfg,
+                              std::span<const std::string_view> values, Millis now) {
+    std::size_t tried = std::min(values.size(), kMaxCookiesTried);
+    for (std::size_t i = 0; i < tried; ++i) {
+        const SessionCache::Entry* hit = ports.sessions->find(values[i], now);
+        if (hit == nullptr) continue;
+        const Session& s = hit->session;
+        if (session_state(s, now, cfg.idle_timeout) == SessionState::valid &&
+            user_still_allowed(cfg, s) && !session_needs_touch(s, now, cfg.idle_timeout)) {
+            return &s;
+        }
+        ports.sessions->invalidate(hit->store_key);  // the store decides
+        return nullptr;
+    }
+    return nullptr;
+}
+
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req) {
     SessionLookup out;
     auto values = http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req));
@@ -32,27 +51,16 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
     std::size_t tried = std::min(values.size(), kMaxCookiesTried);
     Millis now = ports.clock.now_ms();
 
-    // A cached lookup: the cookie value is the one that passed the MAC check when the
-    // entry was made; the session's own expiry and the user are checked again here.
     std::optional<SessionCache::Ticket> ticket;
     if (ports.sessions != nullptr) {
-        for (std::size_t i = 0; i < tried; ++i) {
-            const SessionCache::Entry* hit = ports.sessions->find(values[i], now);
-            if (hit == nullptr) continue;
-            const Session& s = hit->session;
-            if (session_state(s, now, cfg.idle_timeout) == SessionState::valid &&
-                user_still_allowed(cfg, s) && !session_needs_touch(s, now, cfg.idle_timeout)) {
-                out.error = Error::ok;
-                out.id = hit->id;
-                // What the access check uses: the identity (no CSRF token, no methods).
-                out.session.user = s.user;
-                out.session.email = s.email;
-                out.session.name = s.name;
-                out.session.groups = s.groups;
-                co_return out;
-            }
-            ports.sessions->invalidate(hit->store_key);  // the store decides below
-            break;
+        if (const Session* s = cached_session(ports, cfg, values, now)) {
+            out.error = Error::ok;
+            // What the access check uses: the identity (no CSRF token, no methods).
+            out.session.user = s->user;
+            out.session.email = s->email;
+            out.session.name = s->name;
+            out.session.groups = s->groups;
+            co_return out;
         }
         ticket = ports.sessions->begin_fill(now);
     }

@@ -41,7 +41,12 @@ ngx_int_t check(ngx_http_request_t* r, const LocConf& lc) {
     if (st == nullptr) return NGX_ERROR;
     st->build_view(cfg, {});  // before stripping: the view keeps the original cookies
     strip_client_identity(r, cfg);
-    if (!st->start(check_access(st->ports(), cfg, st->view))) return NGX_AGAIN;
+    Ports ports = st->ports();
+    if (auto cached = check_access_cached(ports, cfg, st->view)) {
+        st->decision = std::move(*cached);  // a cache hit: no store, no coroutine
+        return apply(r, lc, *st);
+    }
+    if (!st->start(check_access(ports, cfg, st->view))) return NGX_AGAIN;
     return apply(r, lc, *st);
 }
 

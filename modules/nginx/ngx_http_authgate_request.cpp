@@ -345,12 +345,15 @@ void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
             value.find(cfg.csrf_cookie_name) == std::string_view::npos) {
             continue;
         }
-        auto stripped = http::strip_cookies(value, cfg.gate_cookies);
-        if (!stripped) continue;
-        if (stripped->empty()) {
+        auto* out = static_cast<u_char*>(ngx_pnalloc(r->pool, 2 * value.size() + 1));
+        if (out == nullptr) throw std::bad_alloc();
+        auto len = http::strip_cookies(value, cfg.gate_cookies, reinterpret_cast<char*>(out));
+        if (!len) continue;
+        if (*len == 0) {
             drop.push(cookies[i]);
         } else {
-            cookies[i]->value = pool_str(r->pool, *stripped);
+            out[*len] = '\0';
+            cookies[i]->value = ngx_str_t{*len, out};
         }
     }
     if (!drop.empty()) remove_headers(r, drop);

@@ -266,12 +266,24 @@ void cached_lookups_skip_the_store_until_invalidated(void**) {
     auto hit = cached(cookie);
     assert_true(hit.allowed());
     assert_string_equal(hit.identity.user.c_str(), "alice");
+    auto inline_check = [&](const std::string& c) {
+        Req r;
+        r.cookies = {"theme=dark; " + c};
+        Ports p = f->ports();
+        p.sessions = &cache;
+        return check_access_cached(p, f->cfg, r.view());
+    };
+    auto fast = inline_check(cookie);  // the same answer without a coroutine
+    assert_true(fast.has_value() && fast->allowed());
+    assert_string_equal(fast->identity.email.c_str(), "alice@example.com");
     std::string tampered = cookie;
     tampered[tampered.size() - 2] ^= 1;
+    assert_false(inline_check(tampered).has_value());
     assert_false(cached(tampered).allowed());  // not a cached value: goes to the store
     // Announced write (logout on another server): the store decides again.
     std::string key = cache.find(cookie.substr(cookie.find('=') + 1), f->clock.now_ms())->store_key;
     cache.invalidate(key);
+    assert_false(inline_check(cookie).has_value());
     assert_int_equal((int)cached(cookie).error, (int)Error::store_unavailable);
     f->store.down = false;
     assert_true(cached(cookie).allowed());

@@ -2,6 +2,8 @@
 // /_authgate/ endpoints. Adapters run these Tasks and apply the Decision.
 #pragma once
 
+#include <optional>
+
 #include "authgate/config.h"
 #include "authgate/ports.h"
 #include "authgate/request.h"
@@ -23,6 +25,10 @@ struct Ports {
 
 // The request and config must outlive the returned Task.
 Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req);
+// The same check answered inline from ports.sessions when it holds the request's session
+// (no store round trip, no coroutine); nullopt when check_access must run.
+std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
+                                           const RequestView& req);
 // A user's sessions, through the per-user index (for administration).
 struct UserSession {
     std::string store_key;
