@@ -21,12 +21,16 @@ Millis now_ms() {
     return static_cast<Millis>(tp->sec) * 1000 + static_cast<Millis>(tp->msec);
 }
 
-// Session writes are announced atomically with the write: ARGV[3]/ARGV[1] is the channel,
-// the payload the store key without the prefix.
+// Session writes are announced atomically with the write: the channel and the payload
+// (the store key without the prefix) are the last two ARGV. An ACL user without the
+// channel permission still writes; the script then adds kNotAnnounced to its result.
+constexpr long long kNotAnnounced = 2;
+
 const RedisScript& set_announce_script() {
     static const RedisScript script(
         "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
-        "redis.call('PUBLISH', ARGV[3], ARGV[4]) "
+        "local p = redis.pcall('PUBLISH', ARGV[3], ARGV[4]) "
+        "if type(p) == 'table' and p.err then return 3 end "
         "return 1");
     return script;
 }
@@ -34,7 +38,8 @@ const RedisScript& set_announce_script() {
 const RedisScript& del_announce_script() {
     static const RedisScript script(
         "local n = redis.call('DEL', KEYS[1]) "
-        "redis.call('PUBLISH', ARGV[1], ARGV[2]) "
+        "local p = redis.pcall('PUBLISH', ARGV[1], ARGV[2]) "
+        "if type(p) == 'table' and p.err then return n + 2 end "
         "return n");
     return script;
 }
@@ -586,6 +591,15 @@ void RedisClient::open_subscription() {
     send_raw(sub_.ac, on_subscription, nullptr, {"SUBSCRIBE", channel_, beat_channel_});
 }
 
+void RedisClient::not_announced() {
+    if (publish_logged_) return;
+    ngx_log_error(NGX_LOG_ERR, log_, 0,
+                  "authgate: redis %s refused PUBLISH on \"%s\": session caches of other "
+                  "servers are not told of sign-outs (grant the ACL user &%s*)",
+                  ep_.display.c_str(), channel_.c_str(), channel_.c_str());
+    publish_logged_ = true;
+}
+
 // The cache stops serving at once and is emptied: announcements may be missed until the
 // subscription is confirmed again. `why` null: the command link went down (logged there).
 void RedisClient::subscription_lost(const char* why) {
@@ -707,6 +721,7 @@ Task<StoreReply<bool>> RedisRequestStore::set(std::string_view k, std::string va
                                          client_.channel(), std::string(k)};
         RedisResult r = co_await eval(set_announce_script(), std::move(keys), std::move(args));
         bool ok = r.ok && r.type == REDIS_REPLY_INTEGER;
+        if (ok && r.integer >= kNotAnnounced) client_.not_announced();
         co_return StoreReply<bool>{ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
     }
     std::vector<std::string> argv = {"SET", key(k), std::move(value), "PX",
@@ -733,6 +748,10 @@ Task<StoreReply<bool>> RedisRequestStore::del(std::string_view k) {
         std::vector<std::string> keys = {key(k)};
         std::vector<std::string> args = {client_.channel(), std::string(k)};
         r = co_await eval(del_announce_script(), std::move(keys), std::move(args));
+        if (r.ok && r.type == REDIS_REPLY_INTEGER && r.integer >= kNotAnnounced) {
+            client_.not_announced();
+            r.integer -= kNotAnnounced;
+        }
     } else {
         std::vector<std::string> argv = {"DEL", key(k)};
         r = co_await command(std::move(argv));

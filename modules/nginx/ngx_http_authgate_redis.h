@@ -83,6 +83,8 @@ class RedisClient {
     SessionCache* cache() const { return cache_; }
     // The channel that announces changed or ended sessions (payload: store key).
     const std::string& channel() const { return channel_; }
+    // A session write could not be announced (ACL without channel permission): logged once.
+    void not_announced();
     // Queues a command; false when there is no connection (cmd not taken).
     bool send(RedisCommand* cmd, const std::vector<std::string>& argv);
     // Drops the connection (replies are ordered: a stuck head blocks the rest).
@@ -147,6 +149,7 @@ class RedisClient {
     Link sub_;
     bool sub_confirmed_ = false;
     bool sub_logged_ = false;
+    bool publish_logged_ = false;
     Millis sub_opened_ = 0;
     Millis sub_retry_at_ = 0;
     Millis sub_backoff_ = 0;
