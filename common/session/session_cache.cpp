@@ -43,6 +43,7 @@ SessionCache::SessionCache(Limits limits) : limits_(limits) {
 
 void SessionCache::subscribed(Millis now) {
     live_ = true;
+    confirmed_ = false;
     subscribed_ms_ = now;
 }
 
@@ -52,13 +53,17 @@ void SessionCache::lost() {
 }
 
 void SessionCache::heartbeat(Millis sent_ms) {
-    // A heartbeat sent before the current subscription says nothing about it.
+    // A heartbeat sent before the current subscription says nothing about it. Heartbeats
+    // arrive in the order they were sent, so the latest is the newest even when the wall
+    // clock went back meanwhile.
     if (!live_ || sent_ms < subscribed_ms_) return;
-    if (sent_ms > confirmed_ms_) confirmed_ms_ = sent_ms;
+    confirmed_ms_ = sent_ms;
+    confirmed_ = true;
 }
 
+// A clock that went back (now before the confirmation) proves nothing either.
 bool SessionCache::usable(Millis now) const {
-    return live_ && confirmed_ms_ >= subscribed_ms_ && now - confirmed_ms_ <= limits_.live_window;
+    return live_ && confirmed_ && now >= confirmed_ms_ && now - confirmed_ms_ <= limits_.live_window;
 }
 
 const SessionCache::Entry* SessionCache::find(std::string_view cookie, Millis now) {
@@ -66,7 +71,7 @@ const SessionCache::Entry* SessionCache::find(std::string_view cookie, Millis no
     auto it = by_cookie_.find(cookie);
     if (it == by_cookie_.end()) return nullptr;
     List::iterator e = it->second;
-    if (now >= e->expires_ms) {
+    if (now >= e->expires_ms || now < e->inserted_ms) {
         erase(e);
         return nullptr;
     }
@@ -87,7 +92,7 @@ bool SessionCache::fill(const Ticket& ticket, std::string_view cookie, std::stri
     if (auto old = by_cookie_.find(cookie); old != by_cookie_.end()) erase(old->second);
     if (auto old = by_key_.find(store_key); old != by_key_.end()) erase(old->second);
     while (lru_.size() >= limits_.max_entries) erase(std::prev(lru_.end()));
-    lru_.push_front(Entry{std::string(cookie), std::string(store_key), id, session,
+    lru_.push_front(Entry{std::string(cookie), std::string(store_key), id, session, now,
                           now + limits_.max_age});
     List::iterator e = lru_.begin();
     by_cookie_.emplace(e->cookie, e);

@@ -62,6 +62,23 @@ void stale_heartbeat_stops_serving(void**) {
     assert_non_null(c.find("cookie-a", kT0 + 100));
 }
 
+// The wall clock going back neither extends an entry's life nor the proof of liveness.
+void a_clock_going_back_proves_nothing(void**) {
+    SessionCache c(limits());
+    make_live(c, kT0);
+    assert_true(put(c, "cookie-a", "s:a", kT0));
+    Millis back = kT0 - 10'000;
+    assert_false(c.usable(back));
+    assert_null(c.find("cookie-a", back));
+    c.heartbeat(back);  // sent "before" the subscription: off until the clock catches up
+    assert_false(c.usable(back + 1));
+    c.subscribed(back);  // or the subscription is renewed
+    c.heartbeat(back);
+    assert_true(c.usable(back + 1));
+    assert_null(c.find("cookie-a", back + 1));  // inserted "in the future": dropped
+    assert_int_equal(c.size(), 0);
+}
+
 void losing_the_subscription_flushes(void**) {
     SessionCache c(limits());
     make_live(c, kT0);
@@ -164,6 +181,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unusable_until_subscribed_and_confirmed),
         cmocka_unit_test(stale_heartbeat_stops_serving),
+        cmocka_unit_test(a_clock_going_back_proves_nothing),
         cmocka_unit_test(losing_the_subscription_flushes),
         cmocka_unit_test(in_flight_read_is_not_inserted_after_an_invalidation),
         cmocka_unit_test(invalidation_drops_by_store_key),

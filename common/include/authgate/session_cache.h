@@ -42,7 +42,8 @@ class SessionCache {
         std::string store_key;  // s:<hash>, as announced
         SessionId id;
         Session session;
-        Millis expires_ms = 0;  // inserted + max_age
+        Millis inserted_ms = 0;
+        Millis expires_ms = 0;  // inserted + max_age (not served before inserted either)
     };
 
     // A lookup in progress: which generation its store read started in.
@@ -94,6 +95,7 @@ class SessionCache {
     Limits limits_;
     bool live_ = false;
     Millis subscribed_ms_ = 0;
+    bool confirmed_ = false;   // a heartbeat came back through the current subscription
     Millis confirmed_ms_ = 0;  // send time of the latest heartbeat that came back
     std::uint64_t generation_ = 1;
     List lru_;  // most recently used first
