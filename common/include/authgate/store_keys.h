@@ -5,6 +5,8 @@
 //   u:{<user>}                          run-time user record (hash, no TTL): password
 //                                       (argon2id), email, name, groups (comma list),
 //                                       disabled ("1" when disabled)
+//   invalidate (pub/sub channel)        Redis only: announces every write to an s: key
+//                                       (payload: the key) to the workers' session caches
 // User names are percent-encoded inside the braces, which are the Redis Cluster hash tag:
 // all of one user's keys share a slot.
 #pragma once
