@@ -22,10 +22,11 @@ class RequestState;
 // The session cache: each worker publishes a heartbeat on its own channel every
 // kSessionCacheBeat and serves cached sessions only while one came back through its
 // subscription within kSessionCacheLiveWindow, so an announcement is never missed for
-// longer than that (the revocation guarantee is 100 ms). At most kSessionCacheEntries
+// longer than that (the revocation guarantee is 100 ms; the rest is margin for nginx's
+// cached clock, as old as the current event-loop turn). At most kSessionCacheEntries
 // sessions per worker (~0.5 KB each).
 inline constexpr Millis kSessionCacheBeat = 20;
-inline constexpr Millis kSessionCacheLiveWindow = 80;
+inline constexpr Millis kSessionCacheLiveWindow = 60;
 inline constexpr std::size_t kSessionCacheEntries = 10000;
 
 struct RedisAddress {

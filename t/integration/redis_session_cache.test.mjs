@@ -157,6 +157,23 @@ describe('redis session cache', () => {
     assert.match(log, /session cache subscription is back/);
   });
 
+  it('stops serving from the cache when heartbeats stop coming back', async () => {
+    const session = await signIn(g.baseA, 'alice', users.alice.password);
+    await warm(redis, g.baseA, session);
+    // Redis holds every PUBLISH (heartbeats and announcements alike): to the cache this is
+    // a subscription that silently stopped delivering. Lookups then go to Redis, where
+    // they wait behind the held heartbeats and fail closed; a cache hit would be a 200.
+    redis.cli('CLIENT', 'PAUSE', '1000', 'WRITE');
+    try {
+      await sleep(kLimitMs);
+      assert.deepEqual(new Set(await statuses(g.baseA, session)), new Set([503]));
+    } finally {
+      redis.cli('CLIENT', 'UNPAUSE');
+    }
+    await sleep(700);
+    await warm(redis, g.baseA, session);
+  });
+
   it('never serves a cached session while Redis is stalled or down', async () => {
     const session = await signIn(g.baseA, 'alice', users.alice.password);
     await warm(redis, g.baseA, session);

@@ -34,7 +34,7 @@ class SessionCache {
     struct Limits {
         Millis max_age = 1000;
         std::size_t max_entries = 10000;
-        Millis live_window = 80;
+        Millis live_window = 60;
     };
 
     struct Entry {
