@@ -278,11 +278,13 @@ const std::array kDirectives = {
         "authgate_shm_zone", kMain, 1, 1, false, "", "authgate:10m",
         "Shared-memory zone of the embedded store (created as authgate:10m when omitted)."),
     field<&Settings::redis, redis>(
-        "authgate_redis", kMain, 1, 7, false, "",
-        "127.0.0.1:6379 db=0 prefix=authgate: command_timeout=500ms",
+        "authgate_redis", kMain, 1, 8, false, "",
+        "127.0.0.1:6379 db=0 prefix=authgate: command_timeout=500ms session_cache=1s",
         "Shared store in Redis instead of shared memory: host:port or unix:/path, then "
-        "db=N user=NAME password_file=PATH prefix=STR connect_timeout=T command_timeout=T; "
-        "sentinel:<master name> follows the master that authgate_redis_sentinels report."),
+        "db=N user=NAME password_file=PATH prefix=STR connect_timeout=T command_timeout=T "
+        "session_cache=T|off (per-worker cache of session lookups, invalidated over pub/sub; "
+        "default 1s); sentinel:<master name> follows the master that "
+        "authgate_redis_sentinels report."),
     field<&Settings::redis_sentinels, sentinels>(
         "authgate_redis_sentinels", kMain, 1, kUnbounded, false, "",
         "127.0.0.1:26379 127.0.0.1:26380 127.0.0.1:26381",

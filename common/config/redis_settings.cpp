@@ -67,6 +67,17 @@ Result<RedisSettings> parse_redis(Args args) {
             auto d = parse_duration(value);
             if (!d) return fail(d.error());
             (key == "connect_timeout" ? r.connect_timeout : r.command_timeout) = *d;
+        } else if (key == "session_cache") {
+            if (value == "off") {
+                r.session_cache = 0;
+                continue;
+            }
+            auto d = parse_duration(value);
+            if (!d) return fail("session_cache: " + d.error());
+            if (*d < 1 || *d > 60'000) {
+                return fail("session_cache " + quoted(value) + " must be off or 1ms..60s");
+            }
+            r.session_cache = *d;
         } else {
             return fail("unknown parameter " + quoted(key));
         }

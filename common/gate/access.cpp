@@ -6,6 +6,8 @@
 #include "gate/session_lookup.h"
 #include "sso/flows.h"
 
+#include <array>
+
 namespace authgate {
 
 Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req) {
@@ -43,6 +45,21 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
                         Identity{std::move(s.user), std::move(s.email), std::move(s.name),
                                  std::move(s.groups)},
                         now);
+}
+
+std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
+                                           const RequestView& req) {
+    if (ports.sessions == nullptr) return std::nullopt;
+    Millis now = ports.clock.now_ms();
+    if (!ports.sessions->usable(now)) return std::nullopt;
+    // At most a few session cookies, without allocating.
+    std::array<std::string_view, 4> values;
+    std::size_t n = http::cookie_values(req.cookie_headers, gate::session_cookie_name(cfg, req),
+                                        values);
+    if (n == 0) return std::nullopt;
+    const Session* s = gate::cached_session(ports, cfg, std::span(values.data(), n), now);
+    if (s == nullptr) return std::nullopt;
+    return authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now);
 }
 
 Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now) {

@@ -1,5 +1,7 @@
 #include "gate/session_lookup.h"
 
+#include <algorithm>
+
 #include "authgate/http.h"
 #include "authgate/users.h"
 #include "gate/responses.h"
@@ -21,16 +23,53 @@ bool user_still_allowed(const GateConfig& cfg, const Session& s) {
 
 } // namespace
 
+// The cookie value is the one that passed the MAC check when the entry was made; the
+// session's own expiry and the user are checked again on every hit.
+const Session* cached_session(Ports ports, const GateConfig& cfg,
+                              std::span<const std::string_view> values, Millis now) {
+    std::size_t tried = std::min(values.size(), kMaxCookiesTried);
+    for (std::size_t i = 0; i < tried; ++i) {
+        const SessionCache::Entry* hit = ports.sessions->find(values[i], now);
+        if (hit == nullptr) continue;
+        const Session& s = hit->session;
+        if (session_state(s, now, cfg.idle_timeout) == SessionState::valid &&
+            user_still_allowed(cfg, s) && !session_needs_touch(s, now, cfg.idle_timeout)) {
+            return &s;
+        }
+        ports.sessions->invalidate(hit->store_key);  // the store decides
+        return nullptr;
+    }
+    return nullptr;
+}
+
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req) {
     SessionLookup out;
     auto values = http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req));
     if (values.empty()) co_return out;
     out.had_cookie = true;
     out.error = Error::session_invalid;
+    std::size_t tried = std::min(values.size(), kMaxCookiesTried);
+    Millis now = ports.clock.now_ms();
+
+    std::optional<SessionCache::Ticket> ticket;
+    if (ports.sessions != nullptr) {
+        if (const Session* s = cached_session(ports, cfg, values, now)) {
+            out.error = Error::ok;
+            // What the access check uses: the identity (no CSRF token, no methods).
+            out.session.user = s->user;
+            out.session.email = s->email;
+            out.session.name = s->name;
+            out.session.groups = s->groups;
+            co_return out;
+        }
+        ticket = ports.sessions->begin_fill(now);
+    }
 
     std::optional<SessionId> id;
-    for (std::size_t i = 0; i < values.size() && i < kMaxCookiesTried && !id; ++i) {
+    std::size_t used = 0;
+    for (std::size_t i = 0; i < tried && !id; ++i) {
         id = parse_session_cookie(values[i], *cfg.keys);
+        used = i;
     }
     if (!id) co_return out;
     out.id = *id;
@@ -50,7 +89,7 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
         co_await ports.store.del(key);
         co_return out;
     }
-    Millis now = ports.clock.now_ms();
+    now = ports.clock.now_ms();
     if (session_state(*session, now, cfg.idle_timeout) != SessionState::valid) {
         co_await ports.store.del(key);
         out.error = Error::session_expired;
@@ -69,6 +108,8 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
             co_return out;
         }
     }
+    // Not cached when anything was announced meanwhile (the touch above included).
+    if (ticket) ports.sessions->fill(*ticket, values[used], key, *id, *session, now);
     out.error = Error::ok;
     out.session = std::move(*session);
     co_return out;

@@ -4,14 +4,22 @@
 #include "authgate/gate.h"
 #include "authgate/session.h"
 
+#include <span>
+#include <string_view>
+
 namespace authgate::gate {
 
 struct SessionLookup {
     Error error = Error::no_session;  // ok when a valid session was found
     bool had_cookie = false;          // a session cookie was sent (clear it when unusable)
     SessionId id;
-    Session session;
+    Session session;  // from a cached lookup: the identity fields only
 };
+
+// The session from ports.sessions (must be set) for one of the cookie values, if cached
+// and still valid at `now`; null otherwise. Valid until the cache next changes.
+const Session* cached_session(Ports ports, const GateConfig& cfg,
+                              std::span<const std::string_view> values, Millis now);
 
 // Loads and checks the session; expired or revoked records are removed from the store.
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req);

@@ -1,5 +1,7 @@
 #include "authgate/http.h"
 
+#include <cstring>
+
 namespace authgate::http {
 
 namespace {
@@ -43,9 +45,24 @@ std::vector<std::string_view> cookie_values(const std::vector<std::string_view>&
     return out;
 }
 
-std::optional<std::string> strip_cookies(std::string_view header,
-                                         const std::vector<std::string>& drop) {
-    std::string out;
+std::size_t cookie_values(const std::vector<std::string_view>& headers, std::string_view name,
+                          std::span<std::string_view> out) {
+    std::size_t n = 0;
+    for (auto header : headers) {
+        for_each_pair(header, [&](std::string_view k, std::string_view v, std::string_view) {
+            if (n == out.size() || k.empty() || k != name) return;
+            if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
+                v = v.substr(1, v.size() - 2);
+            }
+            out[n++] = v;
+        });
+    }
+    return n;
+}
+
+std::optional<std::size_t> strip_cookies(std::string_view header,
+                                         const std::vector<std::string>& drop, char* out) {
+    std::size_t len = 0;
     bool changed = false;
     for_each_pair(header, [&](std::string_view n, std::string_view, std::string_view pair) {
         for (const auto& d : drop) {
@@ -55,10 +72,23 @@ std::optional<std::string> strip_cookies(std::string_view header,
             }
         }
         if (pair.empty()) return;
-        if (!out.empty()) out += "; ";
-        out += pair;
+        if (len != 0) {
+            out[len++] = ';';
+            out[len++] = ' ';
+        }
+        std::memcpy(out + len, pair.data(), pair.size());
+        len += pair.size();
     });
     if (!changed) return std::nullopt;
+    return len;
+}
+
+std::optional<std::string> strip_cookies(std::string_view header,
+                                         const std::vector<std::string>& drop) {
+    std::string out(2 * header.size(), '\0');
+    auto len = strip_cookies(header, drop, out.data());
+    if (!len) return std::nullopt;
+    out.resize(*len);
     return out;
 }
 

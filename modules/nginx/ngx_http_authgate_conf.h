@@ -27,9 +27,17 @@ struct MainConf {
     bool used;  // some location has authgate on or authgate_endpoint
 };
 
+// A request header name prepared once (lower case and hash, as nginx keeps them).
+struct HeaderKey {
+    ngx_str_t key;          // empty: the header is not sent
+    u_char* lowcase_key;
+    ngx_uint_t hash;
+};
+
 struct LocConf {
     config::Settings* settings;
     GateConfig* gate;      // resolved in merge; null until then
+    HeaderKey identity_keys[4];  // user, email, name, groups (from gate->identity_headers)
     ngx_str_t set_file;    // where authgate/authgate_endpoint was set, for merge errors
     ngx_uint_t set_line;
 };
@@ -48,6 +56,7 @@ struct Runtime {
     NgxClock clock;
     OpensslRandom random;
     std::unique_ptr<Store> store;          // shared memory (per worker, completes inline)
+    std::unique_ptr<SessionCache> sessions;  // Redis only: cached lookups (outlives redis)
     std::unique_ptr<RedisClient> redis;    // or Redis (per-request stores on this client)
     ngx_thread_pool_t* thread_pool = nullptr;
     sso::ProviderRegistry providers;       // discovery documents and JWKS of SSO providers

@@ -100,6 +100,7 @@ Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::RedisSettings
     ep.prefix = s.prefix;
     ep.connect_timeout = s.connect_timeout;
     ep.command_timeout = s.command_timeout;
+    ep.session_cache = s.session_cache;
     ep.master_name = s.master_name;
     if (!s.master_name.empty()) {
         if (sentinels == nullptr) {
@@ -316,6 +317,17 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
         conf->gate = pool_new<GateConfig>(cf->pool);
         if (conf->gate == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
         *conf->gate = std::move(*resolved);
+        const auto& ih = conf->gate->identity_headers;
+        const std::string* names[4] = {&ih.user, &ih.email, &ih.name, &ih.groups};
+        for (int i = 0; i < 4; ++i) {
+            HeaderKey& k = conf->identity_keys[i];
+            k = HeaderKey{pool_str(cf->pool, *names[i]), nullptr, 0};
+            if (names[i]->empty()) continue;
+            if (k.key.data == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+            k.lowcase_key = static_cast<u_char*>(ngx_pnalloc(cf->pool, k.key.len));
+            if (k.lowcase_key == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+            k.hash = ngx_hash_strlow(k.lowcase_key, k.key.data, k.key.len);
+        }
         return static_cast<char*>(NGX_CONF_OK);
     });
 }
@@ -348,7 +360,12 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         }
         auto* rt = new Runtime();
         if (mc->redis != nullptr) {
-            rt->redis = std::make_unique<RedisClient>(*mc->redis, cycle->log);
+            if (mc->redis->session_cache > 0) {
+                rt->sessions = std::make_unique<SessionCache>(
+                    SessionCache::Limits{mc->redis->session_cache, kSessionCacheEntries,
+                                         kSessionCacheLiveWindow});
+            }
+            rt->redis = std::make_unique<RedisClient>(*mc->redis, cycle->log, rt->sessions.get());
             rt->redis->start();
         } else {
             rt->store = std::make_unique<ShmStore>(mc->zone, cycle->log);

@@ -1,7 +1,12 @@
 #include "ngx_http_authgate_redis.h"
 #include "ngx_http_authgate_request.h"
 
+#include <openssl/rand.h>
 #include <openssl/sha.h>
+
+#include <charconv>
+
+#include "authgate/store_keys.h"
 
 namespace authgate::ngx {
 
@@ -9,6 +14,35 @@ namespace {
 
 constexpr Millis kFirstBackoff = 50;
 constexpr Millis kMaxBackoff = 500;  // a returning Redis is used again within ~0.5 s
+constexpr Millis kBeatInterval = kSessionCacheBeat;
+
+Millis now_ms() {
+    ngx_time_t* tp = ngx_timeofday();
+    return static_cast<Millis>(tp->sec) * 1000 + static_cast<Millis>(tp->msec);
+}
+
+// Session writes are announced atomically with the write: the channel and the payload
+// (the store key without the prefix) are the last two ARGV. An ACL user without the
+// channel permission still writes; the script then adds kNotAnnounced to its result.
+constexpr long long kNotAnnounced = 2;
+
+const RedisScript& set_announce_script() {
+    static const RedisScript script(
+        "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+        "local p = redis.pcall('PUBLISH', ARGV[3], ARGV[4]) "
+        "if type(p) == 'table' and p.err then return 3 end "
+        "return 1");
+    return script;
+}
+
+const RedisScript& del_announce_script() {
+    static const RedisScript script(
+        "local n = redis.call('DEL', KEYS[1]) "
+        "local p = redis.pcall('PUBLISH', ARGV[1], ARGV[2]) "
+        "if type(p) == 'table' and p.err then return n + 2 end "
+        "return n");
+    return script;
+}
 
 // Adds delta and sets the expiry only when the counter is created.
 const RedisScript& incr_script() {
@@ -169,12 +203,24 @@ std::string RedisAddress::display() const {
     return unix_path.empty() ? ip + ":" + std::to_string(port) : "unix:" + unix_path;
 }
 
-RedisClient::RedisClient(RedisEndpoint endpoint, ngx_log_t* log)
-    : ep_(std::move(endpoint)), log_(log) {
+RedisClient::RedisClient(RedisEndpoint endpoint, ngx_log_t* log, SessionCache* cache)
+    : ep_(std::move(endpoint)), log_(log), cache_(cache) {
     master_.owner = this;
     sentinel_.owner = this;
     sentinel_.sentinel = true;
-    for (ngx_event_t* ev : {&reconnect_ev_, &connect_timer_, &discover_ev_}) {
+    sub_.owner = this;
+    sub_.subscriber = true;
+    channel_ = ep_.prefix + "invalidate";
+    unsigned char token[8];
+    if (RAND_bytes(token, sizeof token) != 1) throw std::runtime_error("RAND_bytes failed");
+    beat_channel_ = channel_ + ":";
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned char b : token) {
+        beat_channel_ += kHex[b >> 4];
+        beat_channel_ += kHex[b & 15];
+    }
+    tick_ev_.handler = on_tick;
+    for (ngx_event_t* ev : {&reconnect_ev_, &connect_timer_, &discover_ev_, &tick_ev_}) {
         ev->data = this;
         ev->log = log_;
         ev->cancelable = 1;  // never hold up a graceful shutdown
@@ -190,6 +236,8 @@ RedisClient::RedisClient(RedisEndpoint endpoint, ngx_log_t* log)
 
 RedisClient::~RedisClient() {
     exiting_ = true;
+    if (tick_ev_.timer_set) ngx_del_timer(&tick_ev_);
+    close(sub_);
     if (reconnect_ev_.timer_set) ngx_del_timer(&reconnect_ev_);
     if (connect_timer_.timer_set) ngx_del_timer(&connect_timer_);
     if (discover_ev_.posted) {
@@ -199,7 +247,10 @@ RedisClient::~RedisClient() {
     close(master_);
 }
 
-void RedisClient::start() { connect(); }
+void RedisClient::start() {
+    connect();
+    if (cache_ != nullptr) ngx_add_timer(&tick_ev_, static_cast<ngx_msec_t>(kBeatInterval));
+}
 
 void RedisClient::log_down(const char* why) {
     if (down_logged_) return;
@@ -248,6 +299,7 @@ bool RedisClient::open(Link& link, const RedisAddress& address) {
     ac->ev.cleanup = ev_cleanup;
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    if (link.subscriber) return true;  // supervised by the tick
     if (connect_timer_.timer_set) ngx_del_timer(&connect_timer_);
     ngx_add_timer(&connect_timer_, static_cast<ngx_msec_t>(ep_.connect_timeout));
     return true;
@@ -348,6 +400,7 @@ void RedisClient::mark_up() {
 void RedisClient::fail(const char* why) {
     log_down(why);
     connected_ = false;
+    subscription_lost(nullptr);
     if (connect_timer_.timer_set) ngx_del_timer(&connect_timer_);
     close(master_);
     if (!ep_.master_name.empty()) have_master_ = false;  // ask the sentinels again
@@ -373,11 +426,16 @@ void RedisClient::on_connect(const redisAsyncContext* ac, int status) {
     if (status == REDIS_OK) return;  // up once the handshake is answered (on_ready_reply)
     // hiredis frees the context after this callback.
     link->ac = nullptr;
+    if (link->subscriber) {
+        self->subscription_lost(ac->errstr[0] ? ac->errstr : "connect failed");
+        return;
+    }
     if (self->connect_timer_.timer_set) ngx_del_timer(&self->connect_timer_);
     if (link->sentinel) {
         self->post_discover();
         return;
     }
+    self->subscription_lost(nullptr);
     self->connected_ = false;
     self->log_down(ac->errstr[0] ? ac->errstr : "connect failed");
     if (!self->ep_.master_name.empty()) self->have_master_ = false;
@@ -390,6 +448,11 @@ void RedisClient::on_disconnect(const redisAsyncContext* ac, int status) {
     if (link->ac != ac) return;  // we dropped it ourselves
     link->ac = nullptr;
     if (link->sentinel) return;
+    if (link->subscriber) {
+        self->subscription_lost(status == REDIS_OK ? "connection closed" : ac->errstr);
+        return;
+    }
+    self->subscription_lost(nullptr);
     self->connected_ = false;
     self->log_down(status == REDIS_OK ? "connection closed" : ac->errstr);
     if (!self->ep_.master_name.empty()) self->have_master_ = false;
@@ -487,6 +550,113 @@ void RedisClient::on_event(ngx_event_t* ev) {
     }
 }
 
+// ---- session cache subscription ---------------------------------------------------
+
+// Every kBeatInterval: (re)subscribes while the command link is up, gives up on a
+// subscription that is not confirmed within the connect timeout, and publishes this
+// worker's heartbeat (fire and forget: a stalled Redis simply stops confirming).
+void RedisClient::on_tick(ngx_event_t* ev) {
+    auto* self = static_cast<RedisClient*>(ev->data);
+    if (self->exiting_) return;
+    Millis now = now_ms();
+    if (self->connected_ && self->master_.ac != nullptr) {
+        if (self->sub_.ac == nullptr) {
+            if (now >= self->sub_retry_at_) self->open_subscription();
+        } else if (!self->sub_confirmed_ && now - self->sub_opened_ > self->ep_.connect_timeout) {
+            self->subscription_lost("subscribe timed out");
+        }
+        if (self->sub_confirmed_ && self->master_.ac != nullptr) {
+            char text[24];
+            auto end = std::to_chars(text, text + sizeof text, now).ptr;
+            std::vector<std::string> beat = {"PUBLISH", self->beat_channel_,
+                                             std::string(text, end)};
+            send_raw(self->master_.ac, nullptr, nullptr, beat);
+        }
+    }
+    ngx_add_timer(ev, static_cast<ngx_msec_t>(kBeatInterval));
+}
+
+void RedisClient::open_subscription() {
+    sub_opened_ = now_ms();
+    if (!open(sub_, current_)) {
+        subscription_lost("connect failed");
+        return;
+    }
+    if (!ep_.password.empty()) {
+        std::vector<std::string> auth = {"AUTH"};
+        if (!ep_.user.empty()) auth.push_back(ep_.user);
+        auth.push_back(ep_.password);
+        send_raw(sub_.ac, on_auth_reply, nullptr, auth);
+    }
+    send_raw(sub_.ac, on_subscription, nullptr, {"SUBSCRIBE", channel_, beat_channel_});
+}
+
+void RedisClient::not_announced() {
+    if (publish_logged_) return;
+    ngx_log_error(NGX_LOG_ERR, log_, 0,
+                  "authgate: redis %s refused PUBLISH on \"%s\": session caches of other "
+                  "servers are not told of sign-outs (grant the ACL user &%s*)",
+                  ep_.display.c_str(), channel_.c_str(), channel_.c_str());
+    publish_logged_ = true;
+}
+
+// The cache stops serving at once and is emptied: announcements may be missed until the
+// subscription is confirmed again. `why` null: the command link went down (logged there).
+void RedisClient::subscription_lost(const char* why) {
+    if (cache_ == nullptr) return;
+    cache_->lost();
+    sub_confirmed_ = false;
+    close(sub_);
+    sub_backoff_ = sub_backoff_ == 0 ? kFirstBackoff : std::min(sub_backoff_ * 2, kMaxBackoff);
+    sub_retry_at_ = now_ms() + sub_backoff_;
+    if (why != nullptr && !sub_logged_ && !down_logged_) {
+        ngx_log_error(NGX_LOG_WARN, log_, 0,
+                      "authgate: redis %s session cache subscription lost (%s); cached "
+                      "sessions are not used until it is back",
+                      ep_.display.c_str(), why);
+        sub_logged_ = true;
+    }
+}
+
+void RedisClient::on_subscription(redisAsyncContext* ac, void* reply, void*) {
+    auto* r = static_cast<redisReply*>(reply);
+    Link* link = link_of(ac);
+    RedisClient* self = link->owner;
+    if (r == nullptr || link->ac != ac || self->cache_ == nullptr) return;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+    const redisReply* kind = r->element[0];
+    const redisReply* chan = r->element[1];
+    const redisReply* data = r->element[2];
+    if (kind->str == nullptr || chan->str == nullptr) return;
+    std::string_view k(kind->str, kind->len);
+    std::string_view c(chan->str, chan->len);
+    if (k == "message" && data->str != nullptr) {
+        std::string_view payload(data->str, data->len);
+        if (c == self->channel_) {
+            self->cache_->invalidate(payload);
+        } else if (c == self->beat_channel_) {
+            Millis sent = 0;
+            auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), sent);
+            if (ec == std::errc{} && end == payload.data() + payload.size()) {
+                self->cache_->heartbeat(sent);
+            }
+        }
+        return;
+    }
+    // Both channels are confirmed in order; the heartbeat channel comes last.
+    if (k == "subscribe" && c == self->beat_channel_) {
+        self->sub_confirmed_ = true;
+        self->sub_backoff_ = 0;
+        self->cache_->subscribed(now_ms());
+        if (self->sub_logged_) {
+            ngx_log_error(NGX_LOG_NOTICE, self->log_, 0,
+                          "authgate: redis %s session cache subscription is back",
+                          self->ep_.display.c_str());
+            self->sub_logged_ = false;
+        }
+    }
+}
+
 // ---- per-request store -----------------------------------------------------------
 
 bool RedisRequestStore::Awaiter::await_suspend(std::coroutine_handle<> h) {
@@ -540,6 +710,19 @@ Task<StoreReply<std::optional<std::string>>> RedisRequestStore::get(std::string_
 
 Task<StoreReply<bool>> RedisRequestStore::set(std::string_view k, std::string value,
                                               Millis ttl_ms) {
+    if (is_session_key(k)) {
+        // This worker's entry goes now (and any read in flight is not cached); every
+        // other worker hears of it from the script's PUBLISH.
+        if (SessionCache* cache = client_.cache()) cache->invalidate(k);
+        std::vector<std::string> keys = {key(k)};
+        std::vector<std::string> args = {std::move(value),
+                                         std::to_string(std::max<Millis>(ttl_ms, 1)),
+                                         client_.channel(), std::string(k)};
+        RedisResult r = co_await eval(set_announce_script(), std::move(keys), std::move(args));
+        bool ok = r.ok && r.type == REDIS_REPLY_INTEGER;
+        if (ok && r.integer >= kNotAnnounced) client_.not_announced();
+        co_return StoreReply<bool>{ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
+    }
     std::vector<std::string> argv = {"SET", key(k), std::move(value), "PX",
                                      std::to_string(std::max<Millis>(ttl_ms, 1))};
     RedisResult r = co_await command(std::move(argv));
@@ -558,8 +741,20 @@ Task<StoreReply<bool>> RedisRequestStore::set_if_absent(std::string_view k, std:
 }
 
 Task<StoreReply<bool>> RedisRequestStore::del(std::string_view k) {
-    std::vector<std::string> argv = {"DEL", key(k)};
-    RedisResult r = co_await command(std::move(argv));
+    RedisResult r;
+    if (is_session_key(k)) {
+        if (SessionCache* cache = client_.cache()) cache->invalidate(k);
+        std::vector<std::string> keys = {key(k)};
+        std::vector<std::string> args = {client_.channel(), std::string(k)};
+        r = co_await eval(del_announce_script(), std::move(keys), std::move(args));
+        if (r.ok && r.type == REDIS_REPLY_INTEGER && r.integer >= kNotAnnounced) {
+            client_.not_announced();
+            r.integer -= kNotAnnounced;
+        }
+    } else {
+        std::vector<std::string> argv = {"DEL", key(k)};
+        r = co_await command(std::move(argv));
+    }
     if (r.ok && r.type == REDIS_REPLY_INTEGER) {
         co_return StoreReply<bool>{StoreStatus::ok, r.integer > 0};
     }

@@ -13,10 +13,21 @@
 #include <vector>
 
 #include "authgate/ports.h"
+#include "authgate/session_cache.h"
 
 namespace authgate::ngx {
 
 class RequestState;
+
+// The session cache: each worker publishes a heartbeat on its own channel every
+// kSessionCacheBeat and serves cached sessions only while one came back through its
+// subscription within kSessionCacheLiveWindow, so an announcement is never missed for
+// longer than that (the revocation guarantee is 100 ms; the rest is margin for nginx's
+// cached clock, as old as the current event-loop turn). At most kSessionCacheEntries
+// sessions per worker (~0.5 KB each).
+inline constexpr Millis kSessionCacheBeat = 20;
+inline constexpr Millis kSessionCacheLiveWindow = 60;
+inline constexpr std::size_t kSessionCacheEntries = 10000;
 
 struct RedisAddress {
     std::string ip;         // numeric address, or empty for a unix socket
@@ -36,6 +47,7 @@ struct RedisEndpoint {
     std::string prefix;
     Millis connect_timeout = 1000;
     Millis command_timeout = 500;
+    Millis session_cache = 1000;  // max age of a cached session lookup; 0: no cache
     std::string display;    // "127.0.0.1:6379" or "sentinel master mymaster" for logs
 };
 
@@ -59,7 +71,9 @@ struct RedisCommand;
 
 class RedisClient {
   public:
-    RedisClient(RedisEndpoint endpoint, ngx_log_t* log);
+    // `cache` (may be null) is kept in step with every worker's session writes through a
+    // second, subscribed connection; it must outlive the client.
+    RedisClient(RedisEndpoint endpoint, ngx_log_t* log, SessionCache* cache);
     ~RedisClient();
     RedisClient(const RedisClient&) = delete;
     RedisClient& operator=(const RedisClient&) = delete;
@@ -67,6 +81,11 @@ class RedisClient {
     void start();
     bool usable() const { return master_.ac != nullptr; }
     const RedisEndpoint& endpoint() const { return ep_; }
+    SessionCache* cache() const { return cache_; }
+    // The channel that announces changed or ended sessions (payload: store key).
+    const std::string& channel() const { return channel_; }
+    // A session write could not be announced (ACL without channel permission): logged once.
+    void not_announced();
     // Queues a command; false when there is no connection (cmd not taken).
     bool send(RedisCommand* cmd, const std::vector<std::string>& argv);
     // Drops the connection (replies are ordered: a stuck head blocks the rest).
@@ -78,6 +97,7 @@ class RedisClient {
     struct Link {
         RedisClient* owner = nullptr;
         bool sentinel = false;
+        bool subscriber = false;
         redisAsyncContext* ac = nullptr;
         ngx_connection_t* conn = nullptr;
     };
@@ -102,6 +122,11 @@ class RedisClient {
     static void on_discover_event(ngx_event_t* ev);
     void post_discover();
     static void on_connect_timer(ngx_event_t* ev);
+    // The subscription that keeps the session cache honest.
+    static void on_tick(ngx_event_t* ev);
+    static void on_subscription(redisAsyncContext* ac, void* reply, void* priv);
+    void open_subscription();
+    void subscription_lost(const char* why);
 
     RedisEndpoint ep_;
     ngx_log_t* log_;
@@ -118,6 +143,18 @@ class RedisClient {
     ngx_event_t reconnect_ev_{};
     ngx_event_t connect_timer_{};
     ngx_event_t discover_ev_{};  // posted: runs once hiredis has freed the old sentinel link
+
+    SessionCache* cache_;
+    std::string channel_;        // <prefix>invalidate
+    std::string beat_channel_;   // <prefix>invalidate:<random>, this worker's heartbeats
+    Link sub_;
+    bool sub_confirmed_ = false;
+    bool sub_logged_ = false;
+    bool publish_logged_ = false;
+    Millis sub_opened_ = 0;
+    Millis sub_retry_at_ = 0;
+    Millis sub_backoff_ = 0;
+    ngx_event_t tick_ev_{};      // heartbeats and subscription supervision
 };
 
 // The Store a flow sees for one request backed by Redis.

@@ -92,21 +92,19 @@ bool remove_headers(ngx_http_request_t* r, const DropList& drop) {
     return true;
 }
 
-// Appends a request header whose value is written by fill(out) into pool memory of
-// `max_len` bytes (returning the length used).
+// Appends a request header named `key` (prepared at config time) whose value is written
+// by fill(out) into pool memory of `max_len` bytes (returning the length used).
 template <class Fill>
-bool push_request_header(ngx_http_request_t* r, std::string_view name, std::size_t max_len,
+bool push_request_header(ngx_http_request_t* r, const HeaderKey& key, std::size_t max_len,
                          Fill&& fill) {
     auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_in.headers));
     if (h == nullptr) return false;
-    auto* mem = static_cast<u_char*>(ngx_pnalloc(r->pool, name.size() * 2 + max_len + 1));
+    auto* mem = static_cast<u_char*>(ngx_pnalloc(r->pool, max_len + 1));
     if (mem == nullptr) return false;
-    h->key.data = mem;
-    h->key.len = name.size();
-    ngx_memcpy(mem, name.data(), name.size());
-    h->lowcase_key = mem + name.size();
-    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, h->key.len);
-    h->value.data = mem + name.size() * 2;
+    h->key = key.key;
+    h->lowcase_key = key.lowcase_key;
+    h->hash = key.hash;
+    h->value.data = mem;
     h->value.len = fill(h->value.data);
     h->value.data[h->value.len] = '\0';
     return true;
@@ -121,8 +119,8 @@ std::size_t copy_header_safe(u_char* out, std::string_view v) {
     return v.size();
 }
 
-bool push_identity(ngx_http_request_t* r, std::string_view name, std::string_view value) {
-    return push_request_header(r, name, value.size(),
+bool push_identity(ngx_http_request_t* r, const HeaderKey& key, std::string_view value) {
+    return push_request_header(r, key, value.size(),
                                [&](u_char* out) { return copy_header_safe(out, value); });
 }
 
@@ -268,7 +266,8 @@ Ports RequestState::ports() {
     Runtime* rt = runtime();
     if (rt->redis) {
         if (!redis_store_) redis_store_.emplace(*rt->redis, *this);
-        return Ports{*redis_store_, rt->clock, rt->random, offloader_, http_, rt->providers};
+        return Ports{*redis_store_, rt->clock, rt->random, offloader_, http_, rt->providers,
+                     rt->sessions.get()};
     }
     return Ports{*rt->store, rt->clock, rt->random, offloader_, http_, rt->providers};
 }
@@ -357,28 +356,31 @@ void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
             value.find(cfg.csrf_cookie_name) == std::string_view::npos) {
             continue;
         }
-        auto stripped = http::strip_cookies(value, cfg.gate_cookies);
-        if (!stripped) continue;
-        if (stripped->empty()) {
+        auto* out = static_cast<u_char*>(ngx_pnalloc(r->pool, 2 * value.size() + 1));
+        if (out == nullptr) throw std::bad_alloc();
+        auto len = http::strip_cookies(value, cfg.gate_cookies, reinterpret_cast<char*>(out));
+        if (!len) continue;
+        if (*len == 0) {
             drop.push(cookies[i]);
         } else {
-            cookies[i]->value = pool_str(r->pool, *stripped);
+            out[*len] = '\0';
+            cookies[i]->value = ngx_str_t{*len, out};
         }
     }
     if (!drop.empty()) remove_headers(r, drop);
 }
 
-ngx_int_t apply_allow(ngx_http_request_t* r, const GateConfig& cfg, const Decision& d) {
-    const auto& h = cfg.identity_headers;
+ngx_int_t apply_allow(ngx_http_request_t* r, const LocConf& lc, const Decision& d) {
+    const HeaderKey* k = lc.identity_keys;  // user, email, name, groups
     const Identity& id = d.identity;
     bool ok = true;
-    if (!h.user.empty()) ok &= push_identity(r, h.user, id.user);
-    if (!h.email.empty() && !id.email.empty()) ok &= push_identity(r, h.email, id.email);
-    if (!h.name.empty() && !id.name.empty()) ok &= push_identity(r, h.name, id.name);
-    if (!h.groups.empty()) {
+    if (k[0].key.len != 0) ok &= push_identity(r, k[0], id.user);
+    if (k[1].key.len != 0 && !id.email.empty()) ok &= push_identity(r, k[1], id.email);
+    if (k[2].key.len != 0 && !id.name.empty()) ok &= push_identity(r, k[2], id.name);
+    if (k[3].key.len != 0) {
         std::size_t total = 0;
         for (const auto& g : id.groups) total += g.size() + 1;
-        ok &= push_request_header(r, h.groups, total, [&](u_char* out) {
+        ok &= push_request_header(r, k[3], total, [&](u_char* out) {
             std::size_t n = 0;
             for (const auto& g : id.groups) {
                 if (n > 0) out[n++] = ',';

@@ -74,7 +74,7 @@ class RequestState {
 
 // Applying decisions.
 void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg);
-ngx_int_t apply_allow(ngx_http_request_t* r, const GateConfig& cfg, const Decision& d);
+ngx_int_t apply_allow(ngx_http_request_t* r, const LocConf& lc, const Decision& d);
 // Sends a full response; returns what ngx_http_output_filter returned.
 ngx_int_t send_decision(ngx_http_request_t* r, const Decision& d);
 void log_notice(ngx_http_request_t* r, const Decision& d);

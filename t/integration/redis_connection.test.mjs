@@ -60,6 +60,14 @@ describe('redis connection settings', () => {
     const inDb0 = redis.cli('-a', 'default-secret', '-n', '0', 'KEYS', 'c:s:*');
     assert.notEqual(inDb3, '', 'the session is in db 3');
     assert.equal(inDb0, '', 'and not in db 0');
+    // This ACL user has no channel permission: sessions work, without the session cache,
+    // and the log says how to fix it.
+    const out = await request(g.base, '/_authgate/logout', { headers: { Cookie: `authgate_session=${session}` } });
+    assert.equal(out.status, 200);
+    assert.equal((await request(g.base, '/app', { headers: { Cookie: `authgate_session=${session}` } })).status, 302);
+    const log = g.nginx.log();
+    assert.match(log, /refused PUBLISH on "c:invalidate".*grant the ACL user &c:invalidate\*/);
+    assert.match(log, /session cache subscription lost/);
   });
 
   it('fails closed when Redis wants a password the gate was not given', async () => {

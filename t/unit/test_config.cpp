@@ -138,6 +138,9 @@ void directive_errors_quote_the_token(void**) {
         {"authgate_redis", {"127.0.0.1:6379", "timeout=1s"}, "unknown parameter \"timeout\""},
         {"authgate_redis", {"127.0.0.1:6379", "command_timeout=fast"}, "invalid duration"},
         {"authgate_redis", {"sentinel:"}, "expected sentinel:<master name>"},
+        {"authgate_redis", {"127.0.0.1:6379", "session_cache=soon"}, "session_cache: invalid duration"},
+        {"authgate_redis", {"127.0.0.1:6379", "session_cache=0"}, "must be positive"},
+        {"authgate_redis", {"127.0.0.1:6379", "session_cache=61s"}, "must be off or 1ms..60s"},
         {"authgate_redis_sentinels", {"127.0.0.1"}, "invalid sentinel address \"127.0.0.1\""},
         {"authgate_redis_sentinels", {"127.0.0.1:26379", "h:99999x"}, "invalid sentinel address"},
         {"authgate_oidc_provider", {"Corp", "issuer=https://i"}, "invalid provider name \"Corp\""},
@@ -204,6 +207,11 @@ void redis_settings(void**) {
     assert_true(sentinel.ok() && sentinel->master_name == "mymaster" && sentinel->db == 1);
     std::vector<std::string_view> d = {"localhost"};
     assert_int_equal(parse_redis(d)->port, 6379);
+    assert_int_equal(parse_redis(d)->session_cache, 1000);  // on by default
+    std::vector<std::string_view> off = {"localhost", "session_cache=off"};
+    assert_int_equal(parse_redis(off)->session_cache, 0);
+    std::vector<std::string_view> ms = {"localhost", "session_cache=250ms"};
+    assert_int_equal(parse_redis(ms)->session_cache, 250);
 }
 
 void oidc_providers(void**) {

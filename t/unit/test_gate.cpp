@@ -247,6 +247,61 @@ void tampered_cookies_are_rejected(void**) {
     }
 }
 
+// With a session cache (Redis with pub/sub), a hit answers without the store; an
+// invalidation, the session's own expiry and a tampered cookie still count.
+void cached_lookups_skip_the_store_until_invalidated(void**) {
+    std::unique_ptr<Fixture> f(make({{"authgate_idle_timeout", "10m"}}));
+    SessionCache cache(SessionCache::Limits{1000, 16, 80});
+    auto cached = [&](const std::string& cookie) {
+        Req r;
+        r.cookies = {cookie};
+        Ports p = f->ports();
+        p.sessions = &cache;
+        return run(check_access(p, f->cfg, r.view()));
+    };
+    std::string cookie = sign_in(*f, "alice", "alice-pass");
+    cache.subscribed(f->clock.now_ms());
+    cache.heartbeat(f->clock.now_ms());
+    assert_true(cached(cookie).allowed());  // a miss: read from the store, then cached
+    assert_int_equal(cache.size(), 1);
+    f->store.down = true;
+    auto hit = cached(cookie);
+    assert_true(hit.allowed());
+    assert_string_equal(hit.identity.user.c_str(), "alice");
+    auto inline_check = [&](const std::string& c) {
+        Req r;
+        r.cookies = {"theme=dark; " + c};
+        Ports p = f->ports();
+        p.sessions = &cache;
+        return check_access_cached(p, f->cfg, r.view());
+    };
+    auto fast = inline_check(cookie);  // the same answer without a coroutine
+    assert_true(fast.has_value() && fast->allowed());
+    assert_string_equal(fast->identity.email.c_str(), "alice@example.com");
+    std::string tampered = cookie;
+    tampered[tampered.size() - 2] ^= 1;
+    assert_false(inline_check(tampered).has_value());
+    assert_false(cached(tampered).allowed());  // not a cached value: goes to the store
+    // Announced write (logout on another server): the store decides again.
+    std::string key = cache.find(cookie.substr(cookie.find('=') + 1), f->clock.now_ms())->store_key;
+    cache.invalidate(key);
+    assert_false(inline_check(cookie).has_value());
+    assert_int_equal((int)cached(cookie).error, (int)Error::store_unavailable);
+    f->store.down = false;
+    assert_true(cached(cookie).allowed());
+    // Past max age the entry is not served (the store is asked again).
+    f->clock.advance(1000);
+    cache.heartbeat(f->clock.now_ms());
+    f->store.down = true;
+    assert_int_equal((int)cached(cookie).error, (int)Error::store_unavailable);
+    // The subscription is lost: nothing is served from the cache.
+    f->store.down = false;
+    assert_true(cached(cookie).allowed());
+    cache.lost();
+    f->store.down = true;
+    assert_false(cached(cookie).allowed());
+}
+
 void logout_revokes_on_the_server(void**) {
     std::unique_ptr<Fixture> f(make());
     std::string cookie = sign_in(*f, "alice", "alice-pass");
@@ -422,6 +477,7 @@ int main() {
         cmocka_unit_test(session_id_rotates_at_sign_in),
         cmocka_unit_test(tampered_cookies_are_rejected),
         cmocka_unit_test(logout_revokes_on_the_server),
+        cmocka_unit_test(cached_lookups_skip_the_store_until_invalidated),
         cmocka_unit_test(require_rules),
         cmocka_unit_test(run_time_users_sign_in_from_a_durable_store),
         cmocka_unit_test(user_index_lists_and_revokes),

@@ -65,6 +65,8 @@ struct RedisSettings {
     std::string prefix = "authgate:";
     Millis connect_timeout = 1000;
     Millis command_timeout = 500;
+    // Max age of a per-worker cached session lookup (invalidated over pub/sub); 0: off.
+    Millis session_cache = 1000;
 };
 
 // authgate_oidc_provider: one OpenID Provider as written in the config (presets applied).

@@ -2,11 +2,14 @@
 // /_authgate/ endpoints. Adapters run these Tasks and apply the Decision.
 #pragma once
 
+#include <optional>
+
 #include "authgate/config.h"
 #include "authgate/ports.h"
 #include "authgate/request.h"
 #include "authgate/session.h"
 #include "authgate/sso.h"
+#include "authgate/session_cache.h"
 #include "authgate/task.h"
 
 namespace authgate {
@@ -18,10 +21,17 @@ struct Ports {
     Offloader& offload;
     HttpClient& http;
     sso::ProviderRegistry& providers;
+    // Per-worker cache of session lookups, when the store announces its session writes
+    // (Redis with authgate_redis session_cache); null otherwise.
+    SessionCache* sessions = nullptr;
 };
 
 // The request and config must outlive the returned Task.
 Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req);
+// The same check answered inline from ports.sessions when it holds the request's session
+// (no store round trip, no coroutine); nullopt when check_access must run.
+std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
+                                           const RequestView& req);
 // A user's sessions, through the per-user index (for administration).
 struct UserSession {
     std::string store_key;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,9 +16,16 @@ namespace authgate::http {
 std::vector<std::string_view> cookie_values(const std::vector<std::string_view>& headers,
                                             std::string_view name);
 
+// The same into `out`, without allocating: the first out.size() values; returns how many.
+std::size_t cookie_values(const std::vector<std::string_view>& headers, std::string_view name,
+                          std::span<std::string_view> out);
 // The Cookie header with every cookie named in `drop` removed; nullopt when unchanged.
 std::optional<std::string> strip_cookies(std::string_view header,
                                          const std::vector<std::string>& drop);
+// The same written to `out` (room for 2 * header.size() bytes: pairs are rejoined with
+// "; "), without allocating; returns the length.
+std::optional<std::size_t> strip_cookies(std::string_view header,
+                                         const std::vector<std::string>& drop, char* out);
 
 struct SetCookie {
     std::string name;

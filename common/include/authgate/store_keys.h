@@ -5,6 +5,8 @@
 //   u:{<user>}                          run-time user record (hash, no TTL): password
 //                                       (argon2id), email, name, groups (comma list),
 //                                       disabled ("1" when disabled)
+//   invalidate (pub/sub channel)        Redis only: announces every write to an s: key
+//                                       (payload: the key) to the workers' session caches
 // User names are percent-encoded inside the braces, which are the Redis Cluster hash tag:
 // all of one user's keys share a slot.
 #pragma once
@@ -19,6 +21,8 @@
 namespace authgate {
 
 std::string user_sessions_key(std::string_view user);
+// Whether a key is a session record ("s:..."), whose writes are announced to caches.
+inline bool is_session_key(std::string_view key) { return key.starts_with("s:"); }
 std::string user_record_key(std::string_view user);
 
 // Hash records for stores that keep a record as one value (shared memory, tests).

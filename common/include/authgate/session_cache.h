@@ -1,0 +1,106 @@
+// A per-worker cache of session lookups in front of a shared store whose session writes
+// are announced to every worker (Redis pub/sub). Pure: the adapter feeds it the
+// announcements, the state of its subscription and the time; it never does I/O.
+//
+// Rules (each has a unit test):
+// - Entries are served only while the subscription is live AND a heartbeat that went
+//   through it was published at most `live_window` ago, so an announcement is never
+//   missed for longer than that without the cache noticing (a silently dead link).
+// - Losing the subscription empties the cache; after re-subscribing it fills again only
+//   from lookups started after the subscription was confirmed.
+// - A lookup started before any invalidation or flush (generation counter) is not
+//   inserted: its answer may predate the write that was announced.
+// - Each entry lives at most `max_age` (the flow also re-checks the session's own
+//   expiry on every hit); at most `max_entries` entries, least recently used evicted.
+// - Entries are keyed by the exact cookie value that passed MAC verification, compared
+//   in constant time, so a hit proves what the MAC check proved.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "authgate/ports.h"
+#include "authgate/session.h"
+
+namespace authgate {
+
+class SessionCache {
+  public:
+    struct Limits {
+        Millis max_age = 1000;
+        std::size_t max_entries = 10000;
+        Millis live_window = 60;
+    };
+
+    struct Entry {
+        std::string cookie;     // the verified cookie value (map key)
+        std::string store_key;  // s:<hash>, as announced
+        SessionId id;
+        Session session;
+        Millis inserted_ms = 0;
+        Millis expires_ms = 0;  // inserted + max_age (not served before inserted either)
+    };
+
+    // A lookup in progress: which generation its store read started in.
+    struct Ticket {
+        std::uint64_t generation = 0;
+    };
+
+    explicit SessionCache(Limits limits);
+    SessionCache(const SessionCache&) = delete;
+    SessionCache& operator=(const SessionCache&) = delete;
+
+    // The subscription is confirmed at `now`: announcements are delivered from here on.
+    void subscribed(Millis now);
+    // The subscription (or the store connection) is gone: announcements may be missed.
+    void lost();
+    // A heartbeat published at `sent_ms` came back through the subscription: every
+    // announcement published before it has been delivered.
+    void heartbeat(Millis sent_ms);
+    bool usable(Millis now) const;
+
+    // nullptr on a miss, an expired entry, or while the cache is not usable. The pointer
+    // stays valid until the next call that changes the cache.
+    const Entry* find(std::string_view cookie, Millis now);
+    // Call before reading the store; nullopt when the answer must not be cached.
+    std::optional<Ticket> begin_fill(Millis now) const;
+    // Inserts what the store answered; false when the ticket is stale or the cache is
+    // not usable (nothing inserted).
+    bool fill(const Ticket& ticket, std::string_view cookie, std::string_view store_key,
+              const SessionId& id, const Session& session, Millis now);
+    // A session was changed or ended (announced, or written by this worker).
+    void invalidate(std::string_view store_key);
+    void clear();
+
+    std::size_t size() const { return lru_.size(); }
+    std::uint64_t generation() const { return generation_; }
+    const Limits& limits() const { return limits_; }
+
+  private:
+    struct Hash {
+        std::size_t operator()(std::string_view s) const noexcept;
+    };
+    struct ConstantTimeEqual {
+        bool operator()(std::string_view a, std::string_view b) const noexcept;
+    };
+    using List = std::list<Entry>;
+
+    void erase(List::iterator it);
+
+    Limits limits_;
+    bool live_ = false;
+    Millis subscribed_ms_ = 0;
+    bool confirmed_ = false;   // a heartbeat came back through the current subscription
+    Millis confirmed_ms_ = 0;  // send time of the latest heartbeat that came back
+    std::uint64_t generation_ = 1;
+    List lru_;  // most recently used first
+    std::unordered_map<std::string_view, List::iterator, Hash, ConstantTimeEqual> by_cookie_;
+    std::unordered_map<std::string_view, List::iterator> by_key_;
+};
+
+} // namespace authgate

@@ -1,0 +1,196 @@
+// The per-worker Redis session cache: hits skip Redis, and a revocation on any server takes effect on every worker of every server within 100 ms.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Nginx, echoServer, makePrefix, removePrefix } from './harness/nginx.mjs';
+import { freePorts } from './harness/ports.mjs';
+import { form, request, signIn, sleep } from './harness/http.mjs';
+import { users } from './harness/fixtures.mjs';
+import { Redis } from './harness/redis.mjs';
+
+const kLimitMs = 100;
+
+// Two gates (two workers each) on one Redis, with the session cache on.
+async function twoGates(redis, prefix) {
+  const [a, b, backend] = await freePorts(3);
+  const http = (port, withBackend) => `
+    authgate_redis 127.0.0.1:${redis.port} prefix=t: command_timeout=300ms session_cache=1s;
+    authgate_key_file ${prefix}/authgate.key;
+    authgate_users_file ${prefix}/users;
+    server {
+        listen 127.0.0.1:${port};
+        location /_authgate/ { authgate_endpoint; }
+        location / { authgate on; add_header X-Worker $pid always; proxy_pass http://127.0.0.1:${backend}; }
+    }
+${withBackend ? echoServer(backend) : ''}`;
+  const gates = [];
+  for (const [name, port] of [['a', a], ['b', b]]) {
+    const dir = path.join(prefix, name);
+    fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+    fs.chmodSync(dir, 0o755);
+    try {
+      gates.push(await new Nginx(dir, http(port, name === 'a'), { port, workers: 2 }).start());
+    } catch (e) {
+      for (const g of gates) await g.stop();
+      throw e;
+    }
+  }
+  return { a: gates[0], b: gates[1], baseA: `http://127.0.0.1:${a}`, baseB: `http://127.0.0.1:${b}` };
+}
+
+const get = (base, session, headers = {}) =>
+  request(base, '/app', { headers: { Cookie: `authgate_session=${session}`, ...headers } });
+
+// Requests spread over both workers (one connection each).
+async function statuses(base, session, n = 8) {
+  const res = await Promise.all(Array.from({ length: n }, () => get(base, session)));
+  return res.map((r) => r.status);
+}
+
+// s:<base64url(sha256(id))>, the id being the cookie's first 32 bytes.
+function storeKey(cookie) {
+  const id = Buffer.from(cookie, 'base64url').subarray(0, 32);
+  return `s:${crypto.createHash('sha256').update(id).digest('base64url')}`;
+}
+
+function redisGets(redis) {
+  const m = redis.cli('INFO', 'commandstats').match(/cmdstat_get:calls=(\d+)/);
+  return m ? Number(m[1]) : 0;
+}
+
+// Fills every worker's cache: repeated until Redis sees no GET for a whole round.
+async function warm(redis, base, session) {
+  for (let i = 0; i < 40; i++) {
+    const before = redisGets(redis);
+    assert.deepEqual(new Set(await statuses(base, session, 16)), new Set([200]));
+    if (redisGets(redis) === before) return;
+    await sleep(20);
+  }
+  assert.fail('the cache never served a whole round');
+}
+
+// Polls `base` until every worker refuses the session; returns the ms it took.
+async function refusedWithin(base, session, since) {
+  for (;;) {
+    const s = await statuses(base, session);
+    if (s.every((x) => x === 302)) return Date.now() - since;
+    assert.ok(Date.now() - since < 1000, `still allowed after 1 s: ${s}`);
+  }
+}
+
+describe('redis session cache', () => {
+  const redis = new Redis();
+  const prefix = makePrefix('authgate-cache');
+  let g;
+
+  before(async () => {
+    await redis.start();
+    g = await twoGates(redis, prefix);
+  });
+  after(async () => {
+    const bad = [...(g?.a.badLogLines() ?? []), ...(g?.b.badLogLines() ?? [])];
+    await g?.a.stop();
+    await g?.b.stop();
+    await redis.stop();
+    removePrefix(prefix);
+    assert.deepEqual(bad, []);
+  });
+
+  it('serves repeated lookups without asking Redis', async () => {
+    const session = await signIn(g.baseA, 'alice', users.alice.password);
+    await warm(redis, g.baseA, session);
+    const before = redisGets(redis);
+    for (let i = 0; i < 5; i++) assert.deepEqual(new Set(await statuses(g.baseA, session)), new Set([200]));
+    assert.equal(redisGets(redis), before, 'no GET for cached sessions');
+    const seen = JSON.parse((await get(g.baseA, session)).body);
+    assert.equal(seen.user, 'alice', 'identity headers from the cached session');
+  });
+
+  it(`logout on B ends a session cached on every worker of A within ${kLimitMs} ms`, async (t) => {
+    const session = await signIn(g.baseA, 'alice', users.alice.password);
+    await warm(redis, g.baseA, session);
+    await warm(redis, g.baseB, session);
+    const out = await request(g.baseB, '/_authgate/logout', { headers: { Cookie: `authgate_session=${session}` } });
+    assert.equal(out.status, 200);
+    const ms = await refusedWithin(g.baseA, session, Date.now());
+    t.diagnostic(`refused on every worker of A ${ms} ms after the logout answered`);
+    assert.ok(ms < kLimitMs, `took ${ms} ms`);
+    assert.deepEqual(new Set(await statuses(g.baseB, session)), new Set([302]));
+  });
+
+  it(`revoke-all on B ends the user's sessions cached on A within ${kLimitMs} ms`, async (t) => {
+    const s1 = await signIn(g.baseA, 'bob', users.bob.password);
+    const s2 = await signIn(g.baseB, 'bob', users.bob.password);
+    await warm(redis, g.baseA, s1);
+    await warm(redis, g.baseB, s1);
+    const out = await request(g.baseB, '/_authgate/logout', {
+      method: 'POST',
+      headers: { Cookie: `authgate_session=${s2}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: form({ everywhere: '1' }),
+    });
+    assert.equal(out.status, 200);
+    const ms = await refusedWithin(g.baseA, s1, Date.now());
+    t.diagnostic(`refused on every worker of A ${ms} ms after the revocation answered`);
+    assert.ok(ms < kLimitMs, `took ${ms} ms`);
+  });
+
+  it('a lost subscription turns the cache off at once, and it comes back after re-subscribing', async () => {
+    const session = await signIn(g.baseA, 'alice', users.alice.password);
+    const other = await signIn(g.baseA, 'alice', users.alice.password);
+    await warm(redis, g.baseA, session);
+    await warm(redis, g.baseA, other);
+    assert.ok(Number(redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')) >= 4, 'one subscriber per worker');
+    // Without the subscription every lookup goes to Redis...
+    const before = redisGets(redis);
+    assert.deepEqual(new Set(await statuses(g.baseA, session)), new Set([200]));
+    assert.ok(redisGets(redis) > before, 'lookups reach Redis while unsubscribed');
+    // ... so even a revocation written straight into Redis (not announced) counts at once.
+    assert.equal(redis.cli('DEL', `t:${storeKey(session)}`), '1');
+    assert.deepEqual(new Set(await statuses(g.baseA, session)), new Set([302]));
+    // Re-subscribed within the backoff: cached again.
+    await sleep(300);
+    await warm(redis, g.baseA, other);
+    const log = g.a.log();
+    assert.match(log, /session cache subscription lost/);
+    assert.match(log, /session cache subscription is back/);
+  });
+
+  it('stops serving from the cache when heartbeats stop coming back', async () => {
+    const session = await signIn(g.baseA, 'alice', users.alice.password);
+    await warm(redis, g.baseA, session);
+    // Redis holds every PUBLISH (heartbeats and announcements alike): to the cache this is
+    // a subscription that silently stopped delivering. Lookups then go to Redis, where
+    // they wait behind the held heartbeats and fail closed; a cache hit would be a 200.
+    redis.cli('CLIENT', 'PAUSE', '1000', 'WRITE');
+    try {
+      await sleep(kLimitMs);
+      assert.deepEqual(new Set(await statuses(g.baseA, session)), new Set([503]));
+    } finally {
+      redis.cli('CLIENT', 'UNPAUSE');
+    }
+    await sleep(700);
+    await warm(redis, g.baseA, session);
+  });
+
+  it('never serves a cached session while Redis is stalled or down', async () => {
+    const session = await signIn(g.baseA, 'alice', users.alice.password);
+    await warm(redis, g.baseA, session);
+    redis.pause();
+    try {
+      await sleep(kLimitMs);
+      const t0 = Date.now();
+      assert.deepEqual(new Set(await statuses(g.baseA, session, 4)), new Set([503]));
+      assert.ok(Date.now() - t0 >= 250, 'answered after the command timeout, not from the cache');
+    } finally {
+      redis.resume();
+    }
+    await sleep(700);
+    await warm(redis, g.baseA, session);
+    await redis.kill();
+    await sleep(20);
+    assert.deepEqual(new Set(await statuses(g.baseA, session)), new Set([503]));
+    await redis.start();
+  });
+});
