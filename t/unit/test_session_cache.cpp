@@ -113,6 +113,9 @@ void invalidation_drops_by_store_key(void**) {
     assert_true(put(c, "cookie-b", "s:b", kT0, "bob"));
     c.invalidate("s:a");
     assert_null(c.find("cookie-a", kT0));
+    assert_true(put(c, "cookie-a", "s:a", kT0));
+    c.invalidate(c.find("cookie-a", kT0)->store_key);  // by the entry's own key (ASan)
+    assert_null(c.find("cookie-a", kT0));
     const auto* b = c.find("cookie-b", kT0);
     assert_non_null(b);
     assert_string_equal(b->session.user.c_str(), "bob");
