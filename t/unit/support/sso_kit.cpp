@@ -8,6 +8,10 @@
 
 namespace authgate::testing {
 
+SigningKey::~SigningKey() {
+    if (jwk != nullptr) cjose_jwk_release(static_cast<cjose_jwk_t*>(jwk));
+}
+
 SigningKey new_rsa_key(const std::string& kid) {
     static const std::uint8_t kE[] = {0x01, 0x00, 0x01};
     cjose_err err{};

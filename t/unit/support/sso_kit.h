@@ -2,14 +2,25 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace authgate::testing {
 
 struct SigningKey {
-    void* jwk = nullptr;      // cjose_jwk_t*
+    void* jwk = nullptr;      // cjose_jwk_t*, released with the key
     std::string kid;
     std::string public_jwk;   // JSON object with kid, alg RS256, use sig
+
+    SigningKey(void* k, std::string id, std::string pub)
+        : jwk(k), kid(std::move(id)), public_jwk(std::move(pub)) {}
+    SigningKey(SigningKey&& other) noexcept
+        : jwk(std::exchange(other.jwk, nullptr)), kid(std::move(other.kid)),
+          public_jwk(std::move(other.public_jwk)) {}
+    SigningKey(const SigningKey&) = delete;
+    SigningKey& operator=(const SigningKey&) = delete;
+    SigningKey& operator=(SigningKey&&) = delete;
+    ~SigningKey();
 };
 
 SigningKey new_rsa_key(const std::string& kid);
