@@ -57,7 +57,13 @@ bool domain_allowed(const std::vector<std::string>& allowed, std::string_view em
 Mapped map_identity(const ProviderConfig& p, const jose::Claims& id_token,
                     const jose::Claims* userinfo, Session& s) {
     const auto& c = p.conf;
+    std::optional<bool> verified;
+    if (userinfo != nullptr) verified = userinfo->email_verified();
+    if (!verified) verified = id_token.email_verified();
     for (const auto& claim : c.claim_user) {
+        // An email the IdP says it has not verified never becomes the user's identity
+        // (anyone may have typed it); the next candidate claim is tried instead.
+        if (claim == c.claim_email && verified == false) continue;
         if (auto v = pick_string(id_token, userinfo, claim); v && usable(*v)) {
             s.user = std::move(*v);
             break;
@@ -81,9 +87,6 @@ Mapped map_identity(const ProviderConfig& p, const jose::Claims& id_token,
         }
     }
     if (!c.allowed_domains.empty()) {
-        std::optional<bool> verified;
-        if (userinfo != nullptr) verified = userinfo->email_verified();
-        if (!verified) verified = id_token.email_verified();
         if (s.email.empty() || verified == false || !domain_allowed(c.allowed_domains, s.email)) {
             return {Error::forbidden, "user \"" + http::json_escape(s.user.substr(0, 64)) +
                                           "\" refused: email domain not allowed or unverified"};

@@ -122,6 +122,16 @@ void admission_rules(void**) {
     assert_int_equal(sign_in(f, no_group, {{"groups", json::array({"guests"})}}).status, 403);
 }
 
+void unverified_email_never_names_the_user(void**) {
+    Fixture f("claim_user=email,sub");
+    Browser verified;
+    assert_int_equal(sign_in(f, verified).status, 303);
+    assert_string_equal(get(f, verified, "/app", false).identity.user.c_str(), "alice@example.com");
+    Browser unverified;
+    assert_int_equal(sign_in(f, unverified, {{"email_verified", false}}).status, 303);
+    assert_string_equal(get(f, unverified, "/app", false).identity.user.c_str(), "sub-1");
+}
+
 void discovery_failure_is_a_502_and_paced(void**) {
     Fixture f;
     f.http.routes.erase(std::string(kIssuer) + "/.well-known/openid-configuration");
@@ -250,6 +260,7 @@ int main() {
         cmocka_unit_test(flow_state_is_single_use_and_browser_bound),
         cmocka_unit_test(unknown_kid_refetches_jwks_at_most_once_a_second),
         cmocka_unit_test(admission_rules),
+        cmocka_unit_test(unverified_email_never_names_the_user),
         cmocka_unit_test(discovery_failure_is_a_502_and_paced),
         cmocka_unit_test(jit_user_records_only_for_sso_users),
         cmocka_unit_test(refresh_is_single_flight_and_refusal_ends_the_session),
