@@ -59,6 +59,37 @@ Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std
         co_await ports.store.del(lock);
         co_return out;
     }
+    if (!parsed->id_token.empty()) {
+        // OIDC Core 12.2: a refreshed ID token is verified and must name the same user.
+        jose::Expectations expect;
+        expect.issuer = meta.value->issuer;
+        expect.audience = p->conf.client_id;
+        expect.skew_ms = p->conf.skew;
+        expect.require_iat = true;
+        auto keys = co_await provider_keys(ports, *p, *meta.value, false);
+        auto algs = provider_algs(*p);
+        jose::Checked<jose::Token> checked = jose::reject(Error::idp_unreachable, keys.detail);
+        if (keys.ok()) {
+            checked = jose::verify_id_token(parsed->id_token, *keys.value, algs, expect,
+                                            ports.clock.now_ms());
+            if (!checked && checked.error() == Error::token_unknown_key) {
+                auto fresh = co_await provider_keys(ports, *p, *meta.value, true);
+                if (fresh.ok()) {
+                    checked = jose::verify_id_token(parsed->id_token, *fresh.value, algs, expect,
+                                                    ports.clock.now_ms());
+                }
+            }
+        }
+        if (!checked || checked->claims.sub().value_or("") != s.sso_sub) {
+            out.ended = true;
+            out.notice = "provider \"" + p->conf.name + "\" refresh returned an unacceptable ID token (" +
+                         (checked ? std::string("another subject") : checked.detail()) +
+                         "); session ended";
+            co_await end_session(ports.store, key);
+            co_await ports.store.del(lock);
+            co_return out;
+        }
+    }
     std::string id_token = parsed->id_token.empty() ? tokens->id_token : parsed->id_token;
     std::string refresh_token =
         parsed->refresh_token.empty() ? tokens->refresh_token : parsed->refresh_token;

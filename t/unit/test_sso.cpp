@@ -197,6 +197,35 @@ void refresh_is_single_flight_and_refusal_ends_the_session(void**) {
     assert_int_equal(run(list_user_sessions(f.store, "alice", f.clock.now_ms())).value.size(), 0);
 }
 
+void refreshed_id_token_must_name_the_same_user(void**) {
+    Fixture f("refresh=on");
+    Browser same, other;
+    assert_int_equal(sign_in(f, same, json::object(), nullptr, "rt-a").status, 303);
+    f.clock.advance(290'000);
+    Millis now = f.clock.now_ms();
+    json refreshed = {{"iss", kIssuer}, {"aud", "gate"}, {"sub", "sub-1"},
+                      {"iat", now / 1000}, {"exp", now / 1000 + 300}};
+    f.http.routes[std::string(kIssuer) + "/token"] = {
+        200, "application/json",
+        json{{"access_token", "at2"}, {"token_type", "Bearer"}, {"expires_in", 300},
+             {"id_token", sign_jwt(*g_key, refreshed.dump())}}.dump()};
+    assert_true(get(f, same, "/app", false).allowed());
+
+    assert_int_equal(sign_in(f, other, {{"preferred_username", "bob"}}, nullptr, "rt-b").status, 303);
+    f.clock.advance(290'000);
+    now = f.clock.now_ms();
+    refreshed["sub"] = "someone-else";
+    refreshed["iat"] = now / 1000;
+    refreshed["exp"] = now / 1000 + 300;
+    f.http.routes[std::string(kIssuer) + "/token"] = {
+        200, "application/json",
+        json{{"access_token", "at3"}, {"token_type", "Bearer"}, {"expires_in", 300},
+             {"id_token", sign_jwt(*g_key, refreshed.dump())}}.dump()};
+    auto d = get(f, other, "/app", false);
+    assert_false(d.allowed());
+    assert_non_null(strstr(d.notice.c_str(), "another subject"));
+}
+
 void bearer_tokens(void**) {
     Fixture f("", {{"authgate_bearer", "corp audience=https://api scopes=read"}});
     Browser b;
@@ -264,6 +293,7 @@ int main() {
         cmocka_unit_test(discovery_failure_is_a_502_and_paced),
         cmocka_unit_test(jit_user_records_only_for_sso_users),
         cmocka_unit_test(refresh_is_single_flight_and_refusal_ends_the_session),
+        cmocka_unit_test(refreshed_id_token_must_name_the_same_user),
         cmocka_unit_test(bearer_tokens),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
