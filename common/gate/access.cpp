@@ -49,7 +49,8 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
 
 std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
                                            const RequestView& req) {
-    if (ports.sessions == nullptr) return std::nullopt;
+    // Bearer locations never take a session, cached or not.
+    if (ports.sessions == nullptr || cfg.bearer_provider != nullptr) return std::nullopt;
     Millis now = ports.clock.now_ms();
     if (!ports.sessions->usable(now)) return std::nullopt;
     // At most a few session cookies, without allocating.
@@ -59,6 +60,8 @@ std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
     if (n == 0) return std::nullopt;
     const Session* s = gate::cached_session(ports, cfg, std::span(values.data(), n), now);
     if (s == nullptr) return std::nullopt;
+    // IdP tokens due for refresh: the full flow does that.
+    if (s->sso_refresh_at_ms != 0 && now >= s->sso_refresh_at_ms) return std::nullopt;
     return authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now);
 }
 

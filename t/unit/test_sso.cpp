@@ -277,6 +277,30 @@ void bearer_tokens(void**) {
     assert_true(challenge);
 }
 
+// A session cached by the worker (Redis session cache) never opens a bearer location.
+void cached_sessions_do_not_open_bearer_locations(void**) {
+    Fixture f("", {{"authgate_bearer", "corp audience=https://api"}});
+    Browser b;
+    assert_int_equal(sign_in(f, b).status, 303);
+    GateConfig plain = f.cfg;  // a session location beside the API location
+    plain.bearer_provider = nullptr;
+    SessionCache cache(SessionCache::Limits{60'000, 1000, 80});
+    cache.subscribed(f.clock.now_ms());
+    cache.heartbeat(f.clock.now_ms());
+    Ports p = f.ports();
+    p.sessions = &cache;
+    RequestView v;
+    v.method = "GET";
+    v.uri = v.path = "/api";
+    std::string header = b.cookie_header();
+    v.cookie_headers.push_back(header);
+    assert_true(run(check_access(p, plain, v)).allowed());  // cached now
+    assert_true(check_access_cached(p, plain, v).has_value());
+    assert_false(check_access_cached(p, f.cfg, v).has_value());
+    auto api = run(check_access(p, f.cfg, v));
+    assert_int_equal(api.status, 401);
+}
+
 } // namespace
 
 int main() {
@@ -295,6 +319,7 @@ int main() {
         cmocka_unit_test(refresh_is_single_flight_and_refusal_ends_the_session),
         cmocka_unit_test(refreshed_id_token_must_name_the_same_user),
         cmocka_unit_test(bearer_tokens),
+        cmocka_unit_test(cached_sessions_do_not_open_bearer_locations),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
