@@ -60,8 +60,6 @@ std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
     if (n == 0) return std::nullopt;
     const Session* s = gate::cached_session(ports, cfg, std::span(values.data(), n), now);
     if (s == nullptr) return std::nullopt;
-    // IdP tokens due for refresh: the full flow does that.
-    if (s->sso_refresh_at_ms != 0 && now >= s->sso_refresh_at_ms) return std::nullopt;
     return authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now);
 }
 

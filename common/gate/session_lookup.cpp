@@ -33,7 +33,8 @@ const Session* cached_session(Ports ports, const GateConfig& cfg,
         if (hit == nullptr) continue;
         const Session& s = hit->session;
         if (session_state(s, now, cfg.idle_timeout) == SessionState::valid &&
-            user_still_allowed(cfg, s) && !session_needs_touch(s, now, cfg.idle_timeout)) {
+            user_still_allowed(cfg, s) && !session_needs_touch(s, now, cfg.idle_timeout) &&
+            (s.sso_refresh_at_ms == 0 || now < s.sso_refresh_at_ms)) {  // refresh: full flow
             return &s;
         }
         ports.sessions->invalidate(hit->store_key);  // the store decides
