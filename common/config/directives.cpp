@@ -293,7 +293,7 @@ const std::array kDirectives = {
               "corp issuer=https://idp.example.com client_id=web "
               "client_secret_file=/etc/authgate/corp.secret",
               "OpenID Provider NAME: preset=generic|google|entra|okta|auth0|keycloak tenant= label= "
-              "issuer= discovery= *_endpoint= jwks_uri= client_id= client_secret_file= "
+              "issuer= discovery= *_endpoint= jwks_uri= client_id= client_secret_file= ca_file= "
               "redirect_uri= scopes=a,b extra_params=k=v&k2=v2 auth_method= algs= claim_user= "
               "claim_email= claim_name= claim_groups= allowed_domains= allowed_groups= "
               "userinfo= refresh= rp_logout= skew=; repeat for several providers.",

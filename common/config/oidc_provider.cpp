@@ -190,6 +190,9 @@ Result<OidcProvider> parse_oidc_provider(Args args) {
                 return fail("invalid client_id " + quoted(v));
             }
             p.client_id = std::string(v);
+        } else if (key == "ca_file") {
+            if (v.empty()) return fail("empty ca_file");
+            p.ca_file = std::string(v);
         } else if (key == "client_secret_file") {
             if (v.empty()) return fail("empty client_secret_file");
             p.client_secret_file = std::string(v);

@@ -62,15 +62,27 @@ Result<std::shared_ptr<const ProviderConfig>> ResourceCache::provider(
     const std::shared_ptr<const config::OidcProvider>& conf, const FileReader& read) {
     if (auto it = providers_.find(conf.get()); it != providers_.end()) return it->second;
     auto text = read(conf->client_secret_file);
-    if (!text) return fail(text.error());
+    if (!text) return fail("client_secret_file " + text.error());
     std::string secret = std::move(*text);
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' ||
                                secret.back() == ' ' || secret.back() == '\t')) {
         secret.pop_back();
     }
-    if (secret.empty()) return fail(in_file(conf->client_secret_file, "the client secret is empty"));
+    if (secret.empty()) {
+        return fail("client_secret_file " +
+                    in_file(conf->client_secret_file, "the client secret is empty"));
+    }
     if (secret.find('\n') != std::string::npos) {
-        return fail(in_file(conf->client_secret_file, "the client secret must be one line"));
+        return fail("client_secret_file " +
+                    in_file(conf->client_secret_file, "the client secret must be one line"));
+    }
+    if (!conf->ca_file.empty()) {
+        // Read now so that a missing or empty bundle fails nginx -t, not the first sign-in.
+        auto pem = read(conf->ca_file);
+        if (!pem) return fail("ca_file " + pem.error());
+        if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+            return fail("ca_file " + in_file(conf->ca_file, "no PEM certificate in it"));
+        }
     }
     auto ptr = std::make_shared<const ProviderConfig>(ProviderConfig{*conf, std::move(secret)});
     providers_.emplace(conf.get(), ptr);
@@ -142,8 +154,7 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
         for (const auto& conf : *s.oidc_providers) {
             auto provider = cache.provider(conf, read);
             if (!provider) {
-                return fail("authgate_oidc_provider " + conf->name + ": client_secret_file " +
-                            provider.error());
+                return fail("authgate_oidc_provider " + conf->name + ": " + provider.error());
             }
             g.providers.push_back(*provider);
         }

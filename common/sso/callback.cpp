@@ -162,6 +162,7 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
     HttpRequest token_request = oidc::authorization_code_request(
         meta.value->token_endpoint, client, code, redirect_uri(cfg, req, provider),
         flow->pkce_verifier);
+    token_request.ca_file = pc.ca_file;
     HttpResponse token_answer = co_await ports.http.fetch(token_request);
     if (!token_answer.ok()) {
         co_return idp_unavailable(cfg, req, now,
@@ -205,6 +206,7 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
     if (pc.userinfo && !meta.value->userinfo_endpoint.empty()) {
         HttpRequest ui;
         ui.url = meta.value->userinfo_endpoint;
+        ui.ca_file = pc.ca_file;
         ui.headers = {{"Authorization", "Bearer " + tokens->access_token},
                       {"Accept", "application/json"}};
         HttpResponse answer = co_await ports.http.fetch(ui);

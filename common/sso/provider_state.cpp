@@ -10,9 +10,10 @@ constexpr Millis kRetryAfterFailure = 5'000;
 constexpr Millis kMinRefetchInterval = 1'000;
 constexpr Millis kFetchTimeout = 5'000;
 
-HttpRequest get_json(const std::string& url) {
+HttpRequest get_json(const ProviderConfig& p, const std::string& url) {
     HttpRequest r;
     r.url = url;
+    r.ca_file = p.conf.ca_file;
     r.headers.emplace_back("Accept", "application/json");
     r.timeout_ms = kFetchTimeout;
     return r;
@@ -66,7 +67,7 @@ Task<Fetched<oidc::ProviderMetadata>> provider_metadata(Ports ports, const Provi
     std::string url = c.issuer;
     if (!url.empty() && url.back() == '/') url.pop_back();
     url += "/.well-known/openid-configuration";
-    HttpRequest req = get_json(url);
+    HttpRequest req = get_json(p, url);
     HttpResponse resp = co_await ports.http.fetch(req);
     now = ports.clock.now_ms();
     std::string failure = http_failure(resp, "discovery " + url);
@@ -114,7 +115,7 @@ Task<Fetched<jose::KeySet>> provider_keys(Ports ports, const ProviderConfig& p,
         co_return out;
     }
     rt.keys_fetched_ms = now;
-    HttpRequest req = get_json(meta.jwks_uri);
+    HttpRequest req = get_json(p, meta.jwks_uri);
     HttpResponse resp = co_await ports.http.fetch(req);
     now = ports.clock.now_ms();
     std::string failure = http_failure(resp, "JWKS " + meta.jwks_uri);

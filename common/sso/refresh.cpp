@@ -43,6 +43,7 @@ Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std
                             : oidc::ClientAuth::client_secret_basic};
     HttpRequest request = oidc::refresh_token_request(meta.value->token_endpoint, client,
                                                       tokens->refresh_token);
+    request.ca_file = p->conf.ca_file;
     HttpResponse answer = co_await ports.http.fetch(request);
     auto parsed = answer.ok() ? oidc::parse_token_response(answer.body)
                               : Result<oidc::TokenResponse>(fail(answer.error));

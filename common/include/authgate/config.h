@@ -84,6 +84,7 @@ struct OidcProvider {
     std::string end_session_endpoint;
     std::string client_id;
     std::string client_secret_file;
+    std::string ca_file;       // trusted CAs for the IdP's https endpoints; empty: system
     std::string redirect_uri;  // empty: <scheme>://<host><prefix>callback/<name>
     std::vector<std::string> scopes{"openid", "email", "profile"};
     std::string extra_params;  // query form, appended to the authorization request

@@ -77,6 +77,7 @@ struct HttpRequest {
     std::string body;                     // sent as is (POST forms: already encoded)
     Millis timeout_ms = 5000;             // whole exchange
     std::size_t max_response_bytes = 1 << 20;
+    std::string ca_file;  // PEM bundle to verify https peers with; empty: the system's
 };
 
 struct HttpResponse {
