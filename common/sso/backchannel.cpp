@@ -52,18 +52,10 @@ Task<Decision> backchannel_logout(Ports ports, const GateConfig& cfg, const Requ
     expect.audience = pc.client_id;
     expect.skew_ms = pc.skew;
     expect.max_age_ms = kJtiTtl - 2 * pc.skew;  // older tokens could replay after jti expiry
-    auto keys = co_await provider_keys(ports, provider, *meta.value, false);
-    jose::Checked<jose::LogoutToken> checked = jose::reject(Error::idp_unreachable, keys.detail);
-    if (keys.ok()) {
-        checked = jose::verify_logout_token(token, *keys.value, algs, expect, ports.clock.now_ms());
-        if (!checked && checked.error() == Error::token_unknown_key) {
-            auto fresh = co_await provider_keys(ports, provider, *meta.value, true);
-            if (fresh.ok()) {
-                checked = jose::verify_logout_token(token, *fresh.value, algs, expect,
-                                                    ports.clock.now_ms());
-            }
-        }
-    }
+    auto checked = co_await verify_with_rotation<jose::LogoutToken>(
+        ports, provider, *meta.value, [&](const jose::KeySet& keys, Millis at) {
+            return jose::verify_logout_token(token, keys, algs, expect, at);
+        });
     if (!checked) {
         auto d = answer(400, "invalid_request", "the logout token is not valid");
         d.error = checked.error();

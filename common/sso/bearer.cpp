@@ -75,6 +75,7 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
     }
     auto meta = co_await provider_metadata(ports, p);
     if (!meta.ok()) co_return idp_unavailable(cfg, req, now, meta.detail);
+    // Keys past their hour are fetched again here, which also forgets cached tokens.
     auto keys = co_await provider_keys(ports, p, *meta.value, false);
     if (!keys.ok()) co_return idp_unavailable(cfg, req, now, keys.detail);
 
@@ -105,13 +106,12 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
         }
         rt.verified.erase(hit);
     }
-    auto checked = jose::verify_access_token(token, *keys.value, algs, expect, cfg.bearer_scopes, now);
-    if (!checked && checked.error() == Error::token_unknown_key) {
-        auto fresh = co_await provider_keys(ports, p, *meta.value, true);
-        if (fresh.ok()) {
-            checked = jose::verify_access_token(token, *fresh.value, algs, expect,
-                                                cfg.bearer_scopes, ports.clock.now_ms());
-        }
+    auto checked = co_await verify_with_rotation<jose::Token>(
+        ports, p, *meta.value, [&](const jose::KeySet& set, Millis at) {
+            return jose::verify_access_token(token, set, algs, expect, cfg.bearer_scopes, at);
+        });
+    if (!checked && checked.error() == Error::idp_unreachable) {
+        co_return idp_unavailable(cfg, req, now, checked.detail());
     }
     if (checked) {
         if (rt.verified.size() >= kMaxVerified) rt.verified.clear();

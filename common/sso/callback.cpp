@@ -34,30 +34,6 @@ std::string printable(std::string_view v, std::size_t max) {
     return out;
 }
 
-// Verifies the ID token, re-fetching the JWKS once when its kid is unknown (key rotation).
-Task<jose::Checked<jose::Token>> verify_with_rotation(Ports ports, const ProviderConfig& p,
-                                                      const oidc::ProviderMetadata& meta,
-                                                      std::string_view id_token,
-                                                      const jose::Expectations& expect,
-                                                      std::string& detail) {
-    auto algs = provider_algs(p);
-    auto keys = co_await provider_keys(ports, p, meta, false);
-    if (!keys.ok()) {
-        detail = keys.detail;
-        co_return jose::reject(Error::idp_unreachable, keys.detail);
-    }
-    auto checked = jose::verify_id_token(id_token, *keys.value, algs, expect, ports.clock.now_ms());
-    if (!checked && checked.error() == Error::token_unknown_key) {
-        auto fresh = co_await provider_keys(ports, p, meta, true);
-        if (fresh.ok()) {
-            checked = jose::verify_id_token(id_token, *fresh.value, algs, expect,
-                                            ports.clock.now_ms());
-        }
-    }
-    if (!checked) detail = checked.detail();
-    co_return checked;
-}
-
 // Just-in-time user record when users live in a durable store: administration sees SSO
 // users. Records of other sources (password users) are never touched.
 Task<bool> record_user(Ports ports, const ProviderConfig& p, const Session& s, Millis now) {
@@ -190,15 +166,17 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
     expect.nonce = flow->nonce;
     expect.skew_ms = pc.skew;
     expect.require_iat = true;
-    std::string detail;
-    auto verified = co_await verify_with_rotation(ports, provider, *meta.value, tokens->id_token,
-                                                  expect, detail);
+    auto algs = provider_algs(provider);
+    auto verified = co_await verify_with_rotation<jose::Token>(
+        ports, provider, *meta.value, [&](const jose::KeySet& keys, Millis at) {
+            return jose::verify_id_token(tokens->id_token, keys, algs, expect, at);
+        });
     if (!verified) {
         if (verified.error() == Error::idp_unreachable) {
-            co_return idp_unavailable(cfg, req, now, detail);
+            co_return idp_unavailable(cfg, req, now, verified.detail());
         }
         co_return refused(cfg, verified.error(),
-                          "provider \"" + pc.name + "\" ID token rejected: " + detail);
+                          "provider \"" + pc.name + "\" ID token rejected: " + verified.detail());
     }
     const jose::Claims& claims = verified->claims;
 

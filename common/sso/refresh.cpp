@@ -67,20 +67,11 @@ Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std
         expect.audience = p->conf.client_id;
         expect.skew_ms = p->conf.skew;
         expect.require_iat = true;
-        auto keys = co_await provider_keys(ports, *p, *meta.value, false);
         auto algs = provider_algs(*p);
-        jose::Checked<jose::Token> checked = jose::reject(Error::idp_unreachable, keys.detail);
-        if (keys.ok()) {
-            checked = jose::verify_id_token(parsed->id_token, *keys.value, algs, expect,
-                                            ports.clock.now_ms());
-            if (!checked && checked.error() == Error::token_unknown_key) {
-                auto fresh = co_await provider_keys(ports, *p, *meta.value, true);
-                if (fresh.ok()) {
-                    checked = jose::verify_id_token(parsed->id_token, *fresh.value, algs, expect,
-                                                    ports.clock.now_ms());
-                }
-            }
-        }
+        auto checked = co_await verify_with_rotation<jose::Token>(
+            ports, *p, *meta.value, [&](const jose::KeySet& keys, Millis at) {
+                return jose::verify_id_token(parsed->id_token, keys, algs, expect, at);
+            });
         if (!checked || checked->claims.sub().value_or("") != s.sso_sub) {
             out.ended = true;
             out.notice = "provider \"" + p->conf.name + "\" refresh returned an unacceptable ID token (" +
