@@ -224,6 +224,15 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
         s.sso_refresh_at_ms = now + std::max<Millis>(lifetime - std::min<Millis>(lifetime / 5, 30'000), 1'000);
     }
 
+    // A user disabled here (users file or run-time record) stays out, whatever the IdP says.
+    auto known = co_await find_user(cfg.users.get(), ports.store, s.user);
+    if (known.status != StoreStatus::ok) co_return gate::error_page(cfg, Error::store_unavailable);
+    if (known.user && known.user->disabled) {
+        co_return refused(cfg, Error::forbidden,
+                          "user \"" + http::json_escape(s.user.substr(0, 64)) +
+                              "\" signed in with provider \"" + pc.name + "\" but is disabled");
+    }
+
     auto started = co_await gate::start_session(ports, cfg, req, s);
     if (!started) co_return gate::error_page(cfg, Error::store_unavailable);
     // Back-channel logout finds sessions by the IdP's sid, or by sub when it sends no sid.

@@ -165,6 +165,19 @@ void jit_user_records_only_for_sso_users(void**) {
     for (const auto& [k, v] : *bob.value) assert_true(k != "source");
 }
 
+void disabled_users_stay_out(void**) {
+    Fixture f;
+    f.store.durable_ = true;
+    run(f.store.hash_set(user_record_key("alice"), {{"source", "sso:corp"}, {"disabled", "1"}}));
+    Browser b;
+    auto d = sign_in(f, b);
+    assert_int_equal(d.status, 403);
+    assert_non_null(strstr(d.notice.c_str(), "disabled"));
+    assert_int_equal(run(list_user_sessions(f.store, "alice", f.clock.now_ms())).value.size(), 0);
+    Browser bob;
+    assert_int_equal(sign_in(f, bob, {{"preferred_username", "bob"}}).status, 303);
+}
+
 void refresh_is_single_flight_and_refusal_ends_the_session(void**) {
     Fixture f("refresh=on");
     Browser b;
@@ -316,6 +329,7 @@ int main() {
         cmocka_unit_test(unverified_email_never_names_the_user),
         cmocka_unit_test(discovery_failure_is_a_502_and_paced),
         cmocka_unit_test(jit_user_records_only_for_sso_users),
+        cmocka_unit_test(disabled_users_stay_out),
         cmocka_unit_test(refresh_is_single_flight_and_refusal_ends_the_session),
         cmocka_unit_test(refreshed_id_token_must_name_the_same_user),
         cmocka_unit_test(bearer_tokens),
