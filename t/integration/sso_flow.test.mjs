@@ -174,3 +174,15 @@ test('with Redis, the first SSO sign-in leaves a user record for administration'
 });
 
 function gateUsesRedis() { return process.env.AUTHGATE_TEST_STORE === 'redis'; }
+
+test('a user disabled in the users file cannot come in through SSO either', async () => {
+  await idp.server.loginAs('carol');  // the users file has carol, disabled
+  try {
+    const done = await new Agent().follow(`${gate.base}/_authgate/sso/corp?rd=/app`);
+    const back = done.hops.find((h) => h.url.startsWith(`${gate.base}/_authgate/callback/corp`));
+    assert.equal(back.status, 403);
+    assert.equal(back.setCookies.filter((c) => /authgate_session=[^;]/.test(c)).length, 0);
+  } finally {
+    await idp.server.loginAs('alice');
+  }
+});

@@ -60,7 +60,7 @@ test('tokens are refreshed once when due, even for parallel requests', async () 
 });
 
 test('a refused refresh ends the session cleanly', async () => {
-  const agent = await signIn('carol');
+  const agent = await signIn('dave');  // not carol: the users file has a disabled carol
   // The IdP refuses the next refresh as for a revoked grant.
   await idp.server.addFault({ path: '/token', status: 400, contentType: 'application/json', times: 1,
     body: JSON.stringify({ error: 'invalid_grant', error_description: 'grant revoked' }) });
