@@ -1,6 +1,7 @@
 // authgate_oidc_provider arguments: a name, then key=value parameters; presets fill in
 // what a well-known provider always uses, explicit parameters win.
 #include "authgate/config.h"
+#include "authgate/oidc.h"
 #include "config/values.h"
 
 #include <algorithm>
@@ -22,38 +23,18 @@ std::vector<std::string> split_list(std::string_view v) {
     return out;
 }
 
-bool is_loopback_host(std::string_view host) {
-    return host == "127.0.0.1" || host == "localhost" || host == "[::1]";
-}
-
-// An absolute http(s) URL without fragment or credentials; plain http only on loopback
-// (a local test provider), everything else must be https.
+// An absolute http(s) URL the gate may use (oidc::is_allowed_endpoint: https, or plain
+// http to a loopback host for a local test provider), with a message saying what is wrong.
 Result<std::string> endpoint_url(std::string_view key, std::string_view v) {
-    std::string_view rest;
-    bool https = v.starts_with("https://");
-    if (https) {
-        rest = v.substr(8);
-    } else if (v.starts_with("http://")) {
-        rest = v.substr(7);
-    } else {
+    if (oidc::is_allowed_endpoint(v)) return std::string(v);
+    if (!v.starts_with("https://") && !v.starts_with("http://")) {
         return fail("invalid " + std::string(key) + " " + quoted(v) + ", expected an https:// URL");
     }
-    std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
-    std::string_view host = authority;
-    if (!host.starts_with("[")) host = host.substr(0, host.rfind(':'));
-    else host = host.substr(0, host.find(']') + 1);
-    bool bad_char = std::any_of(v.begin(), v.end(), [](char c) {
-        return static_cast<unsigned char>(c) <= 0x20 || c == '#' || c == '"' || c == '\\' ||
-               static_cast<unsigned char>(c) >= 0x7f;
-    });
-    if (host.empty() || authority.find('@') != std::string_view::npos || bad_char) {
-        return fail("invalid " + std::string(key) + " " + quoted(v));
-    }
-    if (!https && !is_loopback_host(host)) {
+    if (v.starts_with("http://") && oidc::is_allowed_endpoint("https://" + std::string(v.substr(7)))) {
         return fail(std::string(key) + " " + quoted(v) +
                     " must use https (plain http is only accepted for loopback hosts)");
     }
-    return std::string(v);
+    return fail("invalid " + std::string(key) + " " + quoted(v));
 }
 
 Result<bool> on_off(std::string_view key, std::string_view v) {

@@ -153,15 +153,24 @@ Checked<Token> verify_access_token(std::string_view compact, const KeySet& keys,
                                    Millis now_ms) {
     auto token = verify_jws(compact, keys, allowed);
     if (!token) return token;
+    if (auto v = validate_access_claims(token->claims, expect, required_scopes, now_ms); !v) {
+        return v.rejection();
+    }
+    return token;
+}
+
+Checked<void> validate_access_claims(const Claims& claims, const Expectations& expect,
+                                     std::span<const std::string> required_scopes,
+                                     Millis now_ms) {
     Expectations rules = expect;
     rules.check_azp = false;
     rules.require_exp = true;
     rules.nonce.reset();
-    if (auto v = validate_claims(token->claims, rules, now_ms); !v) return v.rejection();
-    if (!has_all_scopes(token->claims.scopes(), required_scopes)) {
+    if (auto v = validate_claims(claims, rules, now_ms); !v) return v;
+    if (!has_all_scopes(claims.scopes(), required_scopes)) {
         return reject(Error::insufficient_scope, "a required scope is missing");
     }
-    return token;
+    return {};
 }
 
 } // namespace authgate::jose

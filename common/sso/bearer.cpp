@@ -34,14 +34,6 @@ Decision bearer_refusal(const GateConfig& cfg, const RequestView& req, Millis no
 
 constexpr std::size_t kMaxVerified = 4096;
 
-bool has_scopes(const jose::Claims& claims, const std::vector<std::string>& required) {
-    auto granted = claims.scopes();
-    for (const auto& r : required) {
-        if (std::find(granted.begin(), granted.end(), r) == granted.end()) return false;
-    }
-    return true;
-}
-
 std::string_view bearer_token(std::string_view authorization) {
     constexpr std::string_view kScheme = "bearer ";
     if (authorization.size() <= kScheme.size()) return {};
@@ -97,11 +89,8 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
     if (auto hit = rt.verified.find(digest); hit != rt.verified.end()) {
         if (now < hit->second.expires_ms) {
             jose::Checked<jose::Token> cached = hit->second.token;
-            auto valid = jose::validate_claims(cached->claims, expect, now);
+            auto valid = jose::validate_access_claims(cached->claims, expect, cfg.bearer_scopes, now);
             if (!valid) cached = valid.rejection();
-            if (cached && !has_scopes(cached->claims, cfg.bearer_scopes)) {
-                cached = jose::reject(Error::insufficient_scope, "missing a required scope");
-            }
             co_return admit(cfg, req, p, now, cached);
         }
         rt.verified.erase(hit);

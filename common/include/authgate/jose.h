@@ -239,5 +239,9 @@ Checked<Token> verify_access_token(std::string_view compact, const KeySet& keys,
                                    std::span<const Alg> allowed, const Expectations& expect,
                                    std::span<const std::string> required_scopes,
                                    Millis now_ms);
+// The claim rules of verify_access_token alone (for a token whose signature was verified).
+Checked<void> validate_access_claims(const Claims& claims, const Expectations& expect,
+                                     std::span<const std::string> required_scopes,
+                                     Millis now_ms);
 
 } // namespace authgate::jose
