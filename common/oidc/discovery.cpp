@@ -2,34 +2,11 @@
 #include <nlohmann/json.hpp>
 
 #include "authgate/oidc.h"
+#include "oidc/json_members.h"
 
 namespace authgate::oidc {
 
-namespace {
-
 using nlohmann::json;
-
-// A string member: absent (or empty) leaves out empty; any other type is an error.
-bool read_string(const json& doc, const char* name, std::string& out) {
-    auto it = doc.find(name);
-    if (it == doc.end() || it->is_null()) return true;
-    if (!it->is_string()) return false;
-    out = it->get<std::string>();
-    return true;
-}
-
-bool read_strings(const json& doc, const char* name, std::vector<std::string>& out) {
-    auto it = doc.find(name);
-    if (it == doc.end() || it->is_null()) return true;
-    if (!it->is_array()) return false;
-    for (const auto& v : *it) {
-        if (!v.is_string()) return false;
-        out.push_back(v.get<std::string>());
-    }
-    return true;
-}
-
-} // namespace
 
 Result<ProviderMetadata> parse_discovery(std::string_view text, std::string_view expected_issuer) {
     if (text.size() > kMaxDocumentBytes) return fail("discovery document too large");

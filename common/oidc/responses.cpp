@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "authgate/oidc.h"
+#include "oidc/json_members.h"
 
 namespace authgate::oidc {
 
@@ -13,14 +14,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::int64_t kMaxExpiresIn = 10LL * 365 * 24 * 3600;
-
-bool read_string(const json& doc, const char* name, std::string& out) {
-    auto it = doc.find(name);
-    if (it == doc.end() || it->is_null()) return true;
-    if (!it->is_string()) return false;
-    out = it->get<std::string>();
-    return true;
-}
 
 bool equals_nocase(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
