@@ -58,6 +58,12 @@ Result<std::shared_ptr<const Templates>> ResourceCache::templates(const std::str
     });
 }
 
+// Computed once per configuration (an argon2id hash at the default cost takes a while).
+const std::string& ResourceCache::decoy_hash() {
+    if (decoy_hash_.empty()) decoy_hash_ = authgate::decoy_hash();
+    return decoy_hash_;
+}
+
 Result<std::shared_ptr<const ProviderConfig>> ResourceCache::provider(
     const std::shared_ptr<const config::OidcProvider>& conf, const FileReader& read) {
     if (auto it = providers_.find(conf.get()); it != providers_.end()) return it->second;
@@ -145,7 +151,8 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
         if (!users) return fail("authgate_users_file " + users.error());
         g.users = *users;
     }
-    g.decoy_hash = g.users ? g.users->decoy_hash() : decoy_hash_like("");
+    g.decoy_hash = cache.decoy_hash();
+    if (g.decoy_hash.empty()) return fail("cannot compute the decoy password hash");
     auto templates = cache.templates(s.templates_dir.value_or(""), read);
     if (!templates) return fail("authgate_templates " + templates.error());
     g.templates = *templates;

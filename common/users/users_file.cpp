@@ -28,21 +28,16 @@ bool valid_text(std::string_view s) {
 
 } // namespace
 
-// Builds a decoy hash with the cost parameters of `model` (m=..,t=..,p=..).
-std::string decoy_hash_like(std::string_view model) {
-    unsigned m = 19456, t = 2, p = 1;
-    auto params = model.find("$m=");
-    if (params != std::string_view::npos) {
-        std::string rest(model.substr(params + 1));
-        std::sscanf(rest.c_str(), "m=%u,t=%u,p=%u", &m, &t, &p);
-    }
+// Whatever the users file holds: an unknown name must cost what a default hash costs,
+// never what some user's (possibly cheaper) hash costs.
+std::string decoy_hash(PasswordCost cost) {
     static constexpr char kPassword[] = "authgate-decoy-password";
     static constexpr std::uint8_t kSalt[16] = {'a', 'u', 't', 'h', 'g', 'a', 't', 'e',
                                                'd', 'e', 'c', 'o', 'y', 's', 'l', 't'};
     std::string encoded(256, '\0');
-    int rc = argon2_hash(t, m, p, kPassword, sizeof kPassword - 1, kSalt, sizeof kSalt,
-                         nullptr, 32, encoded.data(), encoded.size(), Argon2_id,
-                         ARGON2_VERSION_13);
+    int rc = argon2_hash(cost.iterations, cost.memory_kib, cost.parallelism, kPassword,
+                         sizeof kPassword - 1, kSalt, sizeof kSalt, nullptr, 32, encoded.data(),
+                         encoded.size(), Argon2_id, ARGON2_VERSION_13);
     if (rc != ARGON2_OK) return {};
     encoded.resize(encoded.find('\0'));
     return encoded;
@@ -104,10 +99,6 @@ Result<UserDb> UserDb::parse(std::string_view text) {
         }
         db.users_.emplace(u.name, std::move(u));
     }
-    std::string_view model;
-    if (!db.users_.empty()) model = db.users_.begin()->second.password_hash;
-    db.decoy_hash_ = decoy_hash_like(model);
-    if (db.decoy_hash_.empty()) return fail("cannot compute the decoy password hash");
     return db;
 }
 

@@ -302,6 +302,14 @@ void cached_lookups_skip_the_store_until_invalidated(void**) {
     assert_false(cached(cookie).allowed());
 }
 
+// Regression (issue 8, timing reveals user names): the decoy hash verified for unknown users
+// copied an arbitrary user's cost; it must have the default cost whatever the file holds.
+void decoy_hash_has_the_default_cost(void**) {
+    std::unique_ptr<Fixture> f(make());  // every user in this file has m=1024,t=1,p=1
+    assert_true(f->cfg.decoy_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert_false(verify_password(f->cfg.decoy_hash, ""));
+}
+
 void logout_revokes_on_the_server(void**) {
     std::unique_ptr<Fixture> f(make());
     std::string cookie = sign_in(*f, "alice", "alice-pass");
@@ -476,6 +484,7 @@ int main() {
         cmocka_unit_test(idle_timeout_and_lifetime),
         cmocka_unit_test(session_id_rotates_at_sign_in),
         cmocka_unit_test(tampered_cookies_are_rejected),
+        cmocka_unit_test(decoy_hash_has_the_default_cost),
         cmocka_unit_test(logout_revokes_on_the_server),
         cmocka_unit_test(cached_lookups_skip_the_store_until_invalidated),
         cmocka_unit_test(require_rules),

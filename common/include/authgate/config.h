@@ -230,12 +230,15 @@ class ResourceCache {
 
     Result<std::shared_ptr<const ProviderConfig>> provider(
         const std::shared_ptr<const config::OidcProvider>& conf, const FileReader& read);
+    // The hash verified for unknown user names, at the default cost.
+    const std::string& decoy_hash();
 
   private:
     std::map<const config::OidcProvider*, std::shared_ptr<const ProviderConfig>> providers_;
     std::map<std::string, std::shared_ptr<const KeyRing>> keys_;
     std::map<std::string, std::shared_ptr<const UserDb>> users_;
     std::map<std::string, std::shared_ptr<const Templates>> templates_;
+    std::string decoy_hash_;
 };
 
 Result<GateConfig> resolve(const config::Settings& merged, ResourceCache& cache,

@@ -35,11 +35,9 @@ class UserDb {
     std::size_t size() const { return users_.size(); }
     // A hash with the same cost as the real ones, verified for unknown users so that
     // a wrong name costs the same time as a wrong password.
-    const std::string& decoy_hash() const { return decoy_hash_; }
 
   private:
     std::unordered_map<std::string, User> users_;
-    std::string decoy_hash_;
 };
 
 // Run-time users (store records u:{name}) to and from their fields.
@@ -61,8 +59,9 @@ struct PasswordCost {
 };
 
 bool is_argon2id_hash(std::string_view encoded);
-// A valid hash with the cost parameters of `model` (defaults when empty), for decoy work.
-std::string decoy_hash_like(std::string_view model);
+// A valid hash of a password nobody knows, with the given cost (the default cost of
+// `authgatectl hash-password`): verified for unknown users. Empty on failure.
+std::string decoy_hash(PasswordCost cost = {});
 // Encoded argon2id hash (PHC string) with a fresh 16-byte salt.
 Result<std::string> hash_password(std::string_view password, Random& random,
                                   PasswordCost cost = {});
