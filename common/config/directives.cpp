@@ -305,9 +305,11 @@ const std::array kDirectives = {
         "page (\"off\" for none)."),
     field<&Settings::bearer, bearer>(
         "authgate_bearer", kAny, 1, 3, true, "", "corp audience=https://api.example.com scopes=read",
-        "API location: requests need \"Authorization: Bearer\" with a JWT from this provider "
-        "(audience= defaults to its client_id; scopes= all required); no session is used; "
-        "\"off\" in a nested location."),
+        "API location: requests need \"Authorization: Bearer\" with a JWT access token from "
+        "this provider (audience= defaults to its client_id; scopes= all required); no session "
+        "is used; \"off\" in a nested location. ID tokens are refused: a token typed at+jwt "
+        "is an access token; one with nonce/at_hash/c_hash, or whose only audience is the "
+        "client_id, is not, unless audience=<client_id> is given explicitly."),
 };
 
 } // namespace

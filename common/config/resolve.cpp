@@ -181,6 +181,7 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
         }
         g.bearer_audience = s.bearer->audience.empty() ? g.bearer_provider->conf.client_id
                                                        : s.bearer->audience;
+        g.bearer_audience_explicit = !s.bearer->audience.empty();
         g.bearer_scopes = s.bearer->scopes;
     }
     return g;

@@ -1,5 +1,6 @@
 // Claim rules for ID tokens, logout tokens and bearer access tokens.
 #include <algorithm>
+#include <cctype>
 
 #include <nlohmann/json.hpp>
 
@@ -67,6 +68,46 @@ Checked<void> check_times(const Claims& claims, const Expectations& expect, Mill
     }
     if (iat && expect.max_age_ms > 0 && now_ms - *iat > expect.max_age_ms + expect.skew_ms) {
         return reject(Error::token_expired, "issued too long ago (iat)");
+    }
+    return {};
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// aud is exactly the client id (a string, or a list of that one string).
+bool only_audience_is(const Claims& claims, std::string_view client_id) {
+    const json& root = claims.object();
+    auto aud = root.find("aud");
+    if (aud == root.end() || client_id.empty()) return false;
+    if (aud->is_string()) return *aud == client_id;
+    return aud->is_array() && aud->size() == 1 && (*aud)[0].is_string() && (*aud)[0] == client_id;
+}
+
+// See AccessTokenRules. Media types compare without case; "application/" is optional.
+Checked<void> check_access_token_kind(const Token& token, const AccessTokenRules& rules) {
+    std::string_view typ = token.typ;
+    if (typ.size() > 12 && equals_ignoring_case(typ.substr(0, 12), "application/")) {
+        typ.remove_prefix(12);
+    }
+    if (equals_ignoring_case(typ, "at+jwt")) return {};
+    if (typ.size() > 4 && equals_ignoring_case(typ.substr(typ.size() - 4), "+jwt")) {
+        return reject(Error::token_invalid, "typ names another kind of JWT than an access token");
+    }
+    for (const char* marker : {"nonce", "at_hash", "c_hash"}) {
+        if (token.claims.has(marker)) {
+            return reject(Error::token_invalid,
+                          std::string("an ID token (") + marker + ") is not an access token");
+        }
+    }
+    if (!rules.client_audience && only_audience_is(token.claims, rules.client_id)) {
+        return reject(Error::token_invalid,
+                      "the only audience is the client id: an ID token, not an access token "
+                      "(audience=<client_id> admits such tokens)");
     }
     return {};
 }
@@ -149,24 +190,28 @@ Checked<LogoutToken> verify_logout_token(std::string_view compact, const KeySet&
 
 Checked<Token> verify_access_token(std::string_view compact, const KeySet& keys,
                                    std::span<const Alg> allowed, const Expectations& expect,
+                                   const AccessTokenRules& rules,
                                    std::span<const std::string> required_scopes,
                                    Millis now_ms) {
     auto token = verify_jws(compact, keys, allowed);
     if (!token) return token;
-    if (auto v = validate_access_claims(token->claims, expect, required_scopes, now_ms); !v) {
+    if (auto v = validate_access_token(*token, expect, rules, required_scopes, now_ms); !v) {
         return v.rejection();
     }
     return token;
 }
 
-Checked<void> validate_access_claims(const Claims& claims, const Expectations& expect,
-                                     std::span<const std::string> required_scopes,
-                                     Millis now_ms) {
-    Expectations rules = expect;
-    rules.check_azp = false;
-    rules.require_exp = true;
-    rules.nonce.reset();
-    if (auto v = validate_claims(claims, rules, now_ms); !v) return v;
+Checked<void> validate_access_token(const Token& token, const Expectations& expect,
+                                    const AccessTokenRules& rules,
+                                    std::span<const std::string> required_scopes,
+                                    Millis now_ms) {
+    const Claims& claims = token.claims;
+    if (auto kind = check_access_token_kind(token, rules); !kind) return kind;
+    Expectations claim_rules = expect;
+    claim_rules.check_azp = false;
+    claim_rules.require_exp = true;
+    claim_rules.nonce.reset();
+    if (auto v = validate_claims(claims, claim_rules, now_ms); !v) return v;
     if (!has_all_scopes(claims.scopes(), required_scopes)) {
         return reject(Error::insufficient_scope, "a required scope is missing");
     }

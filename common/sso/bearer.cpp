@@ -1,5 +1,6 @@
 // authgate_bearer locations: an "Authorization: Bearer <JWT>" from the configured provider,
-// verified against its JWKS (signature, iss, aud, exp, scopes); no session is involved.
+// verified against its JWKS (signature, iss, aud, exp, scopes) and told apart from the
+// provider's ID tokens (jose::AccessTokenRules); no session is involved.
 #include "sso/flows.h"
 
 #include <algorithm>
@@ -76,6 +77,9 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
     expect.audience = cfg.bearer_audience;
     expect.skew_ms = p.conf.skew;
     expect.check_azp = false;
+    jose::AccessTokenRules kind;
+    kind.client_id = p.conf.client_id;
+    kind.client_audience = cfg.bearer_audience_explicit && cfg.bearer_audience == p.conf.client_id;
     auto algs = provider_algs(p);
 
     // A token this worker verified before: the signature holds under the same keys, the
@@ -89,7 +93,7 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
     if (auto hit = rt.verified.find(digest); hit != rt.verified.end()) {
         if (now < hit->second.expires_ms) {
             jose::Checked<jose::Token> cached = hit->second.token;
-            auto valid = jose::validate_access_claims(cached->claims, expect, cfg.bearer_scopes, now);
+            auto valid = jose::validate_access_token(*cached, expect, kind, cfg.bearer_scopes, now);
             if (!valid) cached = valid.rejection();
             co_return admit(cfg, req, p, now, cached);
         }
@@ -97,7 +101,7 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
     }
     auto checked = co_await verify_with_rotation<jose::Token>(
         ports, p, *meta.value, [&](const jose::KeySet& set, Millis at) {
-            return jose::verify_access_token(token, set, algs, expect, cfg.bearer_scopes, at);
+            return jose::verify_access_token(token, set, algs, expect, kind, cfg.bearer_scopes, at);
         });
     if (!checked && checked.error() == Error::idp_unreachable) {
         co_return idp_unavailable(cfg, req, now, checked.detail());

@@ -29,7 +29,9 @@ void exercise(std::string_view token, const KeySet& keys) {
     if (id && (id->claims.sub().value_or("").empty())) __builtin_trap();
     (void)verify_logout_token(token, keys, kAllowed, e, kNow);
     std::array<std::string, 1> scopes{"read"};
-    (void)verify_access_token(token, keys, kAllowed, e, scopes, kNow);
+    AccessTokenRules rules;
+    rules.client_id = "gate";
+    (void)verify_access_token(token, keys, kAllowed, e, rules, scopes, kNow);
 }
 
 void read_claims(std::string_view text) {

@@ -463,6 +463,52 @@ void logout_token_rules(void**) {
 
 // ---- bearer access tokens ----
 
+const AccessTokenRules kRules{"gate", false};
+
+// Regression (issue 8): ID tokens were accepted as bearer access tokens.
+void id_tokens_are_not_access_tokens(void**) {
+    auto claims = [](json extra) {
+        json c = {{"iss", kIssuer}, {"aud", "api"}, {"sub", "u1"}, {"exp", kNowS + 60}};
+        for (auto& [k, v] : extra.items()) c[k] = v;
+        return c;
+    };
+    Expectations api;
+    api.issuer = kIssuer;
+    api.audience = "api";
+    Expectations client = api;
+    client.audience = "gate";
+    auto check = [&](const json& c, const Expectations& e, const AccessTokenRules& r,
+                     const char* typ = nullptr) {
+        return verify_access_token(sign(g_keys->p256, "ES256", "ec1", c, typ), standard_set(),
+                                   kAllowed, e, r, {}, kNow);
+    };
+    assert_true(check(claims({}), api, kRules).ok());
+    for (const char* marker : {"nonce", "at_hash", "c_hash"}) {
+        expect_error(check(claims({{marker, "x"}}), api, kRules), Error::token_invalid);
+        expect_error(check(claims({{marker, "x"}, {"aud", "gate"}}), client, {"gate", true}),
+                     Error::token_invalid);
+    }
+    // Only the client id as audience: an ID token, unless the location asked for it.
+    for (const json& aud : {json("gate"), json::array({"gate"})}) {
+        expect_error(check(claims({{"aud", aud}}), client, kRules), Error::token_invalid);
+        assert_true(check(claims({{"aud", aud}}), client, {"gate", true}).ok());
+    }
+    assert_true(check(claims({{"aud", json::array({"gate", "api"})}}), client, kRules).ok());
+    // RFC 9068 typ at+jwt says "access token", in any case, with or without application/.
+    for (const char* typ : {"at+jwt", "application/at+jwt", "AT+JWT"}) {
+        assert_true(check(claims({{"aud", "gate"}}), client, kRules, typ).ok());
+    }
+    expect_error(check(claims({}), api, kRules, "logout+jwt"), Error::token_invalid);
+    assert_true(check(claims({}), api, kRules, "JWT").ok());
+    // The cached path applies the same rules to an already verified token.
+    auto verified = verify_jws(sign(g_keys->p256, "ES256", "ec1", claims({{"aud", "gate"}})),
+                               standard_set(), kAllowed);
+    assert_true(verified.ok());
+    assert_true(validate_access_token(*verified, client, {"gate", true}, {}, kNow).ok());
+    assert_int_equal(validate_access_token(*verified, client, kRules, {}, kNow).error(),
+                     Error::token_invalid);
+}
+
 void access_token_scopes(void**) {
     json c = {{"iss", kIssuer},   {"aud", json::array({"api", "other"})},
               {"azp", "some-spa"}, {"sub", "svc"},
@@ -472,17 +518,17 @@ void access_token_scopes(void**) {
     e.audience = "api";
     std::vector<std::string> need{"read"};
     std::string t = sign(g_keys->p256, "ES256", "ec1", c);
-    assert_true(verify_access_token(t, standard_set(), kAllowed, e, need, kNow).ok());
+    assert_true(verify_access_token(t, standard_set(), kAllowed, e, kRules, need, kNow).ok());
     need = {"read", "admin"};
-    expect_error(verify_access_token(t, standard_set(), kAllowed, e, need, kNow),
+    expect_error(verify_access_token(t, standard_set(), kAllowed, e, kRules, need, kNow),
                  Error::insufficient_scope);
     e.audience = "not-api";
-    expect_error(verify_access_token(t, standard_set(), kAllowed, e, {}, kNow),
+    expect_error(verify_access_token(t, standard_set(), kAllowed, e, kRules, {}, kNow),
                  Error::audience_mismatch);
     c.erase("exp");
     e.audience = "api";
     expect_error(verify_access_token(sign(g_keys->p256, "ES256", "ec1", c), standard_set(),
-                                     kAllowed, e, {}, kNow),
+                                     kAllowed, e, kRules, {}, kNow),
                  Error::token_invalid);
 }
 
@@ -508,6 +554,7 @@ int main() {
         cmocka_unit_test(claim_access_for_mapping),
         cmocka_unit_test(logout_token_rules),
         cmocka_unit_test(access_token_scopes),
+        cmocka_unit_test(id_tokens_are_not_access_tokens),
     };
     int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
     for (TestKey* k : {&keys.rsa, &keys.rsa2, &keys.p256, &keys.p384}) cjose_jwk_release(k->jwk);

@@ -105,7 +105,7 @@ struct OidcProvider {
 // authgate_bearer: an API location takes Bearer JWTs from a provider instead of sessions.
 struct BearerSettings {
     std::string provider;
-    std::string audience;             // empty: the provider's client id
+    std::string audience;             // empty: the provider's client id (see AccessTokenRules)
     std::vector<std::string> scopes;  // all required
 };
 
@@ -205,6 +205,7 @@ struct GateConfig {
     // authgate_bearer: requests need a valid Bearer JWT of this provider instead.
     const ProviderConfig* bearer_provider = nullptr;
     std::string bearer_audience;
+    bool bearer_audience_explicit = false;  // audience= given (else the client id)
     std::vector<std::string> bearer_scopes;
 
     const ProviderConfig* find_provider(std::string_view name) const {

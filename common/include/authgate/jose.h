@@ -232,16 +232,28 @@ Checked<LogoutToken> verify_logout_token(std::string_view compact, const KeySet&
 inline constexpr std::string_view kBackchannelLogoutEvent =
     "http://schemas.openid.net/event/backchannel-logout";
 
-// A bearer JWT access token for an API location: signature, iss, aud (the resource's
-// audience), exp required, azp not checked, and every required scope present
-// (insufficient_scope otherwise).
+// What tells a provider's access tokens apart from its ID tokens (same issuer, same keys).
+// A JWS typed "at+jwt" (RFC 9068) is an access token. Otherwise a token is refused as an
+// ID token when it carries nonce, at_hash or c_hash, when its typ names another kind of
+// JWT ("logout+jwt"...), or when its only audience is the client id, unless the location
+// explicitly asked for that audience (some IdPs issue access tokens for their own client).
+struct AccessTokenRules {
+    std::string client_id;          // the provider's client id (an ID token's audience)
+    bool client_audience = false;   // the location configured audience=<client_id>
+};
+
+// A bearer JWT access token for an API location: signature, the rules above, iss, aud
+// (the resource's audience), exp required, azp not checked, and every required scope
+// present (insufficient_scope otherwise).
 Checked<Token> verify_access_token(std::string_view compact, const KeySet& keys,
                                    std::span<const Alg> allowed, const Expectations& expect,
+                                   const AccessTokenRules& rules,
                                    std::span<const std::string> required_scopes,
                                    Millis now_ms);
-// The claim rules of verify_access_token alone (for a token whose signature was verified).
-Checked<void> validate_access_claims(const Claims& claims, const Expectations& expect,
-                                     std::span<const std::string> required_scopes,
-                                     Millis now_ms);
+// The same checks but the signature (for a token whose signature was verified before).
+Checked<void> validate_access_token(const Token& token, const Expectations& expect,
+                                    const AccessTokenRules& rules,
+                                    std::span<const std::string> required_scopes,
+                                    Millis now_ms);
 
 } // namespace authgate::jose
