@@ -246,7 +246,8 @@ const std::array kDirectives = {
         "Local users: \"user:argon2id-hash:email:Display Name:group,group:flags\"."),
     field<&Settings::templates_dir, path>(
         "authgate_templates", kAny, 1, 1, true, "", "/etc/authgate/templates",
-        "Directory with login.html, signed_out.html and error.html overriding the built-ins."),
+        "Directory with login.html, logout.html, signed_out.html and error.html overriding "
+        "the built-ins."),
     field<&Settings::cookie_name, cookie_name>(
         "authgate_cookie_name", kAny, 1, 1, true, "authgate_session", "authgate_session",
         "Session cookie name (\"__Host-\" is prefixed under TLS when no domain is set)."),

@@ -1,6 +1,7 @@
 // GET/POST {prefix}logout: ends the session on the server and in the browser.
 #include "gate/endpoints.h"
 
+#include "authgate/crypto.h"
 #include "authgate/http.h"
 #include "authgate/session.h"
 #include "gate/responses.h"
@@ -12,45 +13,119 @@
 
 namespace authgate::gate {
 
-// POST everywhere=1 also ends the user's sessions on every other device and server.
-Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req) {
-    auto params = http::parse_form(req.method == "POST" ? req.body : req.query);
-    std::string_view rd;
-    bool everywhere = false;
-    if (params) {
-        rd = http::param(*params, "rd").value_or("");
-        everywhere = req.method == "POST" && http::param(*params, "everywhere") == "1";
-    }
-    std::string notice;
-    // RP-initiated logout: a session from a provider with rp_logout also ends at the IdP.
-    const ProviderConfig* rp = nullptr;
-    std::string id_token_hint;
+namespace {
+
+// A session cookie of this request whose record is live: the one a sign-out would end.
+struct LiveSession {
+    std::string key;
+    Session session;
+};
+
+Task<StoreReply<std::vector<LiveSession>>> live_sessions(Ports ports, const GateConfig& cfg,
+                                                         const RequestView& req) {
+    StoreReply<std::vector<LiveSession>> out;
     for (auto v : http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req))) {
         auto id = parse_session_cookie(v, *cfg.keys);
         if (!id) continue;
         std::string key = session_store_key(*id);
-        if (everywhere || !cfg.providers.empty()) {
-            auto record = co_await ports.store.get(key);
-            if (!record.ok()) co_return error_page(cfg, Error::store_unavailable);
-            auto s = decode_session(record.value.value_or(""));
-            if (s && !s->sso_provider.empty()) {
-                const ProviderConfig* p = cfg.find_provider(s->sso_provider);
-                if (p != nullptr && p->conf.rp_logout) {
-                    rp = p;
-                    if (auto tokens = sso::open_tokens(*cfg.keys, *s)) {
-                        id_token_hint = std::move(tokens->id_token);
-                    }
+        auto record = co_await ports.store.get(key);
+        if (!record.ok()) {
+            out.status = record.status;
+            co_return out;
+        }
+        auto s = decode_session(record.value.value_or(""));
+        if (!s || session_state(*s, ports.clock.now_ms(), cfg.idle_timeout) != SessionState::valid) {
+            continue;
+        }
+        out.value.push_back(LiveSession{std::move(key), std::move(*s)});
+    }
+    co_return out;
+}
+
+Decision signed_out(const GateConfig& cfg, const RequestView& req, std::string_view rd) {
+    Decision d = !rd.empty() && http::is_safe_return_path(rd)
+                     ? redirect(303, std::string(rd))
+                     : page(200, cfg.templates->signed_out.render(
+                                     {{"login_url", login_url(cfg, "")}, {"prefix", cfg.prefix}}));
+    d.set_cookies.push_back(clear_session_cookie(cfg, req));
+    return d;
+}
+
+// GET with a live session: a form that posts the session's CSRF token back. A link or a
+// cross-site navigation alone ends nothing.
+Decision confirmation(const GateConfig& cfg, const Session& s, std::string_view rd) {
+    std::string safe_rd = !rd.empty() && http::is_safe_return_path(rd) ? std::string(rd) : "";
+    return page(200, cfg.templates->logout.render({{"action", cfg.prefix + "logout"},
+                                                   {"csrf", s.csrf},
+                                                   {"rd", safe_rd},
+                                                   {"user", s.user},
+                                                   {"prefix", cfg.prefix}}));
+}
+
+Decision refused(const GateConfig& cfg) {
+    auto d = page(403, cfg.templates->error.render(
+                           {{"status", "403"},
+                            {"title", "Sign-out not confirmed"},
+                            {"message", "This sign-out request did not come from this site's "
+                                        "sign-out page. Nothing was ended."},
+                            {"login_url", ""},
+                            {"prefix", cfg.prefix}}));
+    d.error = Error::csrf_mismatch;
+    d.notice = "sign-out refused: CSRF token missing or wrong";
+    return d;
+}
+
+} // namespace
+
+// GET shows a confirmation (or, without a live session, the signed-out page); POST with
+// the session's CSRF token ends it, and with everywhere=1 every session of the user on
+// every device and server.
+Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req) {
+    bool post = req.method == "POST";
+    auto params = http::parse_form(post ? req.body : req.query);
+    std::string_view rd;
+    std::string_view token;
+    bool everywhere = false;
+    if (params) {
+        rd = http::param(*params, "rd").value_or("");
+        token = http::param(*params, "csrf").value_or("");
+        everywhere = post && http::param(*params, "everywhere") == "1";
+    }
+    auto live = co_await live_sessions(ports, cfg, req);
+    if (!live.ok()) co_return error_page(cfg, Error::store_unavailable);
+    if (live.value.empty()) co_return signed_out(cfg, req, rd);
+    if (!post) co_return confirmation(cfg, live.value.front().session, rd);
+
+    std::vector<const LiveSession*> confirmed;
+    for (const auto& l : live.value) {
+        if (!l.session.csrf.empty() && crypto::constant_time_equal(token, l.session.csrf)) {
+            confirmed.push_back(&l);
+        }
+    }
+    if (confirmed.empty()) co_return refused(cfg);
+
+    std::string notice;
+    // RP-initiated logout: a session from a provider with rp_logout also ends at the IdP.
+    const ProviderConfig* rp = nullptr;
+    std::string id_token_hint;
+    for (const LiveSession* l : confirmed) {
+        const Session& s = l->session;
+        if (!s.sso_provider.empty()) {
+            const ProviderConfig* p = cfg.find_provider(s.sso_provider);
+            if (p != nullptr && p->conf.rp_logout) {
+                rp = p;
+                if (auto tokens = sso::open_tokens(*cfg.keys, s)) {
+                    id_token_hint = std::move(tokens->id_token);
                 }
             }
-            if (s && everywhere) {
-                auto ended = co_await revoke_user_sessions(ports.store, s->user,
-                                                           ports.clock.now_ms());
-                if (!ended.ok()) co_return error_page(cfg, Error::store_unavailable);
-                notice = "user \"" + s->user + "\" signed out everywhere (" +
-                         std::to_string(ended.value) + " sessions)";
-            }
         }
-        auto removed = co_await end_session(ports.store, key);
+        if (everywhere) {
+            auto ended = co_await revoke_user_sessions(ports.store, s.user, ports.clock.now_ms());
+            if (!ended.ok()) co_return error_page(cfg, Error::store_unavailable);
+            notice = "user \"" + s.user + "\" signed out everywhere (" +
+                     std::to_string(ended.value) + " sessions)";
+        }
+        auto removed = co_await end_session(ports.store, l->key);
         if (!removed.ok()) co_return error_page(cfg, Error::store_unavailable);
     }
 
@@ -72,11 +147,7 @@ Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req
         if (!meta.ok()) notice += (notice.empty() ? "" : "; ") + meta.detail;
     }
 
-    Decision d = !rd.empty() && http::is_safe_return_path(rd)
-                     ? redirect(303, std::string(rd))
-                     : page(200, cfg.templates->signed_out.render(
-                                     {{"login_url", login_url(cfg, "")}, {"prefix", cfg.prefix}}));
-    d.set_cookies.push_back(clear_session_cookie(cfg, req));
+    Decision d = signed_out(cfg, req, rd);
     d.notice = std::move(notice);
     co_return d;
 }

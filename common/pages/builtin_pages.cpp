@@ -7,6 +7,7 @@ namespace {
 const std::vector<std::string_view> kLoginVars = {
     "action", "rd", "csrf", "error", "username", "prefix", "providers", "sso_url", "sso_label",
     "sso_name", "has_providers", "has_password"};
+const std::vector<std::string_view> kLogoutVars = {"action", "csrf", "rd", "user", "prefix"};
 const std::vector<std::string_view> kSignedOutVars = {"login_url", "prefix"};
 const std::vector<std::string_view> kErrorVars = {"status", "title", "message", "login_url",
                                                   "prefix"};
@@ -16,6 +17,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f4f5f
 main{max-width:22rem;margin:12vh auto;background:#fff;padding:2rem;border-radius:10px;box-shadow:0 2px 12px rgba(0,0,0,.08)}
 h1{font-size:1.3rem;margin:0 0 1.2rem}
 label{display:block;font-size:.9rem;margin:.8rem 0 .3rem}
+.check{display:flex;gap:.5rem;align-items:center;font-size:.95rem;margin-top:1rem}
 input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #c5cad3;border-radius:6px;font-size:1rem}
 button,.button{display:inline-block;margin-top:1.2rem;width:100%;padding:.6rem;border:0;border-radius:6px;background:#2452c9;color:#fff;font-size:1rem;text-align:center;text-decoration:none;cursor:pointer}
 .error{background:#fdecec;color:#9b1c1c;padding:.6rem .8rem;border-radius:6px;font-size:.9rem}
@@ -53,6 +55,15 @@ const std::string kLoginPage = page("Sign in", R"(<h1>Sign in</h1>
 <button type="submit">Sign in</button>
 </form>{{/has_password}})");
 
+const std::string kLogoutPage = page("Sign out", R"(<h1>Sign out</h1>
+<p>You are signed in as <strong>{{user}}</strong>. Sign out now?</p>
+<form id="logout" method="post" action="{{action}}">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<input type="hidden" name="rd" value="{{rd}}">
+<label class="check"><input type="checkbox" name="everywhere" value="1"> On every device</label>
+<button type="submit">Sign out</button>
+</form>)");
+
 const std::string kSignedOutPage = page("Signed out", R"(<h1>You have signed out</h1>
 <p>Your session has ended.</p>
 <a class="button" href="{{login_url}}">Sign in again</a>)");
@@ -72,12 +83,14 @@ Result<Template> parse_named(std::string_view name, std::string_view text,
 
 Result<Templates> Templates::builtin() {
     auto login = parse_named("login.html", kLoginPage, kLoginVars);
+    auto logout = parse_named("logout.html", kLogoutPage, kLogoutVars);
     auto out = parse_named("signed_out.html", kSignedOutPage, kSignedOutVars);
     auto err = parse_named("error.html", kErrorPage, kErrorVars);
     if (!login) return fail(login.error());
+    if (!logout) return fail(logout.error());
     if (!out) return fail(out.error());
     if (!err) return fail(err.error());
-    return Templates{std::move(*login), std::move(*out), std::move(*err)};
+    return Templates{std::move(*login), std::move(*logout), std::move(*out), std::move(*err)};
 }
 
 Result<Templates> Templates::load(const std::string& dir, const FileReader& read) {
@@ -89,6 +102,7 @@ Result<Templates> Templates::load(const std::string& dir, const FileReader& read
         const std::vector<std::string_view>* vars;
     };
     Item items[] = {{"login.html", &t->login, &kLoginVars},
+                    {"logout.html", &t->logout, &kLogoutVars},
                     {"signed_out.html", &t->signed_out, &kSignedOutVars},
                     {"error.html", &t->error, &kErrorVars}};
     std::string base = dir;
@@ -103,7 +117,8 @@ Result<Templates> Templates::load(const std::string& dir, const FileReader& read
         *item.slot = std::move(*parsed);
     }
     if (found == 0) {
-        return fail("no login.html, signed_out.html or error.html readable in \"" + dir + "\"");
+        return fail("no login.html, logout.html, signed_out.html or error.html readable in \"" +
+                    dir + "\"");
     }
     return t;
 }

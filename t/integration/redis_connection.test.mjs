@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Nginx, echoServer, makePrefix, removePrefix } from './harness/nginx.mjs';
 import { freePorts } from './harness/ports.mjs';
-import { request, signIn, sleep } from './harness/http.mjs';
+import { logout, request, signIn, sleep } from './harness/http.mjs';
 import { users } from './harness/fixtures.mjs';
 import { Redis } from './harness/redis.mjs';
 
@@ -62,7 +62,7 @@ describe('redis connection settings', () => {
     assert.equal(inDb0, '', 'and not in db 0');
     // This ACL user has no channel permission: sessions work, without the session cache,
     // and the log says how to fix it.
-    const out = await request(g.base, '/_authgate/logout', { headers: { Cookie: `authgate_session=${session}` } });
+    const out = await logout(g.base, session);
     assert.equal(out.status, 200);
     assert.equal((await request(g.base, '/app', { headers: { Cookie: `authgate_session=${session}` } })).status, 302);
     const log = g.nginx.log();

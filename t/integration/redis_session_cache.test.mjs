@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Nginx, echoServer, makePrefix, removePrefix } from './harness/nginx.mjs';
 import { freePorts } from './harness/ports.mjs';
-import { form, request, signIn, sleep } from './harness/http.mjs';
+import { logout, request, signIn, sleep } from './harness/http.mjs';
 import { users } from './harness/fixtures.mjs';
 import { Redis } from './harness/redis.mjs';
 
@@ -112,7 +112,7 @@ describe('redis session cache', () => {
     const session = await signIn(g.baseA, 'alice', users.alice.password);
     await warm(redis, g.baseA, session);
     await warm(redis, g.baseB, session);
-    const out = await request(g.baseB, '/_authgate/logout', { headers: { Cookie: `authgate_session=${session}` } });
+    const out = await logout(g.baseB, session);
     assert.equal(out.status, 200);
     const ms = await refusedWithin(g.baseA, session, Date.now());
     t.diagnostic(`refused on every worker of A ${ms} ms after the logout answered`);
@@ -125,11 +125,7 @@ describe('redis session cache', () => {
     const s2 = await signIn(g.baseB, 'bob', users.bob.password);
     await warm(redis, g.baseA, s1);
     await warm(redis, g.baseB, s1);
-    const out = await request(g.baseB, '/_authgate/logout', {
-      method: 'POST',
-      headers: { Cookie: `authgate_session=${s2}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: form({ everywhere: '1' }),
-    });
+    const out = await logout(g.baseB, s2, { everywhere: true });
     assert.equal(out.status, 200);
     const ms = await refusedWithin(g.baseA, s1, Date.now());
     t.diagnostic(`refused on every worker of A ${ms} ms after the revocation answered`);

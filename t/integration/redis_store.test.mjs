@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Nginx, echoServer, makePrefix, nginxTest, removePrefix } from './harness/nginx.mjs';
 import { freePorts } from './harness/ports.mjs';
-import { request, signIn, sleep } from './harness/http.mjs';
+import { logout, request, signIn, sleep } from './harness/http.mjs';
 import { hashPassword, users } from './harness/fixtures.mjs';
 import { Redis } from './harness/redis.mjs';
 import path from 'node:path';
@@ -67,7 +67,7 @@ describe('redis store', () => {
     const onB = await get(g.baseB, session);
     assert.equal(onB.status, 200);
     assert.equal(JSON.parse(onB.body).user, 'alice');
-    const out = await get(g.baseB, session, '/_authgate/logout');
+    const out = await logout(g.baseB, session);
     assert.equal(out.status, 200);
     assert.equal((await get(g.baseA, session)).status, 302);
   });
@@ -80,7 +80,7 @@ describe('redis store', () => {
     assert.ok(members.length >= 2, `members: ${members}`);
     for (const m of members) assert.match(m, /^s:[A-Za-z0-9_-]{43}$/);
     assert.ok(Number(redis.cli('PTTL', index)) > 0, 'the index expires with its last session');
-    await get(g.baseA, s1, '/_authgate/logout');
+    await logout(g.baseA, s1);
     const after = redis.cli('ZRANGE', index, '0', '-1').split('\n').filter(Boolean);
     assert.equal(after.length, members.length - 1);
     // Revoking through the index (what the admin API will do) ends the rest everywhere.

@@ -314,9 +314,23 @@ void logout_revokes_on_the_server(void**) {
     std::unique_ptr<Fixture> f(make());
     std::string cookie = sign_in(*f, "alice", "alice-pass");
     Req r;
-    r.method = "POST";
     r.path = "/_authgate/logout";
     r.cookies = {cookie};
+    // GET: a confirmation form with the session's token; nothing ends.
+    auto confirm = run(handle_endpoint(f->ports(), f->cfg, r.view()));
+    assert_int_equal(confirm.status, 200);
+    assert_true(confirm.set_cookies.empty());
+    assert_true(access(*f, cookie).allowed());
+    std::string token = csrf_from(confirm);
+    // POST without the token or with a wrong one: 403, nothing ends.
+    r.method = "POST";
+    for (std::string body : {std::string(), std::string("csrf=x"), std::string("everywhere=1")}) {
+        r.body = body;
+        auto refused = run(handle_endpoint(f->ports(), f->cfg, r.view()));
+        assert_int_equal(refused.status, 403);
+        assert_true(access(*f, cookie).allowed());
+    }
+    r.body = "csrf=" + http::percent_encode(token);
     auto d = run(handle_endpoint(f->ports(), f->cfg, r.view()));
     assert_int_equal(d.status, 200);
     assert_true(cookie_pair(d, "authgate_session") == "authgate_session=");

@@ -56,6 +56,13 @@ void builtin_pages_parse(void**) {
     assert_non_null(strstr(sso.c_str(), "Sign in with A &lt;corp&gt;"));
     assert_non_null(strstr(sso.c_str(), "Sign in with B"));
     assert_null(strstr(sso.c_str(), "name=\"username\""));
+    // The sign-out confirmation posts the token back, with rd and the "everywhere" choice.
+    std::string out = t->logout.render(
+        {{"action", "/_authgate/logout"}, {"csrf", "t<k"}, {"rd", "/x"}, {"user", "alice"}});
+    assert_non_null(strstr(out.c_str(), "method=\"post\" action=\"/_authgate/logout\""));
+    assert_non_null(strstr(out.c_str(), "name=\"csrf\" value=\"t&lt;k\""));
+    assert_non_null(strstr(out.c_str(), "name=\"rd\" value=\"/x\""));
+    assert_non_null(strstr(out.c_str(), "name=\"everywhere\" value=\"1\""));
 }
 
 void list_sections_repeat_and_shadow(void**) {
@@ -70,12 +77,14 @@ void list_sections_repeat_and_shadow(void**) {
 void operator_templates_override_and_fail_loudly(void**) {
     FileReader read = [](const std::string& path) -> Result<std::string> {
         if (path == "/tpl/login.html") return std::string("<form>{{csrf}}</form>");
+        if (path == "/tpl/logout.html") return std::string("<p>{{user}}:{{csrf}}</p>");
         if (path == "/bad/error.html") return std::string("{{oops}}");
         return fail("missing");
     };
     auto t = Templates::load("/tpl", read);
     assert_true(t.ok());
     assert_string_equal(t->login.render({{"csrf", "x"}}).c_str(), "<form>x</form>");
+    assert_string_equal(t->logout.render({{"user", "a"}, {"csrf", "x"}}).c_str(), "<p>a:x</p>");
     auto bad = Templates::load("/bad/", read);
     assert_false(bad.ok());
     assert_non_null(strstr(bad.error().c_str(), "/bad/error.html"));

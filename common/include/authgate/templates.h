@@ -37,11 +37,12 @@ class Template {
 class Templates {
   public:
     static Result<Templates> builtin();
-    // Loads login.html, signed_out.html and error.html from dir; a missing file falls
-    // back to the built-in page.
+    // Loads login.html, logout.html, signed_out.html and error.html from dir; a missing
+    // file falls back to the built-in page.
     static Result<Templates> load(const std::string& dir, const FileReader& read);
 
     Template login;
+    Template logout;  // sign-out confirmation: a form posting the session's CSRF token
     Template signed_out;
     Template error;
 };

@@ -68,3 +68,24 @@ export async function signIn(base, username, password, { rd = '/', cookies = [] 
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The sign-out confirmation page for a session: { res, csrf, rd } (csrf undefined when the
+// page is not the confirmation form).
+export async function logoutPage(base, session, { rd, cookie = 'authgate_session' } = {}) {
+  const res = await request(base, rd === undefined ? '/_authgate/logout' : `/_authgate/logout?rd=${encodeURIComponent(rd)}`,
+    { headers: { Cookie: `${cookie}=${session}` } });
+  const m = res.body.match(/name="csrf" value="([^"]+)"/);
+  return { res, csrf: m ? m[1] : undefined };
+}
+
+// Signs a session out as a browser does: the confirmation page, then its form posted
+// with the session's CSRF token (`everywhere` ends every session of the user).
+export async function logout(base, session, { rd, everywhere = false, cookie = 'authgate_session' } = {}) {
+  const { res, csrf } = await logoutPage(base, session, { rd, cookie });
+  if (csrf === undefined) throw new Error(`no sign-out confirmation: ${res.status} ${res.body.slice(0, 200)}`);
+  return request(base, '/_authgate/logout', {
+    method: 'POST',
+    headers: { Cookie: `${cookie}=${session}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: form({ csrf, ...(rd === undefined ? {} : { rd }), ...(everywhere ? { everywhere: '1' } : {}) }),
+  });
+}
