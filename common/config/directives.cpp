@@ -49,6 +49,18 @@ Result<bool> flag(Args a) {
 
 Result<bool> present(Args) { return true; }
 
+Result<unsigned> idp_threads(Args a) {
+    unsigned n = 0;
+    for (char c : a[0]) {
+        if (c < '0' || c > '9' || n > 1000) return fail("invalid number " + quoted(a[0]));
+        n = n * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (a[0].empty() || n < 1 || n > 64) {
+        return fail("invalid number " + quoted(a[0]) + ", expected 1 to 64");
+    }
+    return n;
+}
+
 Result<std::string> path(Args a) {
     if (a[0].empty()) return fail("empty path");
     return std::string(a[0]);
@@ -286,6 +298,11 @@ const std::array kDirectives = {
         "session_cache=T|off (per-worker cache of session lookups, invalidated over pub/sub; "
         "default 1s); sentinel:<master name> follows the master that "
         "authgate_redis_sentinels report."),
+    field<&Settings::idp_threads, idp_threads>(
+        "authgate_idp_threads", kMain, 1, 1, false, "4", "8",
+        "Threads per worker for calls to identity providers (discovery, JWKS, token, "
+        "userinfo), apart from nginx's default thread pool that hashes passwords; at most "
+        "256 calls wait per worker, beyond that they fail at once."),
     field<&Settings::redis_sentinels, sentinels>(
         "authgate_redis_sentinels", kMain, 1, kUnbounded, false, "",
         "127.0.0.1:26379 127.0.0.1:26380 127.0.0.1:26381",

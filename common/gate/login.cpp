@@ -119,7 +119,13 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
             user && !user->password_hash.empty() ? user->password_hash : cfg.decoy_hash;
         bool scheduled = co_await ports.offload.run(
             [&hash, &password, &verified] { verified = verify_password(hash, password); });
-        if (!scheduled) co_return error_page(cfg, Error::store_unavailable);
+        if (!scheduled) {
+            // Hashing is bounded per worker: a flood of sign-ins is refused, not queued.
+            auto busy = error_page(cfg, Error::store_unavailable);
+            busy.headers.push_back({"Retry-After", "1"});
+            busy.notice = "sign-in refused: too many password checks in progress";
+            co_return busy;
+        }
         if (user && user->password_hash.empty()) verified = false;
     }
     if (!user || user->disabled || !verified) {

@@ -39,9 +39,13 @@ std::vector<jose::Alg> provider_algs(const ProviderConfig& p) {
 
 Task<Fetched<oidc::ProviderMetadata>> provider_metadata(Ports ports, const ProviderConfig& p) {
     ProviderRuntime& rt = ports.providers.state(p);
+    // While another flow fetches: a stale document is served, else wait for its outcome.
+    while (rt.metadata_fetching && ports.parking != nullptr && !rt.metadata) {
+        co_await rt.metadata_waiters.wait(*ports.parking);
+    }
     Millis now = ports.clock.now_ms();
     Fetched<oidc::ProviderMetadata> out;
-    if (rt.metadata && now < rt.metadata_expires_ms) {
+    if (rt.metadata && (now < rt.metadata_expires_ms || rt.metadata_fetching)) {
         out.value = rt.metadata;
         co_return out;
     }
@@ -67,6 +71,7 @@ Task<Fetched<oidc::ProviderMetadata>> provider_metadata(Ports ports, const Provi
     std::string url = c.issuer;
     if (!url.empty() && url.back() == '/') url.pop_back();
     url += "/.well-known/openid-configuration";
+    InFlight fetching(rt.metadata_fetching, rt.metadata_waiters);
     HttpRequest req = get_json(p, url);
     HttpResponse resp = co_await ports.http.fetch(req);
     now = ports.clock.now_ms();
@@ -102,6 +107,11 @@ Task<Fetched<oidc::ProviderMetadata>> provider_metadata(Ports ports, const Provi
 Task<Fetched<jose::KeySet>> provider_keys(Ports ports, const ProviderConfig& p,
                                           const oidc::ProviderMetadata& meta, bool refetch) {
     ProviderRuntime& rt = ports.providers.state(p);
+    // While another flow fetches: known keys are used, else (or for an unknown kid) wait
+    // for its outcome.
+    while (rt.keys_fetching && ports.parking != nullptr && (!rt.keys || refetch)) {
+        co_await rt.keys_waiters.wait(*ports.parking);
+    }
     Millis now = ports.clock.now_ms();
     Fetched<jose::KeySet> out;
     bool fresh = rt.keys && now < rt.keys_expires_ms;
@@ -110,11 +120,20 @@ Task<Fetched<jose::KeySet>> provider_keys(Ports ports, const ProviderConfig& p,
         out.value = rt.keys;
         co_return out;
     }
-    if (!fresh && !refetch && !may_refetch && rt.keys) {
+    if (!fresh && !refetch && (!may_refetch || rt.keys_fetching) && rt.keys) {
         out.value = rt.keys;
         co_return out;
     }
+    if (now < rt.keys_retry_ms) {
+        // Failed recently: no new fetch on every request meanwhile.
+        if (rt.keys) out.value = rt.keys;
+        if (rt.keys && !refetch) co_return out;
+        out.error = Error::idp_unreachable;
+        out.detail = "JWKS for provider \"" + p.conf.name + "\" failed recently; retrying soon";
+        co_return out;
+    }
     rt.keys_fetched_ms = now;
+    InFlight fetching(rt.keys_fetching, rt.keys_waiters);
     HttpRequest req = get_json(p, meta.jwks_uri);
     HttpResponse resp = co_await ports.http.fetch(req);
     now = ports.clock.now_ms();
@@ -124,12 +143,14 @@ Task<Fetched<jose::KeySet>> provider_keys(Ports ports, const ProviderConfig& p,
         if (parsed) {
             rt.keys = std::make_shared<const jose::KeySet>(std::move(*parsed));
             rt.keys_expires_ms = now + kKeysTtl;
+            rt.keys_retry_ms = 0;
             rt.verified.clear();  // a key may have been withdrawn
             out.value = rt.keys;
             co_return out;
         }
         failure = "JWKS " + meta.jwks_uri + ": " + parsed.error();
     }
+    rt.keys_retry_ms = now + kRetryAfterFailure;
     if (rt.keys && !refetch) {
         out.value = rt.keys;  // keep using the known keys while the IdP is unreachable
         co_return out;

@@ -8,6 +8,7 @@
 #include "authgate/config.h"
 #include "authgate/ports.h"
 #include "authgate/sso.h"
+#include "ngx_http_authgate_pool.h"
 #include "ngx_http_authgate_redis.h"
 
 extern "C" {
@@ -24,6 +25,7 @@ struct MainConf {
     ngx_shm_zone_t* zone;
     ngx_thread_pool_t* thread_pool;
     RedisEndpoint* redis;  // set when authgate_redis replaces the shm zone
+    ngx_uint_t idp_threads;
     bool used;  // some location has authgate on or authgate_endpoint
 };
 
@@ -58,7 +60,9 @@ struct Runtime {
     std::unique_ptr<Store> store;          // shared memory (per worker, completes inline)
     std::unique_ptr<SessionCache> sessions;  // Redis only: cached lookups (outlives redis)
     std::unique_ptr<RedisClient> redis;    // or Redis (per-request stores on this client)
-    ngx_thread_pool_t* thread_pool = nullptr;
+    ngx_thread_pool_t* thread_pool = nullptr;  // nginx's "default": password hashing
+    std::size_t hashing = 0;               // hashes queued or running on it (bounded)
+    std::unique_ptr<IdpPool> idp_pool;     // IdP calls, on threads of their own
     sso::ProviderRegistry providers;       // discovery documents and JWKS of SSO providers
 };
 

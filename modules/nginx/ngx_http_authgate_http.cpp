@@ -36,6 +36,11 @@ std::string media_type(const char* content_type) {
     return out;
 }
 
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+    return cancel->load(std::memory_order_relaxed) ? 1 : 0;  // non-zero aborts
+}
+
 struct CurlDeleter {
     void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
 };
@@ -49,7 +54,7 @@ bool curl_init() noexcept { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURL
 
 void curl_shutdown() noexcept { curl_global_cleanup(); }
 
-HttpResponse curl_fetch(const HttpRequest& request) noexcept {
+HttpResponse curl_fetch(const HttpRequest& request, const std::atomic<bool>* cancel) noexcept {
     HttpResponse response;
     try {
         std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
@@ -85,6 +90,11 @@ HttpResponse curl_fetch(const HttpRequest& request) noexcept {
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+        if (cancel != nullptr) {
+            curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+            curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &on_progress);
+            curl_easy_setopt(c, CURLOPT_XFERINFODATA, cancel);
+        }
         if (request.method == "POST") {
             curl_easy_setopt(c, CURLOPT_POST, 1L);
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
@@ -119,10 +129,10 @@ HttpResponse curl_fetch(const HttpRequest& request) noexcept {
 
 Task<HttpResponse> ThreadHttpClient::fetch(const HttpRequest& request) {
     HttpResponse response;
-    bool ran = co_await offload_.run([&] { response = curl_fetch(request); });
+    bool ran = co_await offload_.run([&] { response = curl_fetch(request, cancel_); });
     if (!ran) {
         response = HttpResponse{};
-        response.error = "no thread available for the HTTP call";
+        response.error = "too many IdP calls waiting for a thread (authgate_idp_threads)";
     }
     co_return response;
 }

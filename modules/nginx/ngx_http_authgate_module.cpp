@@ -2,6 +2,7 @@
 // configuration create/merge, phase registration and per-worker runtime.
 #include "ngx_http_authgate_conf.h"
 #include "ngx_http_authgate_http.h"
+#include "ngx_http_authgate_request.h"
 #include "ngx_http_authgate_shm_store.h"
 
 #include <array>
@@ -231,9 +232,12 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
             return static_cast<char*>(NGX_CONF_ERROR);
         }
         if (!mc->used) return static_cast<char*>(NGX_CONF_OK);
+        // Password hashing: nginx's default pool (sized with "thread_pool default ...").
+        // IdP calls get threads of their own in each worker (IdpPool).
         ngx_str_t pool_name = ngx_string("default");
         mc->thread_pool = ngx_thread_pool_add(cf, &pool_name);
         if (mc->thread_pool == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+        mc->idp_threads = mc->settings->idp_threads.value_or(4);
         if (mc->settings->redis) {
             if (mc->settings->shm_zone) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -372,12 +376,20 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         }
         rt->thread_pool = mc->thread_pool;
         g_runtime = rt;
+        rt->idp_pool = std::make_unique<IdpPool>(mc->idp_threads, kMaxIdpCallsPerWorker,
+                                                 cycle->log);
+        if (!rt->idp_pool->start()) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "authgate: cannot start the IdP threads");
+            return NGX_ERROR;
+        }
         return NGX_OK;
     });
 }
 
 void exit_process(ngx_cycle_t*) noexcept {
     if (g_runtime == nullptr) return;
+    // Joined first: a thread in a transfer aborts it at its next progress check.
+    if (g_runtime->idp_pool) g_runtime->idp_pool->stop();
     delete g_runtime;
     g_runtime = nullptr;
     curl_shutdown();

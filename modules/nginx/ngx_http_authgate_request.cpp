@@ -161,6 +161,7 @@ void thread_done(ngx_event_t* ev) {
     ngx_connection_t* c = r->connection;
     ngx_http_set_log_request(c->log, r);
     r->main->blocked--;
+    if (Runtime* rt = runtime(); rt != nullptr && rt->hashing > 0) --rt->hashing;
     job->state->wake();
     ngx_http_run_posted_requests(c);
 }
@@ -175,6 +176,7 @@ struct ThreadAwaiter {
         Runtime* rt = runtime();
         ngx_http_request_t* r = state.r;
         if (rt == nullptr || rt->thread_pool == nullptr) return false;
+        if (rt->hashing >= kMaxHashingPerWorker) return false;  // bounded: 503, not a queue
         ngx_thread_task_t* task = ngx_thread_task_alloc(r->pool, sizeof(ThreadJob));
         if (task == nullptr) return false;
         job = static_cast<ThreadJob*>(task->ctx);
@@ -188,11 +190,45 @@ struct ThreadAwaiter {
             job = nullptr;
             return false;
         }
+        ++rt->hashing;
         r->main->blocked++;
         state.park(h);
         return true;
     }
     bool await_resume() const noexcept { return job != nullptr && !job->failed; }
+};
+
+// An IdP call on the worker's IdP threads: the job runs `work` there and comes back to
+// the event loop through the pool, which wakes the request.
+struct IdpAwaiter {
+    RequestState& state;
+    std::function<void()>& work;
+    bool ran = false;
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) {
+        Runtime* rt = runtime();
+        if (rt == nullptr || rt->idp_pool == nullptr) return false;
+        auto job = std::make_unique<IdpPool::Job>();
+        job->work = [this] {
+            work();
+            ran = true;
+        };
+        RequestState* st = &state;
+        job->done = [st] {
+            ngx_http_request_t* r = st->r;
+            ngx_connection_t* c = r->connection;
+            ngx_http_set_log_request(c->log, r);
+            r->main->blocked--;
+            st->wake();
+            ngx_http_run_posted_requests(c);
+        };
+        if (!rt->idp_pool->post(std::move(job))) return false;
+        state.r->main->blocked++;
+        state.park(h);
+        return true;
+    }
+    bool await_resume() const noexcept { return ran; }
 };
 
 } // namespace
@@ -201,7 +237,55 @@ Task<bool> ThreadOffloader::run(std::function<void()> work) {
     co_return co_await ThreadAwaiter{state_, work};
 }
 
+Task<bool> IdpOffloader::run(std::function<void()> work) {
+    co_return co_await IdpAwaiter{state_, work};
+}
+
+// ---- waiting for another request's IdP fetch ----------------------------------------
+
+EventParking::EventParking(RequestState& state) : state_(state) {
+    ngx_memzero(&event_, sizeof event_);
+    event_.handler = &EventParking::on_wake;
+    event_.data = this;
+    event_.log = state.r->connection->log;
+}
+
+EventParking::~EventParking() {
+    if (event_.posted) {
+        ngx_delete_posted_event(&event_);
+    }
+}
+
+// The request stays blocked (not freed) until the posted event has resumed it.
+void EventParking::park(std::coroutine_handle<> h) {
+    state_.park(h);
+    state_.r->main->blocked++;
+    parked_ = true;
+}
+
+void EventParking::wake() noexcept {
+    if (!parked_ || event_.posted) return;
+    ngx_post_event(&event_, &ngx_posted_events);
+}
+
+void EventParking::on_wake(ngx_event_t* ev) noexcept {
+    auto* self = static_cast<EventParking*>(ev->data);
+    ngx_http_request_t* r = self->state_.r;
+    ngx_connection_t* c = r->connection;
+    ngx_http_set_log_request(c->log, r);
+    self->parked_ = false;
+    r->main->blocked--;
+    self->state_.wake();
+    ngx_http_run_posted_requests(c);
+}
+
 // ---- request state ---------------------------------------------------------------
+
+RequestState::RequestState(ngx_http_request_t* req, Phase p)
+    : r(req), phase(p), offloader_(*this), idp_offloader_(*this),
+      http_(idp_offloader_, runtime() && runtime()->idp_pool ? &runtime()->idp_pool->stopping()
+                                                             : nullptr),
+      parking_(*this) {}
 
 RequestState* RequestState::find(ngx_http_request_t* r, Phase phase) {
     for (ngx_pool_cleanup_t* cln = r->pool->cleanup; cln != nullptr; cln = cln->next) {
@@ -267,9 +351,10 @@ Ports RequestState::ports() {
     if (rt->redis) {
         if (!redis_store_) redis_store_.emplace(*rt->redis, *this);
         return Ports{*redis_store_, rt->clock, rt->random, offloader_, http_, rt->providers,
-                     rt->sessions.get()};
+                     rt->sessions.get(), &parking_};
     }
-    return Ports{*rt->store, rt->clock, rt->random, offloader_, http_, rt->providers};
+    return Ports{*rt->store, rt->clock, rt->random, offloader_, http_, rt->providers, nullptr,
+                 &parking_};
 }
 
 bool RequestState::start(Task<Decision> task) {

@@ -16,7 +16,13 @@ namespace authgate::ngx {
 
 class RequestState;
 
-// Runs work on nginx's thread pool; the request is blocked meanwhile.
+// Password hashes queued or running on nginx's default pool, per worker: beyond this a
+// sign-in is answered 503 at once rather than queued without bound.
+constexpr std::size_t kMaxHashingPerWorker = 64;
+// IdP calls queued or running on the worker's IdP threads.
+constexpr std::size_t kMaxIdpCallsPerWorker = 256;
+
+// Runs work (password hashing) on nginx's thread pool; the request is blocked meanwhile.
 class ThreadOffloader final : public Offloader {
   public:
     explicit ThreadOffloader(RequestState& state) : state_(state) {}
@@ -24,6 +30,32 @@ class ThreadOffloader final : public Offloader {
 
   private:
     RequestState& state_;
+};
+
+// Runs work (a libcurl call) on the worker's IdP threads; the request is blocked meanwhile.
+class IdpOffloader final : public Offloader {
+  public:
+    explicit IdpOffloader(RequestState& state) : state_(state) {}
+    Task<bool> run(std::function<void()> work) override;
+
+  private:
+    RequestState& state_;
+};
+
+// Parks the request's flow on a core WaitList (another request's IdP fetch); wake()
+// posts an event whose handler resumes it, so no flow resumes inside another's stack.
+class EventParking final : public Parking {
+  public:
+    explicit EventParking(RequestState& state);
+    ~EventParking() override;
+    void park(std::coroutine_handle<> h) override;
+    void wake() noexcept override;
+
+  private:
+    static void on_wake(ngx_event_t* ev) noexcept;
+    RequestState& state_;
+    ngx_event_t event_;
+    bool parked_ = false;
 };
 
 class RequestState {
@@ -55,8 +87,7 @@ class RequestState {
     const GateConfig* applied_cfg = nullptr;  // ... under this location's configuration
 
   private:
-    explicit RequestState(ngx_http_request_t* req, Phase p)
-        : r(req), phase(p), offloader_(*this), http_(offloader_) {}
+    explicit RequestState(ngx_http_request_t* req, Phase p);
     static void cleanup(void* data) noexcept;
     static void resume_handler(ngx_http_request_t* r) noexcept;
     void finish_async();
@@ -69,7 +100,9 @@ class RequestState {
     char request_id_[64];
     Task<Decision> task_;
     ThreadOffloader offloader_;
+    IdpOffloader idp_offloader_;
     ThreadHttpClient http_;
+    EventParking parking_;
 };
 
 // Applying decisions.

@@ -59,8 +59,8 @@ void every_directive_is_complete(void**) {
             assert_true(d.apply(fresh, def).ok());
         }
     }
-    // Settings has 20 fields; each has exactly one directive.
-    assert_int_equal(count, 20);
+    // Settings has 21 fields; each has exactly one directive.
+    assert_int_equal(count, 21);
 }
 
 void defaults_fill_unset_fields(void**) {
@@ -120,6 +120,8 @@ void directive_errors_quote_the_token(void**) {
         const char* expect;
     } cases[] = {
         {"authgate", {"maybe"}, "invalid value \"maybe\""},
+        {"authgate_idp_threads", {"0"}, "invalid number \"0\", expected 1 to 64"},
+        {"authgate_idp_threads", {"4x"}, "invalid number \"4x\""},
         {"authgate_idle_timeout", {"5parsecs"}, "invalid duration \"5parsecs\""},
         {"authgate_prefix", {"/no-trailing-slash"}, "invalid prefix \"/no-trailing-slash\""},
         {"authgate_cookie_name", {"bad;name"}, "invalid cookie name \"bad;name\""},

@@ -128,6 +128,7 @@ struct Settings {
     std::optional<ShmZone> shm_zone;
     std::optional<RedisSettings> redis;
     std::optional<std::vector<std::string>> redis_sentinels;  // "host:port" each
+    std::optional<unsigned> idp_threads;  // main context only
     // One object per directive line, shared by every level that inherits it.
     std::optional<std::vector<std::shared_ptr<const OidcProvider>>> oidc_providers;
     std::optional<std::string> default_provider;  // "off" clears an inherited one

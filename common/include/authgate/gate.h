@@ -11,6 +11,7 @@
 #include "authgate/sso.h"
 #include "authgate/session_cache.h"
 #include "authgate/task.h"
+#include "authgate/waiting.h"
 
 namespace authgate {
 
@@ -24,6 +25,9 @@ struct Ports {
     // Per-worker cache of session lookups, when the store announces its session writes
     // (Redis with authgate_redis session_cache); null otherwise.
     SessionCache* sessions = nullptr;
+    // How this request's flow waits for another flow's IdP fetch; null where every call
+    // completes inline (nothing can be in flight meanwhile).
+    Parking* parking = nullptr;
 };
 
 // The request and config must outlive the returned Task.

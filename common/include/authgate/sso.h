@@ -9,6 +9,7 @@
 
 #include "authgate/config.h"
 #include "authgate/jose.h"
+#include "authgate/waiting.h"
 
 namespace authgate {
 namespace oidc {
@@ -24,6 +25,12 @@ struct ProviderRuntime {
     std::shared_ptr<const jose::KeySet> keys;
     Millis keys_expires_ms = 0;
     Millis keys_fetched_ms = 0;    // bounds re-fetches for unknown key ids
+    Millis keys_retry_ms = 0;      // after a failed fetch, not before this
+    // One fetch of each document in flight; the flows that need it meanwhile wait for it.
+    bool metadata_fetching = false;
+    WaitList metadata_waiters;
+    bool keys_fetching = false;
+    WaitList keys_waiters;
     // Bearer tokens whose signature this worker has verified under the current keys, by
     // SHA-256 of the compact token; claims are still checked on every request. Emptied
     // whenever the keys change, bounded in size, entries dropped at the token's expiry.
