@@ -206,12 +206,12 @@ Checked<void> validate_access_token(const Token& token, const Expectations& expe
                                     std::span<const std::string> required_scopes,
                                     Millis now_ms) {
     const Claims& claims = token.claims;
-    if (auto kind = check_access_token_kind(token, rules); !kind) return kind;
     Expectations claim_rules = expect;
     claim_rules.check_azp = false;
     claim_rules.require_exp = true;
     claim_rules.nonce.reset();
     if (auto v = validate_claims(claims, claim_rules, now_ms); !v) return v;
+    if (auto kind = check_access_token_kind(token, rules); !kind) return kind;
     if (!has_all_scopes(claims.scopes(), required_scopes)) {
         return reject(Error::insufficient_scope, "a required scope is missing");
     }

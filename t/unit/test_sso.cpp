@@ -5,6 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <coroutine>
+#include <memory>
+#include <utility>
+
 #include "authgate/gate.h"
 #include "authgate/http.h"
 #include "authgate/session.h"
@@ -314,6 +318,122 @@ void cached_sessions_do_not_open_bearer_locations(void**) {
     assert_int_equal(api.status, 401);
 }
 
+// An IdP whose answers the test releases one by one (the nginx adapter's thread pool).
+class HeldHttpClient final : public HttpClient {
+  public:
+    explicit HeldHttpClient(FakeHttpClient& answers) : answers_(answers) {}
+    Task<HttpResponse> fetch(const HttpRequest& request) override {
+        auto call = std::make_shared<Call>();
+        call->request = &request;
+        held_.push_back(call);
+        co_await Hold{call.get()};
+        co_return std::move(call->response);
+    }
+    std::size_t held() const { return held_.size(); }
+    // Answers the oldest held call from the scripted routes and resumes its flow.
+    void release() {
+        auto call = held_.front();
+        held_.erase(held_.begin());
+        call->response = run(answers_.fetch(*call->request));
+        call->flow.resume();
+    }
+
+  private:
+    struct Call {
+        const HttpRequest* request = nullptr;
+        HttpResponse response;
+        std::coroutine_handle<> flow;
+    };
+    // Trivially destructible: GCC 12 may destroy a co_await temporary twice.
+    struct Hold {
+        Call* call;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) noexcept { call->flow = h; }
+        void await_resume() const noexcept {}
+    };
+    FakeHttpClient& answers_;
+    std::vector<std::shared_ptr<Call>> held_;
+};
+
+// A request's parking as the adapter does it: wake() only records, the "event loop"
+// (the test) resumes later.
+struct TestParking final : Parking {
+    std::coroutine_handle<> parked;
+    bool woken = false;
+    void park(std::coroutine_handle<> h) override { parked = h; }
+    void wake() noexcept override { woken = true; }
+    void run_posted() {
+        assert_true(woken);
+        woken = false;
+        std::exchange(parked, {}).resume();
+    }
+};
+
+
+
+// Regression (issue 8): concurrent requests each fetched discovery and the JWKS.
+void concurrent_requests_share_one_fetch(void**) {
+    Fixture f("", {{"authgate_bearer", "corp audience=https://api"}});
+    HeldHttpClient idp(f.http);
+    Millis now = f.clock.now_ms();
+    json c = {{"iss", kIssuer}, {"aud", "https://api"}, {"sub", "svc"}, {"exp", now / 1000 + 60}};
+    std::string header = "Bearer " + sign_jwt(*g_key, c.dump());
+    RequestView v;
+    v.method = "GET";
+    v.uri = v.path = "/api";
+    v.authorization = header;
+    TestParking pa, pb, pc;
+    auto ports = [&](TestParking& p) {
+        return Ports{f.store, f.clock, f.random, f.offload, idp, f.providers, nullptr, &p};
+    };
+    Task<Decision> a = check_access(ports(pa), f.cfg, v);
+    Task<Decision> b = check_access(ports(pb), f.cfg, v);
+    Task<Decision> c2 = check_access(ports(pc), f.cfg, v);
+    a.start();  // fetches discovery
+    b.start();  // waits for it
+    c2.start();
+    assert_int_equal(idp.held(), 1);
+    assert_true(pb.parked && pc.parked);
+    idp.release();  // discovery answered: a goes on to the JWKS, b and c are woken, not run
+    assert_true(pb.woken && pc.woken);
+    assert_int_equal(idp.held(), 1);
+    pb.run_posted();  // b finds the document, then waits for the JWKS in flight
+    pc.run_posted();
+    assert_int_equal(idp.held(), 1);
+    idp.release();
+    assert_true(a.done());
+    assert_false(b.done());
+    pb.run_posted();
+    pc.run_posted();
+    assert_true(b.done() && c2.done());
+    assert_true(a.result().allowed() && b.result().allowed() && c2.result().allowed());
+    assert_int_equal(f.fetches("/.well-known/openid-configuration"), 1);
+    assert_int_equal(f.fetches("/jwks"), 1);
+}
+
+// Regression (issue 8): with no keys cached, a failing JWKS was fetched on every request.
+void failed_jwks_backs_off(void**) {
+    Fixture f("", {{"authgate_bearer", "corp audience=https://api"}});
+    auto jwks = f.http.routes[std::string(kIssuer) + "/jwks"];
+    f.http.routes[std::string(kIssuer) + "/jwks"] = {500, "application/json", "{}"};
+    Millis now = f.clock.now_ms();
+    json c = {{"iss", kIssuer}, {"aud", "https://api"}, {"sub", "svc"}, {"exp", now / 1000 + 600}};
+    std::string header = "Bearer " + sign_jwt(*g_key, c.dump());
+    RequestView v;
+    v.method = "GET";
+    v.uri = v.path = "/api";
+    v.authorization = header;
+    for (int i = 0; i < 5; ++i) {
+        assert_int_equal(run(check_access(f.ports(), f.cfg, v)).status, 502);
+        f.clock.advance(900);
+    }
+    assert_int_equal(f.fetches("/jwks"), 1);
+    f.http.routes[std::string(kIssuer) + "/jwks"] = jwks;
+    f.clock.advance(1000);  // 5.5 s after the failure
+    assert_true(run(check_access(f.ports(), f.cfg, v)).allowed());
+    assert_int_equal(f.fetches("/jwks"), 2);
+}
+
 } // namespace
 
 int main() {
@@ -333,6 +453,8 @@ int main() {
         cmocka_unit_test(refresh_is_single_flight_and_refusal_ends_the_session),
         cmocka_unit_test(refreshed_id_token_must_name_the_same_user),
         cmocka_unit_test(bearer_tokens),
+        cmocka_unit_test(concurrent_requests_share_one_fetch),
+        cmocka_unit_test(failed_jwks_backs_off),
         cmocka_unit_test(cached_sessions_do_not_open_bearer_locations),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
