@@ -97,8 +97,13 @@ Result<RedisAddress> resolve_address(ngx_conf_t* cf, const std::string& host, in
     return a;
 }
 
-Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::RedisSettings& s,
-                                     const std::vector<std::string>* sentinels) {
+// Errors are complete messages naming the directive at fault and its place.
+Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::Settings& settings) {
+    const config::RedisSettings& s = *settings.redis;
+    const auto* sentinels = settings.redis_sentinels ? &*settings.redis_sentinels : nullptr;
+    auto at = [&](std::string_view directive, const std::string& message) {
+        return fail(std::string(directive) + " " + message + config::origin_of(settings, directive));
+    };
     RedisEndpoint ep;
     ep.db = s.db;
     ep.user = s.user;
@@ -109,12 +114,13 @@ Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::RedisSettings
     ep.master_name = s.master_name;
     if (!s.master_name.empty()) {
         if (sentinels == nullptr) {
-            return fail("\"sentinel:" + s.master_name + "\" needs authgate_redis_sentinels");
+            return at("authgate_redis",
+                      "\"sentinel:" + s.master_name + "\" needs authgate_redis_sentinels");
         }
         for (const auto& hp : *sentinels) {
             auto colon = hp.rfind(':');
             auto a = resolve_address(cf, hp.substr(0, colon), std::stoi(hp.substr(colon + 1)));
-            if (!a) return fail(a.error());
+            if (!a) return at("authgate_redis_sentinels", a.error());
             ep.sentinels.push_back(std::move(*a));
         }
         ep.display = "sentinel master " + s.master_name;
@@ -123,16 +129,18 @@ Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::RedisSettings
         ep.display = ep.address.display();
     } else {
         auto a = resolve_address(cf, s.host, s.port);
-        if (!a) return fail(a.error());
+        if (!a) return at("authgate_redis", a.error());
         ep.address = std::move(*a);
         ep.display = ep.address.display();
     }
     if (!s.password_file.empty()) {
         auto text = file_reader(cf)(s.password_file);
-        if (!text) return fail("password_file " + text.error());
+        if (!text) return at("authgate_redis", "password_file " + text.error());
         std::string pw = *text;
         while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
-        if (pw.empty()) return fail("password_file \"" + s.password_file + "\" is empty");
+        if (pw.empty()) {
+            return at("authgate_redis", "password_file \"" + s.password_file + "\" is empty");
+        }
         ep.password = std::move(pw);
     }
     return ep;
@@ -252,13 +260,8 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
                 return conf_error(cf, "authgate_redis and authgate_shm_zone are exclusive" +
                                           config::origin_of(settings, "authgate_redis"));
             }
-            const auto& sentinels = mc->settings->redis_sentinels;
-            auto endpoint = redis_endpoint(cf, *mc->settings->redis,
-                                           sentinels ? &*sentinels : nullptr);
-            if (!endpoint) {
-                return conf_error(cf, "authgate_redis " + endpoint.error() +
-                                          config::origin_of(settings, "authgate_redis"));
-            }
+            auto endpoint = redis_endpoint(cf, settings);
+            if (!endpoint) return conf_error(cf, endpoint.error());
             mc->redis = pool_new<RedisEndpoint>(cf->pool);
             if (mc->redis == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
             *mc->redis = std::move(*endpoint);
