@@ -40,6 +40,11 @@ const s = gatedServer({
             default_type text/html;
             return 200 '<p>open</p><!--# include virtual="/secret/part" --><p>end</p>';
         }
+        location = /ssi/public {
+            ssi on;
+            default_type text/html;
+            return 200 '<!--# include virtual="/public/part" -->';
+        }
         location /portal/ {
             authgate on;
             ssi on;
@@ -94,6 +99,19 @@ test('SSI include of a gated location: anonymous gets no protected content, sign
   assert.equal(part.uri, '/secret/part');
   assert.equal(part.user, 'bob');
   assert.equal(part.cookie, '', 'the session cookie is not forwarded by the subrequest either');
+});
+
+test('SSI include of an open location: client-sent identity headers and gate cookies are removed there too', async () => {
+  // `return` answers in the rewrite phase, so the main request itself was never stripped.
+  const res = await request(s.base, '/ssi/public', {
+    headers: { 'X-Auth-User': 'admin', 'X-Auth-Groups': 'admins', Cookie: 'authgate_session=forged; theme=dark' },
+  });
+  assert.equal(res.status, 200);
+  const part = JSON.parse(res.body);
+  assert.equal(part.uri, '/public/part');
+  assert.equal(part.user, '');
+  assert.equal(part.groups, '');
+  assert.equal(part.cookie, 'theme=dark');
 });
 
 test('SSI include in a gated page: the included location\'s own rules apply', async () => {
