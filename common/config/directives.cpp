@@ -343,9 +343,26 @@ const Directive* find_directive(std::string_view name) {
 
 void merge(Settings& child, const Settings& parent) {
     for (const auto& d : kDirectives) {
-        if (d.inherit && !d.is_set(child) && d.is_set(parent)) d.copy(child, parent);
+        if (!d.inherit || d.is_set(child) || !d.is_set(parent)) continue;
+        d.copy(child, parent);
+        // The inherited value keeps the place it was written (list items too).
+        for (const auto& [key, place] : parent.origins) {
+            if (key == d.name || (key.size() > d.name.size() && key.starts_with(d.name) &&
+                                  key[d.name.size()] == ' ')) {
+                child.origins.try_emplace(key, place);
+            }
+        }
     }
     apply_defaults(child);
+}
+
+void record_origin(Settings& s, std::string_view key, std::string place) {
+    s.origins.insert_or_assign(std::string(key), std::move(place));
+}
+
+std::string origin_of(const Settings& s, std::string_view key) {
+    auto it = s.origins.find(key);
+    return it == s.origins.end() ? std::string() : " in " + it->second;
 }
 
 void apply_defaults(Settings& s) {

@@ -1,8 +1,6 @@
 // Turns merged Settings into the immutable GateConfig, loading the files they name.
 #include "authgate/config.h"
 
-#include <algorithm>
-#include <cctype>
 #include "authgate/keys.h"
 #include "authgate/templates.h"
 #include "authgate/users.h"
@@ -101,8 +99,8 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
     g.enabled = s.enabled.value_or(false);
     g.endpoint = s.endpoint.value_or(false);
     g.prefix = s.prefix.value_or("/_authgate/");
-    g.cookie_name = s.cookie_name.value_or("authgate_session");
-    g.csrf_cookie_name = "authgate_csrf";
+    g.cookie_name = s.cookie_name.value_or(kDefaultSessionCookie);
+    g.csrf_cookie_name = kCsrfCookie;
     g.cookie_domain = s.cookie_domain.value_or("");
     g.cookie_secure = s.cookie_secure.value_or(config::CookieSecure::auto_);
     g.cookie_samesite = s.cookie_samesite.value_or(config::SameSite::lax);
@@ -111,57 +109,53 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
     if (s.require) g.require = *s.require;
     if (s.identity_headers) g.identity_headers = *s.identity_headers;
 
-    g.protected_headers = {"X-Auth-User", "X-Auth-Email", "X-Auth-Name", "X-Auth-Groups"};
-    for (const std::string* h : {&g.identity_headers.user, &g.identity_headers.email,
-                                 &g.identity_headers.name, &g.identity_headers.groups}) {
-        bool known = false;
-        for (const auto& p : g.protected_headers) {
-            known |= p.size() == h->size() &&
-                     std::equal(p.begin(), p.end(), h->begin(), [](char a, char b) {
-                         return std::tolower(static_cast<unsigned char>(a)) ==
-                                std::tolower(static_cast<unsigned char>(b));
-                     });
-        }
-        if (!h->empty() && !known) g.protected_headers.push_back(*h);
-    }
     g.host_cookie_name = "__Host-" + g.cookie_name;
     g.host_csrf_cookie_name = "__Host-" + g.csrf_cookie_name;
-    g.gate_cookies = {g.cookie_name,           g.host_cookie_name, g.csrf_cookie_name,
-                      g.host_csrf_cookie_name, "authgate_flow",   "__Host-authgate_flow"};
+    OwnedNames own;  // the defaults and this location's names; adapters add the rest
+    own.add(s);
+    own.give(g);
 
     bool bearer = s.bearer && s.bearer->provider != "off";
     if (bearer) g.enabled = true;  // an API location is gated by its tokens
     if (!g.enabled && !g.endpoint) return g;  // nothing to load for ungated locations
 
+    // Each error names the place of the directive it comes from.
+    auto at = [&](std::string_view directive, std::string message) {
+        return fail(std::move(message) + config::origin_of(s, directive));
+    };
+    std::string_view gated_by = bearer ? "authgate_bearer"
+                                : (s.enabled.value_or(false) ? "authgate" : "authgate_endpoint");
+
     if (g.cookie_samesite == config::SameSite::none &&
         g.cookie_secure == config::CookieSecure::off) {
-        return fail("authgate_cookie_samesite none requires secure cookies "
-                    "(authgate_cookie_secure on or auto)");
+        return at("authgate_cookie_samesite", "authgate_cookie_samesite none requires secure "
+                                              "cookies (authgate_cookie_secure on or auto)");
     }
     if (!s.key_file) {
-        return fail("authgate_key_file is required where authgate is on or authgate_endpoint "
-                    "is used");
+        return at(gated_by, "authgate_key_file is required where authgate is on or "
+                            "authgate_endpoint is used");
     }
     auto keys = cache.keys(*s.key_file, read);
-    if (!keys) return fail("authgate_key_file " + keys.error());
+    if (!keys) return at("authgate_key_file", "authgate_key_file " + keys.error());
     g.keys = *keys;
 
     if (s.users_file) {
         auto users = cache.users(*s.users_file, read);
-        if (!users) return fail("authgate_users_file " + users.error());
+        if (!users) return at("authgate_users_file", "authgate_users_file " + users.error());
         g.users = *users;
     }
     g.decoy_hash = cache.decoy_hash();
     if (g.decoy_hash.empty()) return fail("cannot compute the decoy password hash");
     auto templates = cache.templates(s.templates_dir.value_or(""), read);
-    if (!templates) return fail("authgate_templates " + templates.error());
+    if (!templates) return at("authgate_templates", "authgate_templates " + templates.error());
     g.templates = *templates;
 
     if (s.oidc_providers) {
         for (const auto& conf : *s.oidc_providers) {
             auto provider = cache.provider(conf, read);
             if (!provider) {
-                return fail("authgate_oidc_provider " + conf->name + ": " + provider.error());
+                std::string key = "authgate_oidc_provider " + conf->name;
+                return at(key, key + ": " + provider.error());
             }
             g.providers.push_back(*provider);
         }
@@ -169,15 +163,17 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
     if (s.default_provider && *s.default_provider != "off") {
         g.default_provider = g.find_provider(*s.default_provider);
         if (g.default_provider == nullptr) {
-            return fail("authgate_default_provider \"" + *s.default_provider +
-                        "\" names no authgate_oidc_provider of this server");
+            return at("authgate_default_provider", "authgate_default_provider \"" +
+                                                       *s.default_provider +
+                                                       "\" names no authgate_oidc_provider of "
+                                                       "this server");
         }
     }
     if (bearer) {
         g.bearer_provider = g.find_provider(s.bearer->provider);
         if (g.bearer_provider == nullptr) {
-            return fail("authgate_bearer \"" + s.bearer->provider +
-                        "\" names no authgate_oidc_provider of this server");
+            return at("authgate_bearer", "authgate_bearer \"" + s.bearer->provider +
+                                             "\" names no authgate_oidc_provider of this server");
         }
         g.bearer_audience = s.bearer->audience.empty() ? g.bearer_provider->conf.client_id
                                                        : s.bearer->audience;

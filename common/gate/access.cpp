@@ -15,7 +15,7 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
     auto found = co_await gate::lookup_session(ports, cfg, req);
     Millis now = ports.clock.now_ms();
     if (found.error == Error::store_unavailable) {
-        auto d = http::is_api_client(req.accept, req.x_requested_with)
+        auto d = gate::answers_as_api(req)
                      ? gate::json_error(req, now, Error::store_unavailable)
                      : gate::error_page(cfg, Error::store_unavailable);
         d.headers.push_back({"Retry-After", "5"});

@@ -190,10 +190,14 @@ Decision redirect(int status, std::string location) {
     return d;
 }
 
+bool answers_as_api(const RequestView& req) {
+    return req.subrequest || http::is_api_client(req.accept, req.x_requested_with);
+}
+
 Decision unauthenticated(const GateConfig& cfg, const RequestView& req, Millis now, Error why,
                          bool clear_cookie) {
     Decision d;
-    if (http::is_api_client(req.accept, req.x_requested_with)) {
+    if (answers_as_api(req)) {
         d = json_error(req, now, why);
         d.status = 401;
         d.headers.push_back({"WWW-Authenticate",
@@ -213,7 +217,7 @@ Decision unauthenticated(const GateConfig& cfg, const RequestView& req, Millis n
 }
 
 Decision forbidden(const GateConfig& cfg, const RequestView& req, Millis now) {
-    if (http::is_api_client(req.accept, req.x_requested_with)) {
+    if (answers_as_api(req)) {
         return json_error(req, now, Error::forbidden);
     }
     return error_page(cfg, Error::forbidden);

@@ -36,6 +36,9 @@ Decision json_error(const RequestView& req, Millis now, Error e, std::string_vie
 Decision json(int status, std::string body);
 Decision redirect(int status, std::string location);
 
+// API clients (JSON, XHR) and subrequests get status codes, never redirects or pages.
+bool answers_as_api(const RequestView& req);
+
 // The answer for a request without a usable session: 302 to the sign-in page for
 // browsers, 401 + WWW-Authenticate + JSON for API clients.
 Decision unauthenticated(const GateConfig& cfg, const RequestView& req, Millis now, Error why,

@@ -26,6 +26,7 @@ struct MainConf {
     ngx_thread_pool_t* thread_pool;
     RedisEndpoint* redis;  // set when authgate_redis replaces the shm zone
     ngx_uint_t idp_threads;
+    OwnedNames* owned;     // names set anywhere in the http block: stripped everywhere
     bool used;  // some location has authgate on or authgate_endpoint
 };
 
@@ -40,8 +41,6 @@ struct LocConf {
     config::Settings* settings;
     GateConfig* gate;      // resolved in merge; null until then
     HeaderKey identity_keys[4];  // user, email, name, groups (from gate->identity_headers)
-    ngx_str_t set_file;    // where authgate/authgate_endpoint was set, for merge errors
-    ngx_uint_t set_line;
 };
 
 // nginx's cached wall clock (updated once per event-loop iteration; no system call).
@@ -69,6 +68,7 @@ struct Runtime {
 Runtime* runtime();
 
 ngx_int_t access_handler(ngx_http_request_t* r);
+ngx_int_t subrequest_handler(ngx_http_request_t* r);
 ngx_int_t endpoint_handler(ngx_http_request_t* r);
 ngx_int_t add_variables(ngx_conf_t* cf);
 ngx_command_t* commands();

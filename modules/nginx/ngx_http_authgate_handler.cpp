@@ -1,4 +1,5 @@
-// ACCESS phase: protected locations need a valid session.
+// ACCESS phase: protected locations need a valid session. PRECONTENT phase: the same
+// check for subrequests, which nginx lets skip the ACCESS phase.
 #include "ngx_http_authgate_request.h"
 
 namespace authgate::ngx {
@@ -7,16 +8,44 @@ namespace {
 
 using Phase = RequestState::Phase;
 
+// What an allowed request returns to its phase: ACCESS goes on; a subrequest declines so
+// that try_files and mirror still run, unless the gate is its answer (below).
+ngx_int_t allowed(ngx_http_request_t* r) {
+    if (r == r->main) return NGX_OK;
+    auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+        ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+    if (r->header_only && clcf->handler == nullptr) {
+        // An auth_request target with nothing to proxy to: the gate answers 2xx itself.
+        Decision no_content;
+        no_content.status = NGX_HTTP_NO_CONTENT;
+        ngx_http_finalize_request(r, send_decision(r, no_content));
+        return NGX_DONE;
+    }
+    return NGX_DECLINED;
+}
+
 ngx_int_t apply(ngx_http_request_t* r, const LocConf& lc, RequestState& st) {
     const GateConfig& cfg = *lc.gate;
     st.applied = true;
     st.applied_cfg = &cfg;
     if (!st.decision) return NGX_HTTP_INTERNAL_SERVER_ERROR;
     const Decision& d = *st.decision;
-    if (d.allowed()) return apply_allow(r, lc, d) == NGX_OK ? NGX_OK : NGX_ERROR;
+    if (d.allowed()) return apply_allow(r, lc, d) == NGX_OK ? allowed(r) : NGX_ERROR;
     log_notice(r, d);
     ngx_http_finalize_request(r, send_decision(r, d));
     return NGX_DONE;
+}
+
+// Runs the full check on st.view (the client's original credentials).
+ngx_int_t decide(ngx_http_request_t* r, const LocConf& lc, RequestState& st) {
+    const GateConfig& cfg = *lc.gate;
+    Ports ports = st.ports();
+    if (auto cached = check_access_cached(ports, cfg, st.view)) {
+        st.decision = std::move(*cached);  // a cache hit: no store, no coroutine
+        return apply(r, lc, st);
+    }
+    if (!st.start(check_access(ports, cfg, st.view))) return NGX_AGAIN;
+    return apply(r, lc, st);
 }
 
 ngx_int_t check(ngx_http_request_t* r, const LocConf& lc) {
@@ -26,13 +55,17 @@ ngx_int_t check(ngx_http_request_t* r, const LocConf& lc) {
         if (st->suspended) return NGX_AGAIN;
         if (!st->applied) return apply(r, lc, *st);  // the flow finished asynchronously
         if (st->decision && st->decision->allowed()) {
-            // An internal redirect brought an allowed request here: same session, but
-            // this location's rules (nothing to redo when the configuration is the same).
-            if (st->applied_cfg == &cfg) return NGX_OK;
-            Decision again =
+            // An internal redirect brought an allowed request here.
+            if (st->applied_cfg == &cfg) return allowed(r);
+            strip_client_identity(r, cfg);  // the previous location's identity headers too
+            if (!same_authentication(*st->applied_cfg, cfg)) {
+                // Other tokens or session rules: decide afresh, on the original credentials.
+                st->restart();
+                return decide(r, lc, *st);
+            }
+            // Same session, but this location's rules.
+            st->decision =
                 authorize(cfg, st->view, st->decision->identity, runtime()->clock.now_ms());
-            strip_client_identity(r, cfg);
-            st->decision = std::move(again);
             return apply(r, lc, *st);
         }
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -41,30 +74,40 @@ ngx_int_t check(ngx_http_request_t* r, const LocConf& lc) {
     if (st == nullptr) return NGX_ERROR;
     st->build_view(cfg, {});  // before stripping: the view keeps the original cookies
     strip_client_identity(r, cfg);
-    Ports ports = st->ports();
-    if (auto cached = check_access_cached(ports, cfg, st->view)) {
-        st->decision = std::move(*cached);  // a cache hit: no store, no coroutine
-        return apply(r, lc, *st);
-    }
-    if (!st->start(check_access(ports, cfg, st->view))) return NGX_AGAIN;
-    return apply(r, lc, *st);
+    return decide(r, lc, *st);
+}
+
+ngx_int_t run(ngx_http_request_t* r, const LocConf& lc) {
+    return guard(r->connection->log, static_cast<ngx_int_t>(NGX_HTTP_INTERNAL_SERVER_ERROR),
+                 [&]() -> ngx_int_t {
+                     if (lc.gate->enabled) return check(r, lc);
+                     // Not gated, but nobody may pose as a signed-in user to the upstream
+                     // here either.
+                     strip_client_identity(r, *lc.gate);
+                     return NGX_DECLINED;
+                 });
+}
+
+const LocConf* gate_conf(ngx_http_request_t* r) {
+    auto* lc = static_cast<LocConf*>(ngx_http_get_module_loc_conf(r, ngx_http_authgate_module));
+    if (lc->gate == nullptr || lc->gate->endpoint) return nullptr;
+    return lc;
 }
 
 } // namespace
 
 ngx_int_t access_handler(ngx_http_request_t* r) {
-    auto* lc = static_cast<LocConf*>(ngx_http_get_module_loc_conf(r, ngx_http_authgate_module));
-    if (lc->gate == nullptr || lc->gate->endpoint) return NGX_DECLINED;
-    if (!lc->gate->enabled) {
-        // Not gated, but nobody may pose as a signed-in user to the upstream here either.
-        return guard(r->connection->log, static_cast<ngx_int_t>(NGX_HTTP_INTERNAL_SERVER_ERROR),
-                     [&]() -> ngx_int_t {
-                         strip_client_identity(r, *lc->gate);
-                         return NGX_DECLINED;
-                     });
-    }
-    return guard(r->connection->log, static_cast<ngx_int_t>(NGX_HTTP_INTERNAL_SERVER_ERROR),
-                 [&] { return check(r, *lc); });
+    const LocConf* lc = gate_conf(r);
+    return lc == nullptr ? NGX_DECLINED : run(r, *lc);
+}
+
+// SSI include, auth_request, mirror: decided on the main request's credentials.
+ngx_int_t subrequest_handler(ngx_http_request_t* r) {
+    if (r == r->main) return NGX_DECLINED;  // decided in the ACCESS phase
+    const LocConf* lc = gate_conf(r);
+    if (lc == nullptr) return NGX_DECLINED;
+    if (!own_request_headers(r)) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return run(r, *lc);
 }
 
 } // namespace authgate::ngx

@@ -44,9 +44,14 @@ template <class T> T* pool_new(ngx_pool_t* pool) {
     return obj;
 }
 
-std::string conf_where(const ngx_str_t& file, ngx_uint_t line) {
-    if (file.len == 0) return {};
-    return " (set in " + std::string(sv(file)) + ":" + std::to_string(line) + ")";
+// "FILE:LINE" of the directive being parsed (later, cf->conf_file->line is elsewhere).
+std::string parse_place(ngx_conf_t* cf) {
+    return std::string(sv(cf->conf_file->file.name)) + ":" + std::to_string(cf->conf_file->line);
+}
+
+char* conf_error(ngx_conf_t* cf, const std::string& message) {
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "authgate: %s", message.c_str());
+    return static_cast<char*>(NGX_CONF_ERROR);
 }
 
 // Relative paths are taken from nginx's prefix, as other file directives do.
@@ -93,8 +98,13 @@ Result<RedisAddress> resolve_address(ngx_conf_t* cf, const std::string& host, in
     return a;
 }
 
-Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::RedisSettings& s,
-                                     const std::vector<std::string>* sentinels) {
+// Errors are complete messages naming the directive at fault and its place.
+Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::Settings& settings) {
+    const config::RedisSettings& s = *settings.redis;
+    const auto* sentinels = settings.redis_sentinels ? &*settings.redis_sentinels : nullptr;
+    auto at = [&](std::string_view directive, const std::string& message) {
+        return fail(std::string(directive) + " " + message + config::origin_of(settings, directive));
+    };
     RedisEndpoint ep;
     ep.db = s.db;
     ep.user = s.user;
@@ -105,12 +115,13 @@ Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::RedisSettings
     ep.master_name = s.master_name;
     if (!s.master_name.empty()) {
         if (sentinels == nullptr) {
-            return fail("\"sentinel:" + s.master_name + "\" needs authgate_redis_sentinels");
+            return at("authgate_redis",
+                      "\"sentinel:" + s.master_name + "\" needs authgate_redis_sentinels");
         }
         for (const auto& hp : *sentinels) {
             auto colon = hp.rfind(':');
             auto a = resolve_address(cf, hp.substr(0, colon), std::stoi(hp.substr(colon + 1)));
-            if (!a) return fail(a.error());
+            if (!a) return at("authgate_redis_sentinels", a.error());
             ep.sentinels.push_back(std::move(*a));
         }
         ep.display = "sentinel master " + s.master_name;
@@ -119,16 +130,18 @@ Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::RedisSettings
         ep.display = ep.address.display();
     } else {
         auto a = resolve_address(cf, s.host, s.port);
-        if (!a) return fail(a.error());
+        if (!a) return at("authgate_redis", a.error());
         ep.address = std::move(*a);
         ep.display = ep.address.display();
     }
     if (!s.password_file.empty()) {
         auto text = file_reader(cf)(s.password_file);
-        if (!text) return fail("password_file " + text.error());
+        if (!text) return at("authgate_redis", "password_file " + text.error());
         std::string pw = *text;
         while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
-        if (pw.empty()) return fail("password_file \"" + s.password_file + "\" is empty");
+        if (pw.empty()) {
+            return at("authgate_redis", "password_file \"" + s.password_file + "\" is empty");
+        }
         ep.password = std::move(pw);
     }
     return ep;
@@ -154,6 +167,15 @@ char* set_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
                                applied.error().c_str());
             return static_cast<char*>(NGX_CONF_ERROR);
         }
+        std::string key(d->name);
+        if (d->name == "authgate_oidc_provider") key += " " + std::string(args[0]);
+        config::record_origin(*settings, key, parse_place(cf));
+        auto* mc = static_cast<MainConf*>(
+            ngx_http_conf_get_module_main_conf(cf, ngx_http_authgate_module));
+        // Merges run after the whole http block is parsed: by then this holds every name.
+        if (d->name == "authgate_identity_headers" || d->name == "authgate_cookie_name") {
+            mc->owned->add(*settings);
+        }
         // authgate_bearer gates its location too: without it here, a config whose only
         // gated location is a bearer API would leave that API open.
         bool turns_on = d->name == "authgate_endpoint" ||
@@ -161,12 +183,7 @@ char* set_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
                         (d->name == "authgate_bearer" && settings->bearer &&
                          settings->bearer->provider != "off");
         if (turns_on && (cmd->type & NGX_HTTP_LOC_CONF) && d->contexts != config::kMain) {
-            auto* mc = static_cast<MainConf*>(
-                ngx_http_conf_get_module_main_conf(cf, ngx_http_authgate_module));
             mc->used = true;
-            auto* lc = static_cast<LocConf*>(conf);
-            lc->set_file = cf->conf_file->file.name;
-            lc->set_line = cf->conf_file->line;
         }
         if (d->name == "authgate_endpoint") {
             auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
@@ -217,7 +234,10 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
         if (mc == nullptr) return nullptr;
         mc->settings = pool_new<config::Settings>(cf->pool);
         mc->cache = pool_new<ResourceCache>(cf->pool);
-        if (mc->settings == nullptr || mc->cache == nullptr) return nullptr;
+        mc->owned = pool_new<OwnedNames>(cf->pool);
+        if (mc->settings == nullptr || mc->cache == nullptr || mc->owned == nullptr) {
+            return nullptr;
+        }
         return mc;
     });
 }
@@ -225,11 +245,12 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
 char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     return guard(cf->log, static_cast<char*>(NGX_CONF_ERROR), [&]() -> char* {
         auto* mc = static_cast<MainConf*>(conf);
-        if (mc->settings->redis_sentinels && !mc->settings->redis) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "authgate: authgate_redis_sentinels needs "
-                               "\"authgate_redis sentinel:<master name>\"");
-            return static_cast<char*>(NGX_CONF_ERROR);
+        const config::Settings& settings = *mc->settings;
+        // Runs after the http block: errors name the directive's place, not the "}".
+        if (settings.redis_sentinels && !settings.redis) {
+            return conf_error(cf, "authgate_redis_sentinels needs \"authgate_redis "
+                                  "sentinel:<master name>\"" +
+                                      config::origin_of(settings, "authgate_redis_sentinels"));
         }
         if (!mc->used) return static_cast<char*>(NGX_CONF_OK);
         // Password hashing: nginx's default pool (sized with "thread_pool default ...").
@@ -240,18 +261,11 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
         mc->idp_threads = mc->settings->idp_threads.value_or(4);
         if (mc->settings->redis) {
             if (mc->settings->shm_zone) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "authgate: authgate_redis and authgate_shm_zone are exclusive");
-                return static_cast<char*>(NGX_CONF_ERROR);
+                return conf_error(cf, "authgate_redis and authgate_shm_zone are exclusive" +
+                                          config::origin_of(settings, "authgate_redis"));
             }
-            const auto& sentinels = mc->settings->redis_sentinels;
-            auto endpoint = redis_endpoint(cf, *mc->settings->redis,
-                                           sentinels ? &*sentinels : nullptr);
-            if (!endpoint) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "authgate_redis: %s",
-                                   endpoint.error().c_str());
-                return static_cast<char*>(NGX_CONF_ERROR);
-            }
+            auto endpoint = redis_endpoint(cf, settings);
+            if (!endpoint) return conf_error(cf, endpoint.error());
             mc->redis = pool_new<RedisEndpoint>(cf->pool);
             if (mc->redis == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
             *mc->redis = std::move(*endpoint);
@@ -260,7 +274,8 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
         config::ShmZone zone = mc->settings->shm_zone.value_or(
             config::ShmZone{"authgate", kDefaultZoneSize});
         ngx_str_t name = pool_str(cf->pool, zone.name);
-        mc->zone = shm_store_zone_add(cf, name, zone.size);
+        mc->zone = shm_store_zone_add(cf, name, zone.size,
+                                      config::origin_of(settings, "authgate_shm_zone"));
         if (mc->zone == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
         return static_cast<char*>(NGX_CONF_OK);
     });
@@ -281,10 +296,6 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
         auto* prev = static_cast<LocConf*>(parent);
         auto* conf = static_cast<LocConf*>(child);
         config::merge(*conf->settings, *prev->settings);
-        if (conf->set_file.len == 0) {
-            conf->set_file = prev->set_file;
-            conf->set_line = prev->set_line;
-        }
         bool active = conf->settings->enabled.value_or(false) ||
                       conf->settings->endpoint.value_or(false) ||
                       (conf->settings->bearer && conf->settings->bearer->provider != "off");
@@ -295,11 +306,7 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
         // everywhere; ungated locations load no files.
         if (!active && !mc->used) return static_cast<char*>(NGX_CONF_OK);
         auto resolved = resolve(*conf->settings, *mc->cache, file_reader(cf));
-        if (!resolved) {
-            std::string msg = resolved.error() + conf_where(conf->set_file, conf->set_line);
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "authgate: %s", msg.c_str());
-            return static_cast<char*>(NGX_CONF_ERROR);
-        }
+        if (!resolved) return conf_error(cf, resolved.error());  // names its directive's place
         if (resolved->endpoint) {
             // The endpoint only answers under the prefix the gate redirects to.
             auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
@@ -310,17 +317,17 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
             bool regex = false;
 #endif
             if (!regex && sv(clcf->name) != resolved->prefix) {
-                std::string msg = "authgate_endpoint is in location \"" +
-                                  std::string(sv(clcf->name)) + "\" but authgate_prefix is \"" +
-                                  resolved->prefix + "\"; they must match" +
-                                  conf_where(conf->set_file, conf->set_line);
-                ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "authgate: %s", msg.c_str());
-                return static_cast<char*>(NGX_CONF_ERROR);
+                return conf_error(cf, "authgate_endpoint is in location \"" +
+                                          std::string(sv(clcf->name)) +
+                                          "\" but authgate_prefix is \"" + resolved->prefix +
+                                          "\"; they must match" +
+                                          config::origin_of(*conf->settings, "authgate_endpoint"));
             }
         }
         conf->gate = pool_new<GateConfig>(cf->pool);
         if (conf->gate == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
         *conf->gate = std::move(*resolved);
+        mc->owned->give(*conf->gate);
         const auto& ih = conf->gate->identity_headers;
         const std::string* names[4] = {&ih.user, &ih.email, &ih.name, &ih.groups};
         for (int i = 0; i < 4; ++i) {
@@ -347,6 +354,12 @@ ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
         ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers));
     if (h == nullptr) return NGX_ERROR;
     *h = access_handler;
+    // Subrequests skip the ACCESS phase. nginx runs a phase's handlers in reverse order of
+    // registration and this module loads after try_files and mirror: it runs before them.
+    h = static_cast<ngx_http_handler_pt*>(
+        ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers));
+    if (h == nullptr) return NGX_ERROR;
+    *h = subrequest_handler;
     return NGX_OK;
 }
 

@@ -124,17 +124,81 @@ bool push_identity(ngx_http_request_t* r, const HeaderKey& key, std::string_view
                                [&](u_char* out) { return copy_header_safe(out, value); });
 }
 
-bool push_response_header(ngx_http_request_t* r, std::string_view name, std::string_view value) {
+ngx_table_elt_t* push_response_header(ngx_http_request_t* r, std::string_view name,
+                                      std::string_view value) {
     auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_out.headers));
-    if (h == nullptr) return false;
+    if (h == nullptr) return nullptr;
     h->hash = 1;
     h->key = pool_str(r->pool, name);
     h->value = pool_str(r->pool, value);
     h->lowcase_key = nullptr;
-    return h->key.data != nullptr && h->value.data != nullptr;
+    return h->key.data != nullptr && h->value.data != nullptr ? h : nullptr;
+}
+
+// The main request's Cookie values as the client sent them: stripping rewrites them in the
+// ACCESS phase, before any subrequest exists, and subrequests are decided on them.
+struct ClientCookies {
+    ngx_str_t* values;
+    ngx_uint_t count;
+};
+
+void client_cookies_tag(void*) noexcept {}
+
+const ClientCookies* find_client_cookies(ngx_http_request_t* main) {
+    for (ngx_pool_cleanup_t* cln = main->pool->cleanup; cln != nullptr; cln = cln->next) {
+        if (cln->handler == &client_cookies_tag) return static_cast<ClientCookies*>(cln->data);
+    }
+    return nullptr;
+}
+
+// Once per main request, before its first cookie is rewritten (only then: no allocation
+// for requests without gate cookies).
+void save_client_cookies(ngx_http_request_t* r) {
+    if (r != r->main || find_client_cookies(r) != nullptr) return;
+    ngx_uint_t n = r->headers_in.cookies.nelts;
+    auto* values = static_cast<ngx_str_t*>(ngx_palloc(r->pool, n * sizeof(ngx_str_t)));
+    ngx_pool_cleanup_t* cln = ngx_pool_cleanup_add(r->pool, sizeof(ClientCookies));
+    if (values == nullptr || cln == nullptr) throw std::bad_alloc();
+    auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
+    for (ngx_uint_t i = 0; i < n; ++i) values[i] = cookies[i]->value;
+    *static_cast<ClientCookies*>(cln->data) = ClientCookies{values, n};
+    cln->handler = &client_cookies_tag;
 }
 
 } // namespace
+
+bool own_request_headers(ngx_http_request_t* r) {
+    ngx_list_t shared = r->headers_in.headers;
+    ngx_array_t shared_cookies = r->headers_in.cookies;
+    ngx_uint_t count = 0;
+    for_each_header(shared, [&](ngx_table_elt_t&) { ++count; });
+    if (ngx_list_init(&r->headers_in.headers, r->pool, count + 4, sizeof(ngx_table_elt_t)) !=
+            NGX_OK ||
+        ngx_array_init(&r->headers_in.cookies, r->pool, shared_cookies.nelts + 1,
+                       sizeof(ngx_table_elt_t*)) != NGX_OK) {
+        return false;
+    }
+    auto** cookies = static_cast<ngx_table_elt_t**>(shared_cookies.elts);
+    bool ok = true;
+    for_each_header(shared, [&](ngx_table_elt_t& h) {
+        auto* copy = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_in.headers));
+        if (!ok || copy == nullptr) {
+            ok = false;
+            return;
+        }
+        *copy = h;
+        for (ngx_uint_t i = 0; i < shared_cookies.nelts; ++i) {
+            if (cookies[i] != &h) continue;
+            auto** slot = static_cast<ngx_table_elt_t**>(ngx_array_push(&r->headers_in.cookies));
+            if (slot == nullptr) {
+                ok = false;
+                return;
+            }
+            *slot = copy;
+        }
+    });
+    return ok;
+}
 
 // ---- offloading to nginx's thread pool ------------------------------------------
 
@@ -315,9 +379,14 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
     v.path = sv(r->uri);
     v.query = sv(r->args);
     v.cookie_headers.clear();
-    auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
-    for (ngx_uint_t i = 0; i < r->headers_in.cookies.nelts; ++i) {
-        v.cookie_headers.push_back(sv(cookies[i]->value));
+    v.subrequest = r != r->main;
+    if (const ClientCookies* sent = v.subrequest ? find_client_cookies(r->main) : nullptr) {
+        for (ngx_uint_t i = 0; i < sent->count; ++i) v.cookie_headers.push_back(sv(sent->values[i]));
+    } else {
+        auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
+        for (ngx_uint_t i = 0; i < r->headers_in.cookies.nelts; ++i) {
+            v.cookie_headers.push_back(sv(cookies[i]->value));
+        }
     }
     for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
         std::string_view k = sv(h.key);
@@ -344,6 +413,14 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
 #if (NGX_HTTP_SSL)
     v.tls = r->connection->ssl != nullptr;
 #endif
+}
+
+void RequestState::restart() {
+    decision.reset();
+    applied = false;
+    applied_cfg = nullptr;
+    view.path = sv(r->uri);
+    view.query = sv(r->args);
 }
 
 Ports RequestState::ports() {
@@ -432,15 +509,19 @@ void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
             }
         }
     });
-    // The gate's own cookies are not for the upstream.
+    // The gate's own cookies (any configured in the http block) are not for the upstream.
     auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
     for (ngx_uint_t i = 0; i < r->headers_in.cookies.nelts; ++i) {
         std::string_view value = sv(cookies[i]->value);
-        // "__Host-" variants contain the plain names: two searches cover all four.
-        if (value.find(cfg.cookie_name) == std::string_view::npos &&
-            value.find(cfg.csrf_cookie_name) == std::string_view::npos) {
-            continue;
+        bool maybe = false;
+        for (const auto& probe : cfg.gate_cookie_probes) {
+            if (value.find(probe) != std::string_view::npos) {
+                maybe = true;
+                break;
+            }
         }
+        if (!maybe) continue;
+        save_client_cookies(r);
         auto* out = static_cast<u_char*>(ngx_pnalloc(r->pool, 2 * value.size() + 1));
         if (out == nullptr) throw std::bad_alloc();
         auto len = http::strip_cookies(value, cfg.gate_cookies, reinterpret_cast<char*>(out));
@@ -491,8 +572,15 @@ ngx_int_t send_decision(ngx_http_request_t* r, const Decision& d) {
         loc->lowcase_key = nullptr;
         r->headers_out.location = loc;
     }
-    for (const auto& c : d.set_cookies) ok &= push_response_header(r, "Set-Cookie", c);
-    for (const auto& h : d.headers) ok &= push_response_header(r, h.name, h.value);
+    for (const auto& c : d.set_cookies) ok &= push_response_header(r, "Set-Cookie", c) != nullptr;
+    for (const auto& h : d.headers) {
+        ngx_table_elt_t* added = push_response_header(r, h.name, h.value);
+        ok &= added != nullptr;
+        // auth_request passes a subrequest's challenge on from this field.
+        if (added != nullptr && h.name == "WWW-Authenticate") {
+            r->headers_out.www_authenticate = added;
+        }
+    }
     if (!ok) return NGX_ERROR;
 
     if (!d.content_type.empty()) {
@@ -500,12 +588,14 @@ ngx_int_t send_decision(ngx_http_request_t* r, const Decision& d) {
         r->headers_out.content_type_len = d.content_type.size();
         r->headers_out.content_type_lowcase = nullptr;
     }
-    r->headers_out.content_length_n = static_cast<off_t>(d.body.size());
+    bool with_body = !d.body.empty() && r->method != NGX_HTTP_HEAD && r == r->main;
+    r->headers_out.content_length_n = static_cast<off_t>(r == r->main ? d.body.size() : 0);
     if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
         // An unread body would otherwise be taken for the next request.
         if (ngx_http_discard_request_body(r) != NGX_OK) r->keepalive = 0;
     }
-    if (d.body.empty() || r->method == NGX_HTTP_HEAD) {
+    // A subrequest's body would land inside the parent's response (SSI): status only.
+    if (!with_body) {
         r->header_only = 1;
         return ngx_http_send_header(r);
     }

@@ -65,8 +65,12 @@ class RequestState {
     static RequestState* find(ngx_http_request_t* r, Phase phase);
     static RequestState* create(ngx_http_request_t* r, Phase phase);
 
-    // Fills view from the request (and the body, for the content phase).
+    // Fills view from the request (and the body, for the content phase). A subrequest's view
+    // has the main request's cookies as the client sent them.
     void build_view(const GateConfig& cfg, std::string_view body);
+    // After an internal redirect into a location that authenticates differently: forget the
+    // decision, keep the view's credentials, take the new URI.
+    void restart();
     Ports ports();
 
     // Starts the flow; true when it completed inline (decision is set).
@@ -106,6 +110,9 @@ class RequestState {
 };
 
 // Applying decisions.
+// A subrequest's header list and cookie index are copies sharing their parts with the
+// parent's: give it its own before anything is removed or added.
+bool own_request_headers(ngx_http_request_t* r);
 void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg);
 ngx_int_t apply_allow(ngx_http_request_t* r, const LocConf& lc, const Decision& d);
 // Sends a full response; returns what ngx_http_output_filter returned.

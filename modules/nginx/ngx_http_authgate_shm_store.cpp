@@ -207,18 +207,20 @@ bool fits(ngx_log_t* log, std::string_view key, std::string_view value) {
 
 } // namespace
 
-ngx_shm_zone_t* shm_store_zone_add(ngx_conf_t* cf, const ngx_str_t& name, size_t size) {
+ngx_shm_zone_t* shm_store_zone_add(ngx_conf_t* cf, const ngx_str_t& name, size_t size,
+                                   const std::string& origin) {
     if (size < 8 * ngx_pagesize) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "authgate: zone \"%V\" is too small: at least %uz bytes are needed",
-                           &name, 8 * ngx_pagesize);
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "authgate: zone \"%V\" is too small: at least %uz bytes are needed%s", &name,
+                      8 * ngx_pagesize, origin.c_str());
         return nullptr;
     }
     ngx_str_t zone_name = name;
     ngx_shm_zone_t* zone = ngx_shared_memory_add(cf, &zone_name, size, &ngx_http_authgate_module);
     if (zone == nullptr) return nullptr;
     if (zone->data != nullptr) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "authgate: zone \"%V\" is already in use", &name);
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "authgate: zone \"%V\" is already in use%s",
+                      &name, origin.c_str());
         return nullptr;
     }
     auto* ctx = static_cast<ZoneCtx*>(ngx_pcalloc(cf->pool, sizeof(ZoneCtx)));

@@ -9,7 +9,9 @@
 namespace authgate::ngx {
 
 // Registers the zone at configuration time; nullptr (with the error logged) on failure.
-ngx_shm_zone_t* shm_store_zone_add(ngx_conf_t* cf, const ngx_str_t& name, size_t size);
+// `origin` (" in FILE:LINE" of authgate_shm_zone, or "") ends error messages.
+ngx_shm_zone_t* shm_store_zone_add(ngx_conf_t* cf, const ngx_str_t& name, size_t size,
+                                   const std::string& origin);
 
 class ShmStore final : public Store {
   public:

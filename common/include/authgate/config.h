@@ -133,6 +133,11 @@ struct Settings {
     std::optional<std::vector<std::shared_ptr<const OidcProvider>>> oidc_providers;
     std::optional<std::string> default_provider;  // "off" clears an inherited one
     std::optional<BearerSettings> bearer;
+
+    // Where each directive was written ("FILE:LINE"), recorded by the adapter while it
+    // parses, so that errors found later (resolve, store setup) name the directive at fault.
+    // Keyed by directive name; authgate_oidc_provider lines by "authgate_oidc_provider NAME".
+    std::map<std::string, std::string, std::less<>> origins;
 };
 
 using Args = std::span<const std::string_view>;
@@ -160,6 +165,10 @@ const Directive* find_directive(std::string_view name);
 // defaults fill what is still unset.
 void merge(Settings& child, const Settings& parent);
 void apply_defaults(Settings& s);
+
+void record_origin(Settings& s, std::string_view key, std::string place);
+// " in FILE:LINE" of the directive `key` (as nginx ends its own errors), or "" if unknown.
+std::string origin_of(const Settings& s, std::string_view key);
 
 // Value parsers shared by directives (exposed for tests and fuzzing).
 Result<Millis> parse_duration(std::string_view text);
@@ -196,6 +205,9 @@ struct GateConfig {
     // (kept from the upstream).
     std::vector<std::string> protected_headers;
     std::vector<std::string> gate_cookies;
+    // Every gate cookie name contains one of these: a Cookie header without any of them
+    // holds no gate cookie (the adapter's allocation-free quick check).
+    std::vector<std::string> gate_cookie_probes;
     std::shared_ptr<const KeyRing> keys;
     std::shared_ptr<const UserDb> users;
     std::string decoy_hash;  // verified for unknown users: same work as a wrong password
@@ -216,6 +228,27 @@ struct GateConfig {
         return nullptr;
     }
 };
+
+inline constexpr const char* kDefaultSessionCookie = "authgate_session";
+inline constexpr const char* kCsrfCookie = "authgate_csrf";
+inline constexpr const char* kFlowCookie = "authgate_flow";
+
+// The identity header and cookie names the gate uses anywhere under one configuration root
+// (nginx: the http block; defaults included). Client-sent headers and cookies with any of
+// them are removed in every location, so one server's names cannot be spoofed through
+// another server or an ungated location.
+struct OwnedNames {
+    OwnedNames();
+    void add(const config::Settings& level);  // the names set at this level
+    void give(GateConfig& g) const;           // to protected_headers, gate_cookies, probes
+
+    std::vector<std::string> headers;
+    std::vector<std::string> cookies;
+};
+
+// True when a request authenticated for `a` is authenticated for `b` too (same tokens or
+// session rules): an internal redirect between them only re-runs authorization.
+bool same_authentication(const GateConfig& a, const GateConfig& b);
 
 // Reads a file for resolve(); returns its content or a message (adapters implement
 // it at configuration time, where blocking reads are fine).

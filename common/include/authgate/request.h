@@ -25,6 +25,9 @@ struct RequestView {
     std::string_view client_addr;
     std::string_view request_id;
     bool tls = false;
+    // A server subrequest (SSI include, auth_request, mirror): answered like an API client
+    // (401/403, never a redirect or a page), as the client never sees it directly.
+    bool subrequest = false;
 };
 
 struct Header {
