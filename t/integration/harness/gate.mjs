@@ -36,6 +36,7 @@ export function gatedServer({ http = '', locations = () => '', workers = 2, setu
 ${httpConf}
     server {
         listen 127.0.0.1:${port};
+        authgate_public_origin http://127.0.0.1:${port};
         location /_authgate/ { authgate_endpoint; }
         location / {
             authgate on;
