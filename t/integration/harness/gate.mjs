@@ -11,9 +11,11 @@ import { Redis, testStore } from './redis.mjs';
 // runs first of all, for peers the config refers to (an IdP); `started(state)` (async) once
 // nginx answers (to register its URLs with such a peer). Root-level hooks of one file may
 // run concurrently: order-dependent steps belong in these. `redisArgs`: extra redis-server
-// arguments when the suite runs on Redis (e.g. ['--maxmemory', '30mb']).
+// arguments when the suite runs on Redis (e.g. ['--maxmemory', '30mb']). `publicOrigin(port)`:
+// the server's authgate_public_origin (default http://127.0.0.1:PORT).
 export function gatedServer({ http = '', locations = () => '', workers = 2, setup = () => {},
-  prepare = async () => {}, started = async () => {}, redisArgs = [] } = {}) {
+  prepare = async () => {}, started = async () => {}, redisArgs = [],
+  publicOrigin = (port) => `http://127.0.0.1:${port}` } = {}) {
   const state = {};
   before(async () => {
     await prepare();
@@ -36,7 +38,7 @@ export function gatedServer({ http = '', locations = () => '', workers = 2, setu
 ${httpConf}
     server {
         listen 127.0.0.1:${port};
-        authgate_public_origin http://127.0.0.1:${port};
+        authgate_public_origin ${publicOrigin(port)};
         location /_authgate/ { authgate_endpoint; }
         location / {
             authgate on;
