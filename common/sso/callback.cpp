@@ -83,15 +83,17 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
     Millis started_ms = ports.clock.now_ms();
     auto flows = read_flows(cfg, req);
     std::optional<oidc::FlowState> flow;
+    bool found = false;
     if (auto i = oidc::find_flow(flows, state, started_ms)) {
+        found = true;
         flow = std::move(flows[*i]);
         flows.erase(flows.begin() + static_cast<std::ptrdiff_t>(*i));
         auto used = co_await ports.store.get(used_state_key(state));
         if (!used.ok()) co_return gate::error_page(cfg, Error::store_unavailable);
         if (used.value) flow.reset();
     }
-    // Every answer to a consumed flow drops it from the cookie.
-    std::string flow_cookie_update = flow ? flow_cookie(cfg, req, ports.random, flows) : "";
+    // Every answer to a consumed (or replayed) flow drops it from the cookie.
+    std::string flow_cookie_update = found ? flow_cookie(cfg, req, ports.random, flows) : "";
     auto with_cookie = [&](Decision d) {
         if (!flow_cookie_update.empty()) d.set_cookies.push_back(flow_cookie_update);
         return d;
@@ -114,7 +116,7 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
             message = "The identity provider did not sign you in (" + printable(idp_error, 64) +
                       ")" + (description.empty() ? "." : ": " + description);
         }
-        auto d = gate::page(http_status(Error::idp_error),
+        Decision d = gate::page(http_status(Error::idp_error),
                             cfg.templates->error.render(
                                 {{"status", std::to_string(http_status(Error::idp_error))},
                                  {"title", "Sign-in failed"},
@@ -124,13 +126,15 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
         d.error = Error::idp_error;
         d.notice = "provider \"" + pc.name + "\" answered error=" +
                    http::json_escape(printable(idp_error, 64)) + (flow ? "" : " (no flow)");
-        co_return with_cookie(std::move(d));
+        if (!flow_cookie_update.empty()) d.set_cookies.push_back(flow_cookie_update);
+        co_return d;
     }
 
     if (!flow) {
-        co_return refused(cfg, Error::state_mismatch,
-                          state.empty() ? "SSO callback without state"
-                                        : "SSO callback with an unknown, expired or used state");
+        co_return with_cookie(refused(cfg, Error::state_mismatch,
+                                      state.empty()
+                                          ? "SSO callback without state"
+                                          : "SSO callback with an unknown, expired or used state"));
     }
     if (flow->provider != pc.name) {
         co_return with_cookie(

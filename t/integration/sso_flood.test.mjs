@@ -84,3 +84,27 @@ test('20,000 anonymous /sso/ hits with a 2 KB rd evict no session and do not fil
   }
   await ssoSignIn();
 });
+
+test('the flow cookie stays under 4 KB with three parallel flows and a 2 KB rd', async () => {
+  const agent = new Agent();
+  const rd = `/app/${'b'.repeat(2000)}`;
+  for (const path of ['/app/one', '/app/two', rd, '/app/three', rd]) {
+    const res = await agent.fetch(`${gate.base}/_authgate/sso/corp?rd=${encodeURIComponent(path)}`);
+    assert.equal(res.status, 302);
+    const flow = res.setCookies.find((c) => c.startsWith('authgate_flow='));
+    assert.ok(flow && flow.length < 4000, `Set-Cookie of ${flow?.length} bytes`);
+    assert.doesNotMatch(flow, /bbbb|app/);  // sealed: neither rd nor anything else readable
+  }
+  // Parallel tabs: the three newest short flows are all still usable.
+  const tabs = [];
+  for (const path of ['/app/a', '/app/b', '/app/c']) {
+    const res = await agent.fetch(`${gate.base}/_authgate/sso/corp?rd=${encodeURIComponent(path)}`);
+    tabs.push({ path, auth: res.location });
+  }
+  for (const { path, auth } of tabs.reverse()) {
+    const done = await agent.follow(auth);
+    const back = done.hops.find((h) => h.url.startsWith(`${gate.base}/_authgate/callback/corp`));
+    assert.equal(back.status, 303, path);
+    assert.equal(back.location, `${gate.base}${path}`);
+  }
+});
