@@ -97,6 +97,13 @@ void flow_state_is_single_use_and_browser_bound(void**) {
                   {"id_token", sign_jwt(*g_key, claims_for(query_param(start.location, "nonce"),
                                                            f.clock.now_ms()).dump())}};
     f.http.routes[std::string(kIssuer) + "/token"] = {200, "application/json", token.dump()};
+    // A flow cookie changed by one character no longer opens.
+    Browser tampered = b;
+    char& middle = tampered.cookies[0][tampered.cookies[0].size() / 2];
+    middle = middle == 'A' ? 'B' : 'A';
+    auto forged = get(f, tampered, "/_authgate/callback/corp?code=c&state=" + state);
+    assert_true(forged.error == Error::state_mismatch);
+    assert_int_equal(f.fetches("/token"), 0);
     Browser replay = b;  // the request as it was, flow cookie included
     auto done = get(f, b, "/_authgate/callback/corp?code=c&state=" + state);
     assert_int_equal(done.status, 303);
