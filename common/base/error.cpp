@@ -18,6 +18,7 @@ std::string_view error_name(Error e) noexcept {
     case Error::store_unavailable: return "store_unavailable";
     case Error::token_invalid: return "token_invalid";
     case Error::token_expired: return "token_expired";
+    case Error::token_too_large: return "token_too_large";
     case Error::token_unknown_key: return "token_unknown_key";
     case Error::token_alg_not_allowed: return "token_alg_not_allowed";
     case Error::issuer_mismatch: return "issuer_mismatch";
@@ -47,6 +48,7 @@ int http_status(Error e) noexcept {
     case Error::payload_too_large: return 413;
     case Error::store_unavailable: return 503;
     case Error::token_invalid:
+    case Error::token_too_large:
     case Error::token_expired:
     case Error::token_unknown_key:
     case Error::token_alg_not_allowed:
@@ -80,6 +82,8 @@ std::string_view error_message(Error e) noexcept {
         return "The sign-in service is temporarily unavailable. Please try again shortly.";
     case Error::token_invalid: return "The sign-in token is not valid.";
     case Error::token_expired: return "The sign-in token has expired.";
+    case Error::token_too_large:
+        return "The identity provider's sign-in token is too large for this site.";
     case Error::token_unknown_key:
         return "The sign-in token was signed with a key this site does not know.";
     case Error::token_alg_not_allowed:
@@ -92,7 +96,8 @@ std::string_view error_message(Error e) noexcept {
     case Error::state_mismatch:
         return "This sign-in attempt has expired or was not started here. Please try again.";
     case Error::insufficient_scope: return "The access token lacks a required scope.";
-    case Error::idp_error: return "The identity provider did not complete the sign-in.";
+    case Error::idp_error:
+        return "The identity provider answered with an error and did not complete the sign-in.";
     case Error::idp_unreachable:
         return "The identity provider could not be reached. Please try again shortly.";
     case Error::internal: return "An internal error occurred.";

@@ -86,6 +86,49 @@ Result<std::string> cookie_domain(Args a) {
     return std::string(d);
 }
 
+// scheme://host[:port]: where browsers reach this site (redirect_uri, post-logout URL).
+Result<std::string> public_origin(Args a) {
+    std::string_view v = a[0];
+    auto bad = [&] {
+        return fail("invalid origin " + quoted(v) +
+                    ", expected http(s)://host[:port] without a path, like "
+                    "\"https://app.example.com\"");
+    };
+    bool tls = v.starts_with("https://");
+    if (!tls && !v.starts_with("http://")) return bad();
+    std::string_view authority = v.substr(tls ? 8 : 7);
+    std::string_view host = authority, port;
+    if (authority.starts_with("[")) {
+        auto close = authority.find(']');
+        if (close == std::string_view::npos || close < 3) return bad();
+        host = authority.substr(1, close - 1);
+        if (host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) {
+            return bad();
+        }
+        std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return bad();
+            port = after.substr(1);
+            if (port.empty()) return bad();
+        }
+    } else {
+        auto colon = authority.find(':');
+        if (colon != std::string_view::npos) {
+            host = authority.substr(0, colon);
+            port = authority.substr(colon + 1);
+            if (port.empty()) return bad();
+        }
+        if (!is_domain(host)) return bad();
+    }
+    if (!port.empty()) {
+        if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
+            port.front() == '0' || std::stoul(std::string(port)) > 65535) {
+            return bad();
+        }
+    }
+    return std::string(v);
+}
+
 Result<CookieSecure> cookie_secure(Args a) {
     if (a[0] == "auto") return CookieSecure::auto_;
     if (a[0] == "on") return CookieSecure::on;
@@ -314,9 +357,15 @@ const std::array kDirectives = {
               "issuer= discovery= *_endpoint= jwks_uri= client_id= client_secret_file= ca_file= "
               "redirect_uri= scopes=a,b extra_params=k=v&k2=v2 auth_method= algs= claim_user= "
               "claim_email= claim_name= claim_groups= allowed_domains= allowed_groups= "
-              "userinfo= refresh= rp_logout= skew=; repeat for several providers.",
+              "userinfo= refresh= rp_logout= skew= timeout= (IdP HTTP calls, default 5s, at most "
+              "60s); repeat for several providers.",
               &provider_apply, &field_is_set<&Settings::oidc_providers>,
               &field_copy<&Settings::oidc_providers>},
+    field<&Settings::public_origin, public_origin>(
+        "authgate_public_origin", kAny, 1, 1, true, "", "https://app.example.com",
+        "Origin (scheme://host[:port]) browsers reach this site at: SSO redirect_uri and "
+        "post-logout URLs are built from it, never from the Host header. Required where SSO "
+        "providers are used without their own redirect_uri=."),
     field<&Settings::default_provider, provider_name>(
         "authgate_default_provider", kAny, 1, 1, true, "", "corp",
         "Protected pages send browsers straight to this provider instead of the sign-in "

@@ -256,6 +256,13 @@ Result<OidcProvider> parse_oidc_provider(Args args) {
             if (!d) return fail(d.error());
             if (*d > 600'000) return fail("skew " + quoted(v) + " is larger than 10m");
             p.skew = *d;
+        } else if (key == "timeout") {
+            auto d = parse_duration(v);
+            if (!d) return fail(d.error());
+            if (*d < 100 || *d > 60'000) {
+                return fail("timeout " + quoted(v) + " is not between 100ms and 60s");
+            }
+            p.timeout = *d;
         } else {
             return fail("unknown parameter " + quoted(key));
         }

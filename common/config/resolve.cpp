@@ -169,6 +169,18 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
                                                        "this server");
         }
     }
+    // Where sign-ins start or end (the endpoints, or a page that redirects to the default
+    // provider), every provider needs a redirect_uri that does not come from the request.
+    if (s.public_origin) g.public_origin = *s.public_origin;
+    if ((g.endpoint || g.default_provider != nullptr) && g.public_origin.empty()) {
+        for (const auto& p : g.providers) {
+            if (p->conf.redirect_uri.empty()) {
+                return fail("authgate_oidc_provider " + p->conf.name +
+                            " needs authgate_public_origin (or its own redirect_uri=): "
+                            "redirect URIs are never built from the Host header");
+            }
+        }
+    }
     if (bearer) {
         g.bearer_provider = g.find_provider(s.bearer->provider);
         if (g.bearer_provider == nullptr) {

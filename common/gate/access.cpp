@@ -10,6 +10,24 @@
 
 namespace authgate {
 
+namespace {
+
+// No usable session: with a default provider a browser goes straight to the IdP (the flow
+// cookie is set on this very redirect); otherwise the sign-in page or a 401.
+Task<Decision> sign_in_required(Ports ports, const GateConfig& cfg, const RequestView& req,
+                                Millis now, Error why, bool clear_cookie) {
+    if (cfg.default_provider == nullptr || http::is_api_client(req.accept, req.x_requested_with)) {
+        co_return gate::unauthenticated(cfg, req, now, why, clear_cookie);
+    }
+    auto d = co_await sso::redirect_to_idp(ports, cfg, req, *cfg.default_provider,
+                                           http::safe_return_path(req.uri));
+    if (d.status == 302) d.error = why;
+    if (clear_cookie) d.set_cookies.push_back(gate::clear_session_cookie(cfg, req));
+    co_return d;
+}
+
+} // namespace
+
 Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req) {
     if (cfg.bearer_provider != nullptr) co_return co_await sso::check_bearer(ports, cfg, req);
     auto found = co_await gate::lookup_session(ports, cfg, req);
@@ -22,13 +40,13 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
         co_return d;
     }
     if (found.error != Error::ok) {
-        co_return gate::unauthenticated(cfg, req, now, found.error, found.had_cookie);
+        co_return co_await sign_in_required(ports, cfg, req, now, found.error, found.had_cookie);
     }
     Session& s = found.session;
     if (s.sso_refresh_at_ms != 0 && now >= s.sso_refresh_at_ms) {
         auto refreshed = co_await sso::refresh_if_due(ports, cfg, session_store_key(found.id), s);
         if (refreshed.ended) {
-            auto d = gate::unauthenticated(cfg, req, now, Error::session_expired, true);
+            auto d = co_await sign_in_required(ports, cfg, req, now, Error::session_expired, true);
             d.notice = std::move(refreshed.notice);
             co_return d;
         }

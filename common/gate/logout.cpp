@@ -135,7 +135,7 @@ Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req
             oidc::EndSessionRequest es;
             es.id_token_hint = std::move(id_token_hint);
             es.client_id = rp->conf.client_id;
-            std::string origin = sso::request_origin(cfg, req);
+            std::string origin = sso::public_origin(cfg, rp);
             if (!origin.empty()) es.post_logout_redirect_uri = origin + cfg.prefix + "logout";
             Decision d = redirect(303, oidc::end_session_url(meta.value->end_session_endpoint, es));
             d.set_cookies.push_back(clear_session_cookie(cfg, req));

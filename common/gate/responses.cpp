@@ -202,12 +202,6 @@ Decision unauthenticated(const GateConfig& cfg, const RequestView& req, Millis n
         d.status = 401;
         d.headers.push_back({"WWW-Authenticate",
                              "Cookie realm=\"authgate\", login=\"" + cfg.prefix + "login\""});
-    } else if (cfg.default_provider != nullptr) {
-        // Straight to the default IdP: no sign-in page in between.
-        std::string rd = http::safe_return_path(req.uri);
-        std::string url = cfg.prefix + "sso/" + cfg.default_provider->conf.name;
-        if (rd != "/") url += "?rd=" + http::percent_encode(rd);
-        d = redirect(302, std::move(url));
     } else {
         d = redirect(302, login_url(cfg, http::safe_return_path(req.uri)));
     }

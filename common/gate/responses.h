@@ -40,7 +40,8 @@ Decision redirect(int status, std::string location);
 bool answers_as_api(const RequestView& req);
 
 // The answer for a request without a usable session: 302 to the sign-in page for
-// browsers, 401 + WWW-Authenticate + JSON for API clients.
+// browsers, 401 + WWW-Authenticate + JSON for API clients (the default provider is
+// check_access's, which sends browsers straight to the IdP).
 Decision unauthenticated(const GateConfig& cfg, const RequestView& req, Millis now, Error why,
                          bool clear_cookie);
 // 403 for an authenticated user that fails authgate_require.

@@ -50,6 +50,12 @@ Result<ProviderMetadata> parse_discovery(std::string_view text, std::string_view
                       m.code_challenge_methods_supported)) {
         return fail("discovery has a malformed algorithm list");
     }
+    if (auto it = doc.find("authorization_response_iss_parameter_supported"); it != doc.end()) {
+        if (!it->is_boolean()) {
+            return fail("authorization_response_iss_parameter_supported is not a boolean");
+        }
+        m.authorization_response_iss_parameter_supported = it->get<bool>();
+    }
     return m;
 }
 

@@ -75,7 +75,7 @@ Result<Session> decode_session(std::string_view data) {
               (version == 1 ? (s.source = "file", true) : r.str(s.source, kMaxField)) &&
               (version < 3 ||
                (r.str(s.sso_provider, kMaxField) && r.str(s.sso_sub, kMaxField) &&
-                r.str(s.sso_sid, kMaxField) && r.str(s.sso_tokens, 4 * kMaxField) &&
+                r.str(s.sso_sid, kMaxField) && r.str(s.sso_tokens, kMaxSealedTokensBytes) &&
                 read_time(r, s.sso_refresh_at_ms))) &&
               r.at_end();
     if (!ok || s.user.empty()) return fail("malformed session record");

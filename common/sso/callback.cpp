@@ -1,11 +1,12 @@
 // GET {prefix}callback/{provider}: the IdP sends the browser back with a code (or an
-// error). The flow state is single-use and bound to the browser; the code is exchanged,
-// the ID token verified, the claims mapped, and a fresh session started.
+// error). The flow state comes sealed from the browser's flow cookie and works once; the
+// code is exchanged, the ID token verified, the claims mapped, and a fresh session started.
 #include "sso/flows.h"
 
 #include "authgate/http.h"
 #include "authgate/keys.h"
 #include "authgate/oidc.h"
+#include "authgate/session.h"
 #include "authgate/store_keys.h"
 #include "authgate/users.h"
 #include "gate/responses.h"
@@ -18,6 +19,9 @@ namespace authgate::sso {
 namespace {
 
 constexpr std::size_t kMaxParam = 4096;
+// Whatever the callback accepts, sealed (nonce, tag, base64url, key id), fits a session.
+static_assert((oidc::kMaxIdTokenBytes + oidc::kMaxRefreshTokenBytes + 29) * 4 / 3 + 256 <
+              kMaxSealedTokensBytes);
 
 Decision refused(const GateConfig& cfg, Error e, std::string notice) {
     auto d = gate::error_page(cfg, e, true);
@@ -69,33 +73,50 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
     std::string_view state = http::param(*query, "state").value_or("");
     std::string_view code = http::param(*query, "code").value_or("");
     std::string_view idp_error = http::param(*query, "error").value_or("");
+    std::optional<std::string_view> iss = http::param(*query, "iss");
     if (state.size() > kMaxParam || code.size() > kMaxParam) {
         co_return gate::error_page(cfg, Error::bad_request);
     }
 
-    // The flow is consumed before anything else: a state works once, whatever follows.
+    // The flow comes from this browser's sealed cookie; a state works once: the marker of a
+    // consumed state is read here and written only once the IdP's answer is verified.
+    Millis started_ms = ports.clock.now_ms();
+    auto flows = read_flows(cfg, req);
     std::optional<oidc::FlowState> flow;
-    if (!state.empty()) {
-        std::string key = flow_key(state);
-        auto record = co_await ports.store.get(key);
-        if (!record.ok()) co_return gate::error_page(cfg, Error::store_unavailable);
-        if (record.value) {
-            auto removed = co_await ports.store.del(key);
-            if (!removed.ok()) co_return gate::error_page(cfg, Error::store_unavailable);
-            // Only the request that removed it may use it (two racing callbacks: one wins).
-            if (removed.value) {
-                if (auto decoded = oidc::decode_flow_state(*record.value)) flow = std::move(*decoded);
-            }
-        }
+    bool found = false;
+    if (auto i = oidc::find_flow(flows, state, started_ms)) {
+        found = true;
+        flow = std::move(flows[*i]);
+        flows.erase(flows.begin() + static_cast<std::ptrdiff_t>(*i));
+        auto used = co_await ports.store.get(used_state_key(state));
+        if (!used.ok()) co_return gate::error_page(cfg, Error::store_unavailable);
+        if (used.value) flow.reset();
+    }
+    // Every answer to a consumed (or replayed) flow drops it from the cookie.
+    std::string flow_cookie_update = found ? flow_cookie(cfg, req, ports.random, flows) : "";
+    auto with_cookie = [&](Decision d) {
+        if (!flow_cookie_update.empty()) d.set_cookies.push_back(flow_cookie_update);
+        return d;
+    };
+
+    // RFC 9207: an authorization response naming another issuer is a mix-up.
+    if (flow && iss && *iss != pc.issuer) {
+        co_return with_cookie(refused(cfg, Error::issuer_mismatch,
+                                      "SSO callback for provider \"" + pc.name +
+                                          "\" with another issuer in iss"));
     }
 
     if (!idp_error.empty()) {
-        std::string description =
-            printable(http::param(*query, "error_description").value_or(""), 300);
-        std::string message = "The identity provider did not sign you in (" +
-                              printable(idp_error, 64) + ")" +
-                              (description.empty() ? "." : ": " + description);
-        auto d = gate::page(http_status(Error::idp_error),
+        // The IdP's own words only after a flow of this browser was consumed: anyone can
+        // link to the callback with an error text of their choosing.
+        std::string message(error_message(Error::idp_error));
+        if (flow && flow->provider == pc.name) {
+            std::string description =
+                printable(http::param(*query, "error_description").value_or(""), 300);
+            message = "The identity provider did not sign you in (" + printable(idp_error, 64) +
+                      ")" + (description.empty() ? "." : ": " + description);
+        }
+        Decision d = gate::page(http_status(Error::idp_error),
                             cfg.templates->error.render(
                                 {{"status", std::to_string(http_status(Error::idp_error))},
                                  {"title", "Sign-in failed"},
@@ -104,60 +125,77 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
                                  {"prefix", cfg.prefix}}));
         d.error = Error::idp_error;
         d.notice = "provider \"" + pc.name + "\" answered error=" +
-                   http::json_escape(printable(idp_error, 64));
-        d.set_cookies.push_back(gate::clear_flow_cookie(cfg, req));
+                   http::json_escape(printable(idp_error, 64)) + (flow ? "" : " (no flow)");
+        if (!flow_cookie_update.empty()) d.set_cookies.push_back(flow_cookie_update);
         co_return d;
     }
 
     if (!flow) {
-        co_return refused(cfg, Error::state_mismatch,
-                          state.empty() ? "SSO callback without state"
-                                        : "SSO callback with an unknown, expired or used state");
+        co_return with_cookie(refused(cfg, Error::state_mismatch,
+                                      state.empty()
+                                          ? "SSO callback without state"
+                                          : "SSO callback with an unknown, expired or used state"));
     }
     if (flow->provider != pc.name) {
-        co_return refused(cfg, Error::state_mismatch, "SSO callback state of another provider");
+        co_return with_cookie(
+            refused(cfg, Error::state_mismatch, "SSO callback state of another provider"));
     }
-    bool bound = false;
-    for (auto v : http::cookie_values(req.cookie_headers, gate::flow_cookie_name(cfg, req))) {
-        bound |= oidc::flow_binding_matches(*flow, binding_of(v));
+    if (code.empty()) {
+        co_return with_cookie(refused(cfg, Error::bad_request, "SSO callback without code"));
     }
-    if (!bound) {
-        co_return refused(cfg, Error::state_mismatch,
-                          "SSO callback from a browser that did not start the flow");
-    }
-    if (code.empty()) co_return refused(cfg, Error::bad_request, "SSO callback without code");
 
     Millis now = ports.clock.now_ms();
     auto meta = co_await provider_metadata(ports, provider);
-    if (!meta.ok()) co_return idp_unavailable(cfg, req, now, meta.detail);
+    if (!meta.ok()) co_return with_cookie(idp_unavailable(cfg, req, now, meta.detail));
+    if (!iss && meta.value->authorization_response_iss_parameter_supported) {
+        co_return with_cookie(refused(cfg, Error::issuer_mismatch,
+                                      "SSO callback for provider \"" + pc.name +
+                                          "\" without the iss its discovery announces"));
+    }
 
     oidc::Client client{pc.client_id, provider.client_secret,
                         pc.auth_method == config::OidcProvider::AuthMethod::client_secret_post
                             ? oidc::ClientAuth::client_secret_post
                             : oidc::ClientAuth::client_secret_basic};
     HttpRequest token_request = oidc::authorization_code_request(
-        meta.value->token_endpoint, client, code, redirect_uri(cfg, req, provider),
+        meta.value->token_endpoint, client, code, redirect_uri(cfg, provider),
         flow->pkce_verifier);
     token_request.ca_file = pc.ca_file;
+    token_request.timeout_ms = pc.timeout;
     HttpResponse token_answer = co_await ports.http.fetch(token_request);
-    if (!token_answer.ok()) {
-        co_return idp_unavailable(cfg, req, now,
-                                  "provider \"" + pc.name + "\" token endpoint: " + token_answer.error);
+    if (!token_answer.ok() || token_answer.status >= 500) {
+        co_return with_cookie(idp_unavailable(
+            cfg, req, now,
+            "provider \"" + pc.name + "\" token endpoint: " +
+                (token_answer.ok() ? "HTTP status " + std::to_string(token_answer.status)
+                                   : token_answer.error)));
     }
     auto tokens = oidc::parse_token_response(token_answer.body);
     if (!tokens) {
-        co_return idp_unavailable(cfg, req, now,
-                                  "provider \"" + pc.name + "\" token answer (HTTP " +
-                                      std::to_string(token_answer.status) + "): " + tokens.error());
+        co_return with_cookie(refused(cfg, Error::idp_error,
+                                      "provider \"" + pc.name + "\" token answer (HTTP " +
+                                          std::to_string(token_answer.status) +
+                                          "): " + tokens.error()));
     }
     if (tokens->is_error()) {
-        co_return refused(cfg, Error::idp_error,
-                          "provider \"" + pc.name + "\" refused the code: " +
-                              http::json_escape(printable(tokens->error, 64)));
+        co_return with_cookie(refused(cfg, Error::idp_error,
+                                      "provider \"" + pc.name + "\" refused the code: " +
+                                          http::json_escape(printable(tokens->error, 64))));
     }
     if (tokens->id_token.empty()) {
-        co_return refused(cfg, Error::token_invalid,
-                          "provider \"" + pc.name + "\" answered without an ID token");
+        co_return with_cookie(refused(cfg, Error::token_invalid,
+                                      "provider \"" + pc.name + "\" answered without an ID token"));
+    }
+    // One limit for what a session carries: larger tokens would not survive being sealed
+    // into the session record.
+    if (tokens->id_token.size() > oidc::kMaxIdTokenBytes ||
+        tokens->refresh_token.size() > oidc::kMaxRefreshTokenBytes) {
+        co_return with_cookie(refused(cfg, Error::token_too_large,
+                                      "provider \"" + pc.name + "\" ID token of " +
+                                          std::to_string(tokens->id_token.size()) +
+                                          " bytes (or refresh token of " +
+                                          std::to_string(tokens->refresh_token.size()) +
+                                          ") over the limit"));
     }
 
     jose::Expectations expect;
@@ -173,10 +211,20 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
         });
     if (!verified) {
         if (verified.error() == Error::idp_unreachable) {
-            co_return idp_unavailable(cfg, req, now, verified.detail());
+            co_return with_cookie(idp_unavailable(cfg, req, now, verified.detail()));
         }
-        co_return refused(cfg, verified.error(),
-                          "provider \"" + pc.name + "\" ID token rejected: " + verified.detail());
+        co_return with_cookie(refused(cfg, verified.error(),
+                                      "provider \"" + pc.name +
+                                          "\" ID token rejected: " + verified.detail()));
+    }
+    // The IdP vouched for this flow: from now on its state is spent, on every server.
+    Millis left = oidc::kFlowTtl - (now - flow->created_ms);
+    auto marked = co_await ports.store.set_if_absent(used_state_key(state), "1",
+                                                     std::max<Millis>(left, 1000));
+    if (!marked.ok()) co_return with_cookie(gate::error_page(cfg, Error::store_unavailable));
+    if (!marked.value) {
+        co_return with_cookie(refused(cfg, Error::state_mismatch,
+                                      "SSO callback with a state used meanwhile"));
     }
     const jose::Claims& claims = verified->claims;
 
@@ -185,17 +233,24 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
         HttpRequest ui;
         ui.url = meta.value->userinfo_endpoint;
         ui.ca_file = pc.ca_file;
+        ui.timeout_ms = pc.timeout;
         ui.headers = {{"Authorization", "Bearer " + tokens->access_token},
                       {"Accept", "application/json"}};
         HttpResponse answer = co_await ports.http.fetch(ui);
         std::string failure = http_failure(answer, "userinfo");
+        if (!answer.ok() || answer.status >= 500) {
+            co_return with_cookie(
+                idp_unavailable(cfg, req, now, "provider \"" + pc.name + "\" " + failure));
+        }
         if (!failure.empty()) {
-            co_return idp_unavailable(cfg, req, now, "provider \"" + pc.name + "\" " + failure);
+            co_return with_cookie(
+                refused(cfg, Error::idp_error, "provider \"" + pc.name + "\" " + failure));
         }
         auto parsed = oidc::parse_userinfo(answer.body, claims.sub().value_or(""));
         if (!parsed) {
-            co_return refused(cfg, Error::token_invalid,
-                              "provider \"" + pc.name + "\" userinfo rejected: " + parsed.error());
+            co_return with_cookie(refused(cfg, Error::token_invalid,
+                                          "provider \"" + pc.name +
+                                              "\" userinfo rejected: " + parsed.error()));
         }
         userinfo = std::move(*parsed);
     }
@@ -211,7 +266,7 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
     s.sso_sub = claims.sub().value_or("");
     s.sso_sid = claims.sid().value_or("");
     auto mapped = map_identity(provider, claims, userinfo ? &*userinfo : nullptr, s);
-    if (mapped.error != Error::ok) co_return refused(cfg, mapped.error, mapped.reason);
+    if (mapped.error != Error::ok) co_return with_cookie(refused(cfg, mapped.error, mapped.reason));
     s.csrf = gate::random_token(ports.random, 16);
     bool keep_refresh = pc.refresh && !tokens->refresh_token.empty();
     if (keep_refresh || pc.rp_logout) {
@@ -226,11 +281,14 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
 
     // A user disabled here (users file or run-time record) stays out, whatever the IdP says.
     auto known = co_await find_user(cfg.users.get(), ports.store, s.user);
-    if (known.status != StoreStatus::ok) co_return gate::error_page(cfg, Error::store_unavailable);
+    if (known.status != StoreStatus::ok) {
+        co_return with_cookie(gate::error_page(cfg, Error::store_unavailable));
+    }
     if (known.user && known.user->disabled) {
-        co_return refused(cfg, Error::forbidden,
-                          "user \"" + http::json_escape(s.user.substr(0, 64)) +
-                              "\" signed in with provider \"" + pc.name + "\" but is disabled");
+        co_return with_cookie(refused(cfg, Error::forbidden,
+                                      "user \"" + http::json_escape(s.user.substr(0, 64)) +
+                                          "\" signed in with provider \"" + pc.name +
+                                          "\" but is disabled"));
     }
 
     auto started = co_await gate::start_session(ports, cfg, req, s);
@@ -252,7 +310,7 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
 
     auto d = gate::redirect(303, http::safe_return_path(flow->rd));
     d.set_cookies.push_back(std::move(started->set_cookie));
-    d.set_cookies.push_back(gate::clear_flow_cookie(cfg, req));
+    d.set_cookies.push_back(std::move(flow_cookie_update));
     d.headers.push_back({"Cache-Control", "no-store"});
     d.notice = "user \"" + http::json_escape(s.user.substr(0, 64)) + "\" signed in with provider \"" +
                pc.name + "\"";

@@ -8,14 +8,13 @@ constexpr Millis kMetadataTtl = 3'600'000;
 constexpr Millis kKeysTtl = 3'600'000;
 constexpr Millis kRetryAfterFailure = 5'000;
 constexpr Millis kMinRefetchInterval = 1'000;
-constexpr Millis kFetchTimeout = 5'000;
 
 HttpRequest get_json(const ProviderConfig& p, const std::string& url) {
     HttpRequest r;
     r.url = url;
     r.ca_file = p.conf.ca_file;
     r.headers.emplace_back("Accept", "application/json");
-    r.timeout_ms = kFetchTimeout;
+    r.timeout_ms = p.conf.timeout;
     return r;
 }
 

@@ -44,6 +44,7 @@ Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std
     HttpRequest request = oidc::refresh_token_request(meta.value->token_endpoint, client,
                                                       tokens->refresh_token);
     request.ca_file = p->conf.ca_file;
+    request.timeout_ms = p->conf.timeout;
     HttpResponse answer = co_await ports.http.fetch(request);
     auto parsed = answer.ok() ? oidc::parse_token_response(answer.body)
                               : Result<oidc::TokenResponse>(fail(answer.error));

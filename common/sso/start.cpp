@@ -1,28 +1,27 @@
 // GET {prefix}sso/{provider}: redirect the browser to the IdP (code flow, PKCE S256,
-// state, nonce), with the flow recorded in the store for the callback.
+// state, nonce), with the flow sealed into the browser's flow cookie for the callback.
 #include "sso/flows.h"
 
 #include "authgate/crypto.h"
 #include "authgate/http.h"
 #include "authgate/oidc.h"
 #include "gate/responses.h"
-#include "gate/session_start.h"
 #include "sso/provider_state.h"
 
 namespace authgate::sso {
 
 namespace {
 
-constexpr Millis kFlowTtl = 600'000;
-constexpr std::size_t kBindingBytes = 16;
-
-bool well_formed_binding(std::string_view v) {
-    auto raw = crypto::base64url_decode(v);
-    return raw && raw->size() == kBindingBytes;
+// "<scheme>://<authority>" of an absolute http(s) URL, or empty.
+std::string origin_of(std::string_view url) {
+    auto scheme = url.find("://");
+    if (scheme == std::string_view::npos) return {};
+    auto path = url.find('/', scheme + 3);
+    return std::string(url.substr(0, path));
 }
 
 // target_link_uri of an IdP-initiated login: a local path, or an absolute URL of this
-// very origin. Anything else is refused (never an open redirect).
+// site's public origin. Anything else is refused (never an open redirect).
 std::optional<std::string> local_target(std::string_view target, std::string_view origin) {
     if (target.starts_with("/")) {
         if (!http::is_safe_return_path(target)) return std::nullopt;
@@ -37,28 +36,16 @@ std::optional<std::string> local_target(std::string_view target, std::string_vie
 
 } // namespace
 
-std::string request_origin(const GateConfig& cfg, const RequestView& req) {
-    if (req.host.empty()) return {};
-    std::string out = req.tls ? "https://" : "http://";
-    out += req.host;
-    (void)cfg;
-    return out;
+std::string public_origin(const GateConfig& cfg, const ProviderConfig* provider) {
+    if (!cfg.public_origin.empty()) return cfg.public_origin;
+    if (provider != nullptr) return origin_of(provider->conf.redirect_uri);
+    return {};
 }
 
-std::string redirect_uri(const GateConfig& cfg, const RequestView& req,
-                         const ProviderConfig& provider) {
+std::string redirect_uri(const GateConfig& cfg, const ProviderConfig& provider) {
     if (!provider.conf.redirect_uri.empty()) return provider.conf.redirect_uri;
-    return request_origin(cfg, req) + cfg.prefix + "callback/" + provider.conf.name;
-}
-
-std::string flow_key(std::string_view state) {
-    std::string key = "f:";
-    crypto::base64url_append(key, crypto::sha256(state));
-    return key;
-}
-
-std::string binding_of(std::string_view cookie_value) {
-    return crypto::base64url_encode(crypto::sha256(cookie_value));
+    if (cfg.public_origin.empty()) return {};
+    return cfg.public_origin + cfg.prefix + "callback/" + provider.conf.name;
 }
 
 Decision idp_unavailable(const GateConfig& cfg, const RequestView& req, Millis now,
@@ -70,70 +57,28 @@ Decision idp_unavailable(const GateConfig& cfg, const RequestView& req, Millis n
     return d;
 }
 
-Task<Decision> start(Ports ports, const GateConfig& cfg, const RequestView& req,
-                     const ProviderConfig& provider) {
+Task<Decision> redirect_to_idp(Ports ports, const GateConfig& cfg, const RequestView& req,
+                               const ProviderConfig& provider, std::string rd,
+                               oidc::Params extra) {
+    std::string callback_uri = redirect_uri(cfg, provider);
+    if (callback_uri.empty()) co_return gate::error_page(cfg, Error::internal);
     Millis now = ports.clock.now_ms();
-    auto query = http::parse_form(req.query);
-    if (!query) co_return gate::error_page(cfg, Error::bad_request);
-    std::string rd = http::safe_return_path(http::param(*query, "rd").value_or("/"));
-    std::string origin = request_origin(cfg, req);
-    if (origin.empty() && provider.conf.redirect_uri.empty()) {
-        co_return gate::error_page(cfg, Error::bad_request);
-    }
-
-    oidc::Params extra;
-    // IdP-initiated login: the IdP's portal links here; it becomes a normal flow that
-    // this gate starts, so state, nonce and PKCE protect it like any other.
-    if (auto iss = http::param(*query, "iss")) {
-        if (*iss != provider.conf.issuer) {
-            auto d = gate::error_page(cfg, Error::issuer_mismatch);
-            d.notice = "IdP-initiated login for provider \"" + provider.conf.name +
-                       "\" refused: unexpected iss";
-            co_return d;
-        }
-        if (auto target = http::param(*query, "target_link_uri")) {
-            auto local = local_target(*target, origin);
-            if (!local) {
-                auto d = gate::error_page(cfg, Error::bad_request);
-                d.notice = "IdP-initiated login refused: target_link_uri is not on this site";
-                co_return d;
-            }
-            rd = *local;
-        }
-    }
-    if (auto hint = http::param(*query, "login_hint"); hint && hint->size() <= 256) {
-        extra.emplace_back("login_hint", std::string(*hint));
-    }
-
     auto meta = co_await provider_metadata(ports, provider);
     if (!meta.ok()) co_return idp_unavailable(cfg, req, now, meta.detail);
 
-    std::string binding_cookie;
-    for (auto v : http::cookie_values(req.cookie_headers, gate::flow_cookie_name(cfg, req))) {
-        if (well_formed_binding(v)) {
-            binding_cookie = std::string(v);
-            break;
-        }
-    }
-    bool new_cookie = binding_cookie.empty();
-    if (new_cookie) binding_cookie = gate::random_token(ports.random, kBindingBytes);
-
+    std::string state = oidc::new_state(ports.random);
     oidc::FlowState flow;
+    auto digest = crypto::sha256(state);
+    flow.state_hash.assign(reinterpret_cast<const char*>(digest.data()), digest.size());
     flow.provider = provider.conf.name;
     flow.nonce = oidc::new_nonce(ports.random);
     flow.pkce_verifier = oidc::new_pkce_verifier(ports.random);
-    flow.rd = rd;
+    flow.rd = std::move(rd);
     flow.created_ms = now;
-    flow.binding = binding_of(binding_cookie);
-    std::string state = oidc::new_state(ports.random);
-    std::string key = flow_key(state);
-    auto saved = co_await ports.store.set_if_absent(key, oidc::encode_flow_state(flow), kFlowTtl);
-    if (!saved.ok()) co_return gate::error_page(cfg, Error::store_unavailable);
-    if (!saved.value) co_return gate::error_page(cfg, Error::internal);
 
     oidc::AuthorizationRequest ar;
     ar.client_id = provider.conf.client_id;
-    ar.redirect_uri = redirect_uri(cfg, req, provider);
+    ar.redirect_uri = std::move(callback_uri);
     ar.scope.clear();
     for (const auto& s : provider.conf.scopes) {
         if (!ar.scope.empty()) ar.scope += ' ';
@@ -147,10 +92,46 @@ Task<Decision> start(Ports ports, const GateConfig& cfg, const RequestView& req,
     }
     for (auto& e : extra) ar.extra.push_back(std::move(e));
 
+    // Parallel tabs: the cookie keeps a few recent flows; this one goes first.
+    auto flows = read_flows(cfg, req);
+    oidc::add_flow(flows, std::move(flow), now);
+
     auto d = gate::redirect(302, oidc::authorization_url(meta.value->authorization_endpoint, ar));
     d.headers.push_back({"Cache-Control", "no-store"});
-    if (new_cookie) d.set_cookies.push_back(gate::set_flow_cookie(cfg, req, binding_cookie));
+    d.set_cookies.push_back(flow_cookie(cfg, req, ports.random, flows));
     co_return d;
+}
+
+Task<Decision> start(Ports ports, const GateConfig& cfg, const RequestView& req,
+                     const ProviderConfig& provider) {
+    auto query = http::parse_form(req.query);
+    if (!query) co_return gate::error_page(cfg, Error::bad_request);
+    std::string rd = http::safe_return_path(http::param(*query, "rd").value_or("/"));
+
+    oidc::Params extra;
+    // IdP-initiated login: the IdP's portal links here; it becomes a normal flow that
+    // this gate starts, so state, nonce and PKCE protect it like any other.
+    if (auto iss = http::param(*query, "iss")) {
+        if (*iss != provider.conf.issuer) {
+            auto d = gate::error_page(cfg, Error::issuer_mismatch);
+            d.notice = "IdP-initiated login for provider \"" + provider.conf.name +
+                       "\" refused: unexpected iss";
+            co_return d;
+        }
+        if (auto target = http::param(*query, "target_link_uri")) {
+            auto local = local_target(*target, public_origin(cfg, &provider));
+            if (!local) {
+                auto d = gate::error_page(cfg, Error::bad_request);
+                d.notice = "IdP-initiated login refused: target_link_uri is not on this site";
+                co_return d;
+            }
+            rd = *local;
+        }
+    }
+    if (auto hint = http::param(*query, "login_hint"); hint && hint->size() <= 256) {
+        extra.emplace_back("login_hint", std::string(*hint));
+    }
+    co_return co_await redirect_to_idp(ports, cfg, req, provider, std::move(rd), std::move(extra));
 }
 
 } // namespace authgate::sso

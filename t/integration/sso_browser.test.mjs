@@ -17,6 +17,7 @@ const secret = 'browser-client-secret-0123456789abcdef';
 // The gate is visited as http://localhost:PORT while the IdP is http://127.0.0.1:PORT, so the
 // IdP's redirect back to the callback is a cross-site navigation, as with a real IdP.
 const gate = gatedServer({
+  publicOrigin: (port) => `http://localhost:${port}`,
   prepare: async () => { idp.server = await startIdp({ interaction: 'form' }); },
   setup: (prefix) => fs.writeFileSync(`${prefix}/corp.secret`, `${secret}\n`),
   http: ({ prefix }) => `
@@ -126,6 +127,8 @@ test('Chromium: with authgate_default_provider a protected page goes straight to
   assert.ok(page.url().startsWith(`${idp.server.issuer}/interaction/`), page.url());
   assert.equal(urls.filter((u) => u.includes('/_authgate/login')).length, 0,
     `no sign-in page in between: ${urls.join(' ')}`);
+  assert.equal(urls.filter((u) => u.includes('/_authgate/sso/')).length, 0,
+    `no hop through /sso/: ${urls.join(' ')}`);
   assert.ok(urls.some((u) => u.startsWith(`${idp.server.issuer}/auth?`)), urls.join(' '));
 
   const { res } = await signInAtIdp(page, target, 'bob');

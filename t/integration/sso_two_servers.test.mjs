@@ -40,6 +40,7 @@ before(async () => {
         client_secret_file=${s.prefix}/idp.secret userinfo=on scopes=openid,email,profile,groups;
     server {
         listen 127.0.0.1:${port};
+        authgate_public_origin http://127.0.0.1:${port};
         location /_authgate/ { authgate_endpoint; }
         location / { authgate on; proxy_pass http://127.0.0.1:${backend}; }
     }

@@ -168,6 +168,20 @@ void directive_errors_quote_the_token(void**) {
         {"authgate_oidc_provider", {"corp", "extra_params=state=x"}, "may not set \"state\""},
         {"authgate_oidc_provider", {"corp", "skew=1h"}, "larger than 10m"},
         {"authgate_oidc_provider", {"corp", "refresh=yes"}, "invalid refresh \"yes\""},
+        {"authgate_oidc_provider", {"corp", "timeout=2m"}, "not between 100ms and 60s"},
+        {"authgate_oidc_provider", {"corp", "timeout=10ms"}, "not between 100ms and 60s"},
+        {"authgate_oidc_provider", {"corp", "timeout=soon"}, "invalid duration"},
+        {"authgate_public_origin", {"https://app.example.com/"}, "invalid origin"},
+        {"authgate_public_origin", {"https://app.example.com/app"}, "without a path"},
+        {"authgate_public_origin", {"app.example.com"}, "invalid origin"},
+        {"authgate_public_origin", {"ftp://app.example.com"}, "invalid origin"},
+        {"authgate_public_origin", {"https://app.example.com:0"}, "invalid origin"},
+        {"authgate_public_origin", {"https://app.example.com:65536"}, "invalid origin"},
+        {"authgate_public_origin", {"https://app.example.com:"}, "invalid origin"},
+        {"authgate_public_origin", {"https://u@app.example.com"}, "invalid origin"},
+        {"authgate_public_origin", {"https://app.example.com?x"}, "invalid origin"},
+        {"authgate_public_origin", {"https://[::1"}, "invalid origin"},
+        {"authgate_public_origin", {"https://"}, "invalid origin"},
         {"authgate_oidc_provider", {"corp", "issuer=https://i", "client_id=a",
                                     "client_secret_file=/s", "discovery=off"},
          "needs authorization_endpoint, token_endpoint and jwks_uri"},
@@ -233,6 +247,17 @@ void oidc_providers(void**) {
     assert_true(p->auth_method == OidcProvider::AuthMethod::client_secret_post);
     assert_string_equal(p->claim_groups.c_str(), "roles");
     assert_string_equal(p->claim_email.c_str(), "email");
+    assert_int_equal(p->timeout, 5000);  // default
+    std::vector<std::string_view> timed = {"corp", "issuer=https://i", "client_id=a",
+                                           "client_secret_file=/s", "timeout=1500ms"};
+    assert_int_equal(parse_oidc_provider(timed)->timeout, 1500);
+    for (std::string_view origin : {"https://app.example.com", "http://127.0.0.1:8080",
+                                    "https://[::1]:8443", "http://localhost"}) {
+        Settings st;
+        std::vector<std::string_view> args{origin};
+        assert_true(find_directive("authgate_public_origin")->apply(st, args).ok());
+        assert_true(*st.public_origin == origin);
+    }
     std::vector<std::string_view> entra = {"ms", "preset=entra", "tenant=contoso.onmicrosoft.com",
                                            "client_id=x", "client_secret_file=/s"};
     auto e = parse_oidc_provider(entra);

@@ -240,47 +240,81 @@ void end_session(void**) {
                         "https://idp.example.com/logout");
 }
 
-FlowState sample_flow() {
+FlowState sample_flow(std::string_view state = "state-1", Millis created = 1'700'000'000'000) {
     FlowState s;
+    auto digest = crypto::sha256(state);
+    s.state_hash.assign(reinterpret_cast<const char*>(digest.data()), digest.size());
     s.provider = "keycloak";
     s.nonce = "nonce-value";
     s.pkce_verifier = std::string(43, 'v');
     s.rd = "/app/page?x=1";
-    s.created_ms = 1'700'000'000'000;
-    s.binding = "binding-hash";
+    s.created_ms = created;
     return s;
 }
 
 void flow_state_codec(void**) {
-    std::string enc = encode_flow_state(sample_flow());
-    auto back = decode_flow_state(enc);
+    std::vector<FlowState> flows{sample_flow("a"), sample_flow("b")};
+    std::string enc = encode_flows(flows);
+    auto back = decode_flows(enc);
     assert_true(back.ok());
-    assert_true(back->provider == "keycloak" && back->nonce == "nonce-value" &&
-                back->pkce_verifier == std::string(43, 'v') && back->rd == "/app/page?x=1" &&
-                back->created_ms == 1'700'000'000'000 && back->binding == "binding-hash");
-    assert_true(flow_binding_matches(*back, "binding-hash"));
-    assert_false(flow_binding_matches(*back, "binding-hasH"));
-    assert_false(flow_binding_matches(*back, ""));
-    FlowState unbound = sample_flow();
-    unbound.binding.clear();
-    assert_false(flow_binding_matches(unbound, ""));
+    assert_int_equal(back->size(), 2);
+    const FlowState& f = (*back)[1];
+    assert_true(f.state_hash == flows[1].state_hash && f.provider == "keycloak" &&
+                f.nonce == "nonce-value" && f.pkce_verifier == std::string(43, 'v') &&
+                f.rd == "/app/page?x=1" && f.created_ms == 1'700'000'000'000);
+    assert_true(decode_flows(encode_flows({})).ok());
 
     for (std::size_t n = 0; n < enc.size(); ++n) {
-        assert_false(decode_flow_state(enc.substr(0, n)).ok());  // every truncation
+        assert_false(decode_flows(enc.substr(0, n)).ok());  // every truncation
     }
-    assert_false(decode_flow_state(enc + "x").ok());
-    std::string v2 = enc;
-    v2[0] = 2;
-    auto r = decode_flow_state(v2);
+    assert_false(decode_flows(enc + "x").ok());
+    std::string v1 = enc;
+    v1[0] = 1;  // the store record of earlier versions
+    auto r = decode_flows(v1);
     assert_false(r.ok());
     assert_non_null(strstr(r.error().c_str(), "version"));
+    std::vector<FlowState> four(4, sample_flow());
+    assert_false(decode_flows(encode_flows(four)).ok());
     FlowState no_provider = sample_flow();
     no_provider.provider.clear();
-    assert_false(decode_flow_state(encode_flow_state(no_provider)).ok());
+    assert_false(decode_flows(encode_flows({no_provider})).ok());
     FlowState bad_verifier = sample_flow();
     bad_verifier.pkce_verifier = "short";
-    assert_false(decode_flow_state(encode_flow_state(bad_verifier)).ok());
-    assert_false(decode_flow_state(enc.substr(0, 1) + std::string(10, '\xff')).ok());
+    assert_false(decode_flows(encode_flows({bad_verifier})).ok());
+    FlowState bad_hash = sample_flow();
+    bad_hash.state_hash = "short";
+    assert_false(decode_flows(encode_flows({bad_hash})).ok());
+    assert_false(decode_flows(enc.substr(0, 1) + std::string(10, '\xff')).ok());
+}
+
+void flow_list_keeps_recent_flows_within_limits(void**) {
+    constexpr Millis t0 = 1'700'000'000'000;
+    std::vector<FlowState> flows;
+    for (int i = 0; i < 5; ++i) add_flow(flows, sample_flow("s" + std::to_string(i), t0 + i), t0 + i);
+    assert_int_equal(flows.size(), kMaxFlows);
+    // Newest first; the oldest were dropped.
+    assert_true(find_flow(flows, "s4", t0 + 10) == std::optional<std::size_t>(0));
+    assert_true(find_flow(flows, "s2", t0 + 10) == std::optional<std::size_t>(2));
+    assert_false(find_flow(flows, "s1", t0 + 10).has_value());
+    assert_false(find_flow(flows, "", t0 + 10).has_value());
+    assert_false(find_flow(flows, "s4x", t0 + 10).has_value());
+    // A flow lives 10 minutes, and never before it was made.
+    assert_false(find_flow(flows, "s4", t0 + 4 + kFlowTtl).has_value());
+    assert_true(find_flow(flows, "s4", t0 + 3 + kFlowTtl).has_value());
+    assert_false(find_flow(flows, "s4", t0).has_value());
+
+    // A 2 KB return path: the list shrinks so that its encoding stays within the budget.
+    for (int i = 0; i < 3; ++i) {
+        FlowState big = sample_flow("big" + std::to_string(i), t0 + 20 + i);
+        big.rd = "/" + std::string(2047, 'r');
+        add_flow(flows, std::move(big), t0 + 20 + i);
+        assert_true(encode_flows(flows).size() <= kMaxFlowBytes);
+        assert_true(find_flow(flows, "big" + std::to_string(i), t0 + 30).has_value());
+    }
+    assert_int_equal(flows.size(), 1);
+    // Expired flows are dropped when a new one is added.
+    add_flow(flows, sample_flow("late", t0 + kFlowTtl + 100), t0 + kFlowTtl + 100);
+    assert_int_equal(flows.size(), 1);
 }
 
 } // namespace
@@ -297,6 +331,7 @@ int main() {
         cmocka_unit_test(token_requests),
         cmocka_unit_test(end_session),
         cmocka_unit_test(flow_state_codec),
+        cmocka_unit_test(flow_list_keeps_recent_flows_within_limits),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

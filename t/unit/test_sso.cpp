@@ -30,21 +30,26 @@ struct Fixture : SsoWorld {
         : SsoWorld(*g_key, provider_args, more) {}
 };
 
-void redirect_carries_pkce_state_nonce_and_binds_the_browser(void**) {
+void redirect_carries_pkce_state_nonce_and_seals_the_flow(void**) {
     Fixture f;
     Browser b;
     auto d = get(f, b, "/_authgate/sso/corp?rd=/app/x");
     assert_int_equal(d.status, 302);
     assert_true(d.location.starts_with(std::string(kIssuer) + "/auth?"));
     assert_string_equal(query_param(d.location, "redirect_uri").c_str(),
-                        "http://app.example.com/_authgate/callback/corp");
+                        "https://app.example.com/_authgate/callback/corp");
     assert_string_equal(query_param(d.location, "code_challenge_method").c_str(), "S256");
     assert_string_equal(query_param(d.location, "scope").c_str(), "openid email profile");
     assert_int_equal(b.cookies.size(), 1);
-    assert_true(b.cookies[0].starts_with("authgate_flow="));
-    // A second flow from the same browser keeps its binding cookie.
+    assert_true(b.cookies[0].starts_with("authgate_flow=v1."));
+    // Neither the nonce nor anything else is readable in the cookie, and nothing is stored.
+    assert_null(strstr(b.cookies[0].c_str(), query_param(d.location, "nonce").c_str()));
+    assert_int_equal(f.store.size(), 0);
+    // A second flow from the same browser joins the first in the cookie.
     auto again = get(f, b, "/_authgate/sso/corp");
-    assert_true(again.set_cookies.empty());
+    assert_int_equal(again.set_cookies.size(), 1);
+    assert_true(b.cookies[0].size() > 200);
+    assert_int_equal(f.store.size(), 0);
     assert_int_equal(f.fetches("/.well-known/openid-configuration"), 1);  // cached
 }
 
@@ -83,14 +88,60 @@ void flow_state_is_single_use_and_browser_bound(void**) {
     Browser b;
     auto start = get(f, b, "/_authgate/sso/corp");
     std::string state = query_param(start.location, "state");
-    Browser attacker;
+    Browser attacker;  // without the victim's flow cookie
     auto stolen = get(f, attacker, "/_authgate/callback/corp?code=c&state=" + state);
     assert_int_equal(stolen.status, 400);
     assert_true(stolen.error == Error::state_mismatch);
-    // The attacker's attempt consumed it: the victim's callback no longer works either.
-    auto late = get(f, b, "/_authgate/callback/corp?code=c&state=" + state);
-    assert_int_equal(late.status, 400);
     assert_int_equal(f.fetches("/token"), 0);
+    assert_int_equal(f.store.size(), 0);  // an unauthenticated callback writes nothing
+
+    // Two flows in parallel tabs; each callback finds its own.
+    auto second = get(f, b, "/_authgate/sso/corp?rd=/second");
+    json token = {{"access_token", "at"}, {"token_type", "Bearer"}, {"expires_in", 300},
+                  {"id_token", sign_jwt(*g_key, claims_for(query_param(start.location, "nonce"),
+                                                           f.clock.now_ms()).dump())}};
+    f.http.routes[std::string(kIssuer) + "/token"] = {200, "application/json", token.dump()};
+    // A flow cookie changed by one character no longer opens.
+    Browser tampered = b;
+    char& middle = tampered.cookies[0][tampered.cookies[0].size() / 2];
+    middle = middle == 'A' ? 'B' : 'A';
+    auto forged = get(f, tampered, "/_authgate/callback/corp?code=c&state=" + state);
+    assert_true(forged.error == Error::state_mismatch);
+    assert_int_equal(f.fetches("/token"), 0);
+    Browser replay = b;  // the request as it was, flow cookie included
+    auto done = get(f, b, "/_authgate/callback/corp?code=c&state=" + state);
+    assert_int_equal(done.status, 303);
+    assert_string_equal(done.location.c_str(), "/");
+    // Replayed with the cookie it had: the used-marker refuses it.
+    auto again = get(f, replay, "/_authgate/callback/corp?code=c&state=" + state);
+    assert_int_equal(again.status, 400);
+    assert_true(again.error == Error::state_mismatch);
+    // The second tab's flow is still in the cookie (its nonce differs: the token is refused
+    // by nonce, not by a missing flow).
+    auto other = get(f, b, "/_authgate/callback/corp?code=c&state=" +
+                               query_param(second.location, "state"));
+    assert_true(other.error == Error::nonce_mismatch);
+    // Past ten minutes a flow is gone.
+    Browser late;
+    auto old = get(f, late, "/_authgate/sso/corp");
+    f.clock.advance(600'001);
+    auto expired = get(f, late, "/_authgate/callback/corp?code=c&state=" +
+                                    query_param(old.location, "state"));
+    assert_true(expired.error == Error::state_mismatch);
+}
+
+void idp_error_text_needs_a_consumed_flow(void**) {
+    Fixture f;
+    Browser b;
+    auto forged = get(f, b, "/_authgate/callback/corp?error=access_denied&error_description=Call+evil");
+    assert_int_equal(forged.status, 401);
+    assert_null(strstr(forged.body.c_str(), "evil"));
+    auto start = get(f, b, "/_authgate/sso/corp");
+    auto real = get(f, b, "/_authgate/callback/corp?error=access_denied&error_description=Call+evil"
+                          "&state=" + query_param(start.location, "state"));
+    assert_non_null(strstr(real.body.c_str(), "Call evil"));
+    // The flow was consumed: the cookie is cleared.
+    assert_true(b.cookies.empty());
 }
 
 void unknown_kid_refetches_jwks_at_most_once_a_second(void**) {
@@ -441,7 +492,8 @@ int main() {
     g_key = &k1;
     g_key2 = &k2;
     const CMUnitTest tests[] = {
-        cmocka_unit_test(redirect_carries_pkce_state_nonce_and_binds_the_browser),
+        cmocka_unit_test(redirect_carries_pkce_state_nonce_and_seals_the_flow),
+        cmocka_unit_test(idp_error_text_needs_a_consumed_flow),
         cmocka_unit_test(callback_starts_an_indexed_session),
         cmocka_unit_test(flow_state_is_single_use_and_browser_bound),
         cmocka_unit_test(unknown_kid_refetches_jwks_at_most_once_a_second),

@@ -85,7 +85,7 @@ struct OidcProvider {
     std::string client_id;
     std::string client_secret_file;
     std::string ca_file;       // trusted CAs for the IdP's https endpoints; empty: system
-    std::string redirect_uri;  // empty: <scheme>://<host><prefix>callback/<name>
+    std::string redirect_uri;  // empty: <authgate_public_origin><prefix>callback/<name>
     std::vector<std::string> scopes{"openid", "email", "profile"};
     std::string extra_params;  // query form, appended to the authorization request
     AuthMethod auth_method = AuthMethod::client_secret_basic;
@@ -100,6 +100,7 @@ struct OidcProvider {
     bool refresh = false;     // refresh tokens keep the session's IdP tokens fresh
     bool rp_logout = false;   // logout also ends the session at the IdP
     Millis skew = 60'000;
+    Millis timeout = 5'000;  // every HTTP call to this IdP
 };
 
 // authgate_bearer: an API location takes Bearer JWTs from a provider instead of sessions.
@@ -132,6 +133,7 @@ struct Settings {
     // One object per directive line, shared by every level that inherits it.
     std::optional<std::vector<std::shared_ptr<const OidcProvider>>> oidc_providers;
     std::optional<std::string> default_provider;  // "off" clears an inherited one
+    std::optional<std::string> public_origin;
     std::optional<BearerSettings> bearer;
 
     // Where each directive was written ("FILE:LINE"), recorded by the adapter while it
@@ -190,6 +192,7 @@ struct GateConfig {
     bool enabled = false;
     bool endpoint = false;
     std::string prefix;
+    std::string public_origin;  // authgate_public_origin; empty when not configured
     std::string cookie_name;
     std::string csrf_cookie_name;
     std::string host_cookie_name;       // "__Host-" forms, used under TLS

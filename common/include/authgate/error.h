@@ -20,6 +20,7 @@ enum class Error {
     store_unavailable,
     // Tokens (ID, logout, bearer access tokens) and the OIDC flow.
     token_invalid,          // malformed, bad signature, not yet valid, missing claims
+    token_too_large,        // an ID or refresh token over the size a session can keep
     token_expired,
     token_unknown_key,      // kid not in the key set: re-fetch the JWKS, then retry once
     token_alg_not_allowed,  // alg outside the allow-list or not the one pinned to the key

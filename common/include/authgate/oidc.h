@@ -1,6 +1,6 @@
 // OpenID Connect relying-party protocol pieces, with no I/O: discovery, token and
 // userinfo response parsing, PKCE/state/nonce, request builders, and the flow-state record
-// kept in the store between the redirect to the IdP and the callback.
+// kept (sealed, in the browser) between the redirect to the IdP and the callback.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,10 @@
 namespace authgate::oidc {
 
 constexpr std::size_t kMaxDocumentBytes = 256 * std::size_t{1024};  // discovery, token, userinfo answers
+// The largest ID and refresh tokens a session keeps (sealed into its record); the callback
+// refuses larger ones with token_too_large.
+constexpr std::size_t kMaxIdTokenBytes = 16 * std::size_t{1024};
+constexpr std::size_t kMaxRefreshTokenBytes = 8 * std::size_t{1024};
 
 // ---- Discovery ----
 
@@ -30,6 +34,8 @@ struct ProviderMetadata {
     std::string revocation_endpoint;   // empty when not offered
     std::vector<std::string> id_token_signing_alg_values_supported;
     std::vector<std::string> code_challenge_methods_supported;
+    // RFC 9207: authorization responses carry iss (then a callback without it is refused).
+    bool authorization_response_iss_parameter_supported = false;
 };
 
 // An endpoint URL the gate may talk to: https, or http to a loopback host (127.0.0.1,
@@ -120,21 +126,32 @@ std::string end_session_url(std::string_view endpoint, const EndSessionRequest& 
 
 // ---- Flow state ----
 
-// What the callback needs from the redirect that started the flow. Stored under a key
-// derived from `state`, so the state itself is not repeated here.
+// What the callback needs from the redirect that started the flow. It travels sealed in the
+// browser's flow cookie (never in the store), found again by the hash of its state.
 struct FlowState {
+    std::string state_hash;  // sha256(state), 32 raw bytes
     std::string provider;
     std::string nonce;
     std::string pkce_verifier;
-    std::string rd;        // local return path, already validated
+    std::string rd;          // local return path, already validated
     Millis created_ms = 0;
-    std::string binding;   // ties the flow to the browser that started it (e.g. a cookie hash)
 };
 
-// Versioned binary encoding; decode rejects unknown versions and any malformed input.
-std::string encode_flow_state(const FlowState& s);
-Result<FlowState> decode_flow_state(std::string_view data);
-// Constant-time comparison of the recorded browser binding with the callback's.
-bool flow_binding_matches(const FlowState& s, std::string_view binding);
+// The flows of one browser, newest first: at most kMaxFlows, and their encoding at most
+// kMaxFlowBytes, so the sealed cookie stays well under 4 KB even with a 2 KB rd.
+constexpr std::size_t kMaxFlows = 3;
+constexpr std::size_t kMaxFlowBytes = 2500;
+constexpr Millis kFlowTtl = 600'000;
+
+// Versioned binary encoding of a flow list; decode rejects unknown versions, more than
+// kMaxFlows entries and any malformed input.
+std::string encode_flows(const std::vector<FlowState>& flows);
+Result<std::vector<FlowState>> decode_flows(std::string_view data);
+// Puts `fresh` first and drops the oldest flows (and any that expired at `now`) until the
+// list fits the limits above.
+void add_flow(std::vector<FlowState>& flows, FlowState fresh, Millis now);
+// The flow of `state` that is still fresh at `now` (index into flows), or none.
+std::optional<std::size_t> find_flow(const std::vector<FlowState>& flows, std::string_view state,
+                                     Millis now);
 
 } // namespace authgate::oidc

@@ -15,6 +15,10 @@
 
 namespace authgate {
 
+// Room for a session's sealed provider tokens: an ID token of oidc::kMaxIdTokenBytes and a
+// refresh token of oidc::kMaxRefreshTokenBytes, sealed (base64url) with margin.
+constexpr std::size_t kMaxSealedTokensBytes = 40 * std::size_t{1024};
+
 struct SessionId {
     std::array<std::uint8_t, 32> bytes{};
 };

@@ -10,9 +10,12 @@ import { Redis, testStore } from './redis.mjs';
 // `setup(prefix)` runs before nginx starts (to write operator files); `prepare()` (async)
 // runs first of all, for peers the config refers to (an IdP); `started(state)` (async) once
 // nginx answers (to register its URLs with such a peer). Root-level hooks of one file may
-// run concurrently: order-dependent steps belong in these.
+// run concurrently: order-dependent steps belong in these. `redisArgs`: extra redis-server
+// arguments when the suite runs on Redis (e.g. ['--maxmemory', '30mb']). `publicOrigin(port)`:
+// the server's authgate_public_origin (default http://127.0.0.1:PORT).
 export function gatedServer({ http = '', locations = () => '', workers = 2, setup = () => {},
-  prepare = async () => {}, started = async () => {} } = {}) {
+  prepare = async () => {}, started = async () => {}, redisArgs = [],
+  publicOrigin = (port) => `http://127.0.0.1:${port}` } = {}) {
   const state = {};
   before(async () => {
     await prepare();
@@ -23,7 +26,9 @@ export function gatedServer({ http = '', locations = () => '', workers = 2, setu
       ? http({ port, base: `http://127.0.0.1:${port}`, prefix }) : http;
     let store = '';
     if (testStore === 'redis') {
-      state.redis = await new Redis().start();
+      const redis = new Redis();
+      redis.extraArgs = redisArgs;
+      state.redis = await redis.start();
       store = `authgate_redis 127.0.0.1:${state.redis.port} command_timeout=1s;`;
     }
     const conf = `
@@ -33,6 +38,7 @@ export function gatedServer({ http = '', locations = () => '', workers = 2, setu
 ${httpConf}
     server {
         listen 127.0.0.1:${port};
+        authgate_public_origin ${publicOrigin(port)};
         location /_authgate/ { authgate_endpoint; }
         location / {
             authgate on;

@@ -70,6 +70,7 @@ async function findAccount(_ctx, sub) {
       return {
         sub, email: a.email, email_verified: a.email_verified, name: a.name,
         preferred_username: a.preferred_username, groups: a.groups,
+        ...(a.padding ? { padding: a.padding } : {}),
       };
     },
   };
@@ -130,7 +131,7 @@ function buildProvider() {
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
-      profile: ['name', 'preferred_username'],
+      profile: ['name', 'preferred_username', 'padding'],
       groups: ['groups'],
     },
     scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],

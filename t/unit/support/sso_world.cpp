@@ -22,6 +22,7 @@ SsoWorld::SsoWorld(const SigningKey& signing_key, const std::string& provider_ar
     std::vector<std::pair<std::string, std::string>> all = {
         {"authgate", "on"},
         {"authgate_key_file", "/keys"},
+        {"authgate_public_origin", "https://app.example.com"},
         {"authgate_oidc_provider", std::string("corp issuer=") + kIssuer +
                                        " client_id=gate client_secret_file=/secret " +
                                        provider_args}};
