@@ -59,8 +59,8 @@ void every_directive_is_complete(void**) {
             assert_true(d.apply(fresh, def).ok());
         }
     }
-    // Settings has 21 fields; each has exactly one directive.
-    assert_int_equal(count, 21);
+    // Settings has 22 fields; each has exactly one directive.
+    assert_int_equal(count, 22);
 }
 
 void defaults_fill_unset_fields(void**) {
