@@ -8,6 +8,7 @@
 #include "authgate/config.h"
 #include "authgate/ports.h"
 #include "authgate/sso.h"
+#include "authgate/user_status.h"
 #include "ngx_http_authgate_redis.h"
 
 extern "C" {
@@ -60,6 +61,7 @@ struct Runtime {
     std::unique_ptr<RedisClient> redis;    // or Redis (per-request stores on this client)
     ngx_thread_pool_t* thread_pool = nullptr;
     sso::ProviderRegistry providers;       // discovery documents and JWKS of SSO providers
+    UserStatusCache user_status;           // run-time users' status, read at most 30 s ago
 };
 
 Runtime* runtime();

@@ -266,8 +266,8 @@ Ports RequestState::ports() {
     Runtime* rt = runtime();
     if (rt->redis) {
         if (!redis_store_) redis_store_.emplace(*rt->redis, *this);
-        return Ports{*redis_store_, rt->clock, rt->random, offloader_, http_, rt->providers,
-                     rt->sessions.get()};
+        return Ports{*redis_store_, rt->clock,     rt->random,          offloader_,
+                     http_,         rt->providers, rt->sessions.get(), &rt->user_status};
     }
     return Ports{*rt->store, rt->clock, rt->random, offloader_, http_, rt->providers};
 }

@@ -11,6 +11,7 @@
 #include "authgate/sso.h"
 #include "authgate/session_cache.h"
 #include "authgate/task.h"
+#include "authgate/user_status.h"
 
 namespace authgate {
 
@@ -24,6 +25,8 @@ struct Ports {
     // Per-worker cache of session lookups, when the store announces its session writes
     // (Redis with authgate_redis session_cache); null otherwise.
     SessionCache* sessions = nullptr;
+    // Per-worker status of run-time users (durable stores); null: read on every check.
+    UserStatusCache* user_status = nullptr;
 };
 
 // The request and config must outlive the returned Task.
