@@ -186,8 +186,9 @@ Task<StoreReply<std::vector<std::string>>> SyncRedisStore::index_members(std::st
                                                                          Millis now_ms) {
     using R = StoreReply<std::vector<std::string>>;
     Reply r = command({"ZRANGEBYSCORE", key(index), "(" + std::to_string(now_ms), "+inf"});
-    if (r.ok && r.type == REDIS_REPLY_ARRAY) co_return R{StoreStatus::ok, std::move(r.elements)};
-    co_return R{StoreStatus::unavailable, {}};
+    R out{StoreStatus::unavailable, {}};
+    if (r.ok && r.type == REDIS_REPLY_ARRAY) out = R{StoreStatus::ok, std::move(r.elements)};
+    co_return out;
 }
 
 Task<StoreReply<bool>> SyncRedisStore::hash_set(std::string_view k, Fields fields) {

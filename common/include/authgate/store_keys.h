@@ -29,7 +29,7 @@ std::string user_record_key(std::string_view user);
 // Stores that keep a hash record or an index as one value (shared memory, tests) compute
 // the new value first and replace the old one only when the update succeeded: a refused
 // update leaves the record as it was.
-inline constexpr std::size_t kMaxRecordBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxRecordBytes = std::size_t{1024} * 1024;
 // An index never forgets a live member to make room: adding to a full one is refused
 // (the caller then ends the session it could not index).
 inline constexpr std::size_t kMaxIndexMembers = 4096;
