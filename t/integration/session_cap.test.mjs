@@ -39,3 +39,24 @@ describe('sessions per user', () => {
     }
   });
 });
+
+describe('sessions per user, default cap', () => {
+  const s = gatedServer({});
+  const page = (cookie) => request(s.base, '/app', { headers: { Cookie: `authgate_session=${cookie}` } });
+
+  it('the 101st sign-in ends the first session; sign-out-everywhere reaches all 100 others', async () => {
+    const sessions = [];
+    for (let i = 0; i < 101; i++) sessions.push(await signIn(s.base, 'bob', users.bob.password));
+    assert.equal((await page(sessions[0])).status, 302, 'the oldest ended');
+    assert.equal((await page(sessions[1])).status, 200);
+    assert.equal((await page(sessions[100])).status, 200);
+    const out = await request(s.base, '/_authgate/logout', {
+      method: 'POST',
+      headers: { Cookie: `authgate_session=${sessions[100]}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'everywhere=1',
+    });
+    assert.equal(out.status, 200);
+    assert.match(s.nginx.log(), /user "bob" signed out everywhere \(100 sessions\)/);
+    for (const c of sessions.slice(1, 100)) assert.equal((await page(c)).status, 302);
+  });
+});
