@@ -2,6 +2,11 @@
 //   authgatectl hash-password     read a password from stdin, print its argon2id hash
 //   authgatectl gen-key [ID]      print a key-file line with a fresh 256-bit secret
 //   authgatectl directives        print the directive reference (Markdown)
+//   authgatectl user-disable|user-enable|user-delete|end-sessions NAME REDIS...
+//                                 run-time users in Redis (REDIS: the authgate_redis
+//                                 arguments, e.g. 127.0.0.1:6379 prefix=authgate:);
+//                                 disable, delete and end-sessions end every session of
+//                                 the user at once, announced to the gates' caches
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -11,12 +16,17 @@
 
 #include "authgate/config.h"
 #include "authgate/crypto.h"
+#include "authgate/gate.h"
+#include "authgate/store_keys.h"
 #include "authgate/users.h"
+#include "sync_redis_store.h"
 
 namespace {
 
 int usage() {
-    std::cerr << "usage: authgatectl hash-password | gen-key [ID] | directives\n";
+    std::cerr << "usage: authgatectl hash-password | gen-key [ID] | directives\n"
+                 "       authgatectl user-disable|user-enable|user-delete|end-sessions NAME "
+                 "REDIS_ADDRESS [db=N user=U password_file=F prefix=P]\n";
     return 2;
 }
 
@@ -92,6 +102,68 @@ int directives_cmd() {
     return 0;
 }
 
+// Runs a store Task that completes inline (the blocking store never suspends).
+template <class T> T run_inline(authgate::Task<T> task) {
+    task.start();
+    return task.result();
+}
+
+int user_cmd(const std::string& cmd, const std::string& name, int argc, char** argv) {
+    using namespace authgate;
+    std::vector<std::string_view> args(argv, argv + argc);
+    auto settings = config::parse_redis(args);
+    if (!settings) {
+        std::cerr << "authgatectl: redis: " << settings.error() << "\n";
+        return 2;
+    }
+    auto store = tools::SyncRedisStore::connect(*settings);
+    if (!store) {
+        std::cerr << "authgatectl: " << store.error() << "\n";
+        return 1;
+    }
+    tools::SyncRedisStore& s = **store;
+    std::string record = user_record_key(name);
+    if (cmd == "user-enable" || cmd == "user-disable") {
+        auto existing = run_inline(s.hash_get(record));
+        if (!existing.ok()) {
+            std::cerr << "authgatectl: redis unavailable\n";
+            return 1;
+        }
+        if (!existing.value && cmd == "user-enable") {
+            std::cerr << "authgatectl: no run-time user \"" << name << "\"\n";
+            return 1;
+        }
+        std::string flag = cmd == "user-disable" ? "1" : "0";
+        if (!run_inline(s.hash_set(record, {{"disabled", flag}})).ok()) {
+            std::cerr << "authgatectl: redis unavailable\n";
+            return 1;
+        }
+        std::cout << "user \"" << name << "\" " << (flag == "1" ? "disabled" : "enabled") << "\n";
+        if (cmd == "user-enable") return 0;
+    } else if (cmd == "user-delete") {
+        auto removed = s.remove_record(record);
+        if (!removed.ok()) {
+            std::cerr << "authgatectl: redis unavailable\n";
+            return 1;
+        }
+        std::cout << "user \"" << name << "\" " << (removed.value ? "deleted" : "had no record")
+                  << "\n";
+    }
+    SystemClock clock;
+    auto ended = run_inline(revoke_user_sessions(s, name, clock.now_ms()));
+    if (!ended.ok()) {
+        std::cerr << "authgatectl: redis unavailable while ending sessions (" << ended.value
+                  << " ended)\n";
+        return 1;
+    }
+    std::cout << ended.value << " session(s) ended\n";
+    if (!s.all_announced()) {
+        std::cerr << "authgatectl: the redis user may not PUBLISH: gates with a session cache "
+                     "notice within their session_cache age\n";
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -100,5 +172,10 @@ int main(int argc, char** argv) {
     if (cmd == "hash-password" && argc == 2) return hash_password_cmd();
     if (cmd == "gen-key" && argc <= 3) return gen_key_cmd(argc == 3 ? argv[2] : "k1");
     if (cmd == "directives" && argc == 2) return directives_cmd();
+    if ((cmd == "user-disable" || cmd == "user-enable" || cmd == "user-delete" ||
+         cmd == "end-sessions") &&
+        argc >= 4) {
+        return user_cmd(cmd, argv[2], argc - 3, argv + 3);
+    }
     return usage();
 }

@@ -3,6 +3,7 @@
 #include "config/values.h"
 
 #include <array>
+#include <charconv>
 #include <vector>
 
 namespace authgate::config {
@@ -144,6 +145,20 @@ Result<SameSite> same_site(Args a) {
 }
 
 Result<Millis> duration(Args a) { return parse_duration(a[0]); }
+
+// Bounded well below what one index record holds (kMaxIndexMembers in store_keys.h).
+constexpr unsigned kMaxSessionsPerUser = 1000;
+
+Result<unsigned> session_count(Args a) {
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(a[0].data(), a[0].data() + a[0].size(), n);
+    if (ec != std::errc{} || end != a[0].data() + a[0].size() || n < 1 ||
+        n > kMaxSessionsPerUser) {
+        return fail("invalid session count " + quoted(a[0]) + " (1 to " +
+                    std::to_string(kMaxSessionsPerUser) + ")");
+    }
+    return n;
+}
 
 Result<ShmZone> shm_zone(Args a) {
     std::string_view v = a[0];
@@ -321,6 +336,9 @@ const std::array kDirectives = {
     field<&Settings::session_lifetime, duration>(
         "authgate_session_lifetime", kAny, 1, 1, true, "12h", "8h",
         "A session ends this long after sign-in, however active."),
+    field<&Settings::max_sessions_per_user, session_count>(
+        "authgate_max_sessions_per_user", kAny, 1, 1, true, "100", "20",
+        "Live sessions one user may have (1 to 1000); a sign-in beyond it ends the oldest."),
     Directive{"authgate_require", kAny, 1, kUnbounded, true, "", "any group:admins user:alice",
               "Authorization: [any|all] user:NAME|group:NAME...; repeated lines must all hold.",
               &require_apply, &field_is_set<&Settings::require>,

@@ -106,6 +106,7 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
     g.cookie_samesite = s.cookie_samesite.value_or(config::SameSite::lax);
     g.idle_timeout = s.idle_timeout.value_or(3'600'000);
     g.session_lifetime = s.session_lifetime.value_or(12 * 3'600'000);
+    g.max_sessions_per_user = s.max_sessions_per_user.value_or(100);
     if (s.require) g.require = *s.require;
     if (s.identity_headers) g.identity_headers = *s.identity_headers;
 

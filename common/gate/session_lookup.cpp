@@ -5,26 +5,22 @@
 #include "authgate/http.h"
 #include "authgate/users.h"
 #include "gate/responses.h"
+#include "gate/user_check.h"
 
 namespace authgate::gate {
 
 namespace {
 
 constexpr std::size_t kMaxCookiesTried = 4;
-
-// A session of a users-file user stays valid only while the file still has the user,
-// enabled. (Run-time users are disabled through the store, which ends their sessions.)
-bool user_still_allowed(const GateConfig& cfg, const Session& s) {
-    if (s.source != "file") return true;
-    if (!cfg.users) return false;
-    const User* u = cfg.users->find(s.user);
-    return u != nullptr && !u->disabled;
-}
+// Another worker's touch or refresh may win a few times in a row; the session as last
+// read is still valid then (only its idle time goes unwritten).
+constexpr int kTouchAttempts = 3;
 
 } // namespace
 
 // The cookie value is the one that passed the MAC check when the entry was made; the
-// session's own expiry and the user are checked again on every hit.
+// session's own expiry and the users file are checked again on every hit, and an entry
+// is never older than a user status read (the store's record is checked on a miss).
 const Session* cached_session(Ports ports, const GateConfig& cfg,
                               std::span<const std::string_view> values, Millis now) {
     std::size_t tried = std::min(values.size(), kMaxCookiesTried);
@@ -32,8 +28,11 @@ const Session* cached_session(Ports ports, const GateConfig& cfg,
         const SessionCache::Entry* hit = ports.sessions->find(values[i], now);
         if (hit == nullptr) continue;
         const Session& s = hit->session;
-        if (session_state(s, now, cfg.idle_timeout) == SessionState::valid &&
-            user_still_allowed(cfg, s) && !session_needs_touch(s, now, cfg.idle_timeout) &&
+        auto by_file = users_file_verdict(cfg, s.user, s.source);
+        bool user_ok = by_file ? *by_file == UserCheck::allowed
+                               : now - hit->inserted_ms < UserStatusCache::kMaxAge;
+        if (session_state(s, now, cfg.idle_timeout) == SessionState::valid && user_ok &&
+            !session_needs_touch(s, now, cfg.idle_timeout) &&
             (s.sso_refresh_at_ms == 0 || now < s.sso_refresh_at_ms)) {  // refresh: full flow
             return &s;
         }
@@ -76,39 +75,56 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
     out.id = *id;
 
     std::string key = session_store_key(*id);
-    auto record = co_await ports.store.get(key);
-    if (!record.ok()) {
-        out.error = Error::store_unavailable;
-        co_return out;
-    }
-    if (!record.value) {
-        out.error = Error::session_expired;  // expired by TTL, signed out, or revoked
-        co_return out;
-    }
-    auto session = decode_session(*record.value);
-    if (!session) {
-        co_await ports.store.del(key);
-        co_return out;
-    }
-    now = ports.clock.now_ms();
-    if (session_state(*session, now, cfg.idle_timeout) != SessionState::valid) {
-        co_await ports.store.del(key);
-        out.error = Error::session_expired;
-        co_return out;
-    }
-    if (!user_still_allowed(cfg, *session)) {
-        co_await ports.store.del(key);
-        co_return out;
-    }
-    if (session_needs_touch(*session, now, cfg.idle_timeout)) {
-        session->last_seen_ms = now;
-        auto saved = co_await ports.store.set(key, encode_session(*session),
-                                              session_ttl(*session, now, cfg.idle_timeout));
+    std::optional<Session> session;
+    // The idle-time touch is conditional: a record ended meanwhile (logout, revocation)
+    // stays ended; one changed meanwhile (another touch, a refresh) is read again.
+    for (int attempt = 0; attempt < kTouchAttempts; ++attempt) {
+        auto record = co_await ports.store.get(key);
+        if (!record.ok()) {
+            out.error = Error::store_unavailable;
+            co_return out;
+        }
+        if (!record.value) {
+            out.error = Error::session_expired;  // expired by TTL, signed out, or revoked
+            co_return out;
+        }
+        auto decoded = decode_session(*record.value);
+        if (!decoded) {
+            co_await ports.store.del(key);
+            co_return out;
+        }
+        now = ports.clock.now_ms();
+        if (session_state(*decoded, now, cfg.idle_timeout) != SessionState::valid) {
+            co_await ports.store.del(key);
+            out.error = Error::session_expired;
+            co_return out;
+        }
+        // A disabled or removed user loses the session (recorded, so it stays ended).
+        auto user = co_await check_user(ports, cfg, decoded->user, decoded->source);
+        if (user == UserCheck::store_unavailable) {
+            out.error = Error::store_unavailable;
+            co_return out;
+        }
+        if (user == UserCheck::refused) {
+            co_await end_session(ports.store, key);
+            co_return out;
+        }
+        session = std::move(*decoded);
+        if (!session_needs_touch(*session, now, cfg.idle_timeout)) break;
+        Session touched = *session;
+        touched.last_seen_ms = now;
+        auto saved = co_await ports.store.compare_and_set(
+            key, *record.value, encode_session(touched), session_ttl(touched, now, cfg.idle_timeout));
         if (!saved.ok()) {
             out.error = Error::store_unavailable;
             co_return out;
         }
+        if (saved.value) {
+            session = std::move(touched);
+            break;
+        }
     }
+    apply_users_file(cfg, *session);
     // Not cached when anything was announced meanwhile (the touch above included).
     if (ticket) ports.sessions->fill(*ticket, values[used], key, *id, *session, now);
     out.error = Error::ok;

@@ -13,6 +13,30 @@ std::string random_token(Random& random, std::size_t n) {
     return crypto::base64url_encode(crypto::bytes(raw));
 }
 
+namespace {
+
+// Makes room for one more session of the user: beyond the cap, the oldest sessions in
+// the index (earliest expiry first) end, record and index entries, so the index never
+// holds more than the cap and sign-out-everywhere reaches every session.
+Task<bool> end_oldest_sessions(Store& store, const std::string& user, unsigned cap, Millis now) {
+    std::string index = user_sessions_key(user);
+    auto members = co_await store.index_members(index, now);
+    if (!members.ok()) co_return false;
+    if (members.value.size() < cap) co_return true;
+    std::size_t excess = members.value.size() - (cap - 1);
+    for (std::size_t i = 0; i < excess; ++i) {
+        const std::string& key = members.value[i];
+        auto ended = co_await end_session(store, key);
+        if (!ended.ok()) co_return false;
+        // An idle-expired session has no record left: its index entry goes all the same.
+        auto unindexed = co_await store.index_remove(index, key);
+        if (!unindexed.ok()) co_return false;
+    }
+    co_return true;
+}
+
+} // namespace
+
 Task<std::optional<StartedSession>> start_session(Ports ports, const GateConfig& cfg,
                                                   const RequestView& req, const Session& s) {
     for (auto v : http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req))) {
@@ -22,6 +46,9 @@ Task<std::optional<StartedSession>> start_session(Ports ports, const GateConfig&
         }
     }
     Millis now = ports.clock.now_ms();
+    if (!co_await end_oldest_sessions(ports.store, s.user, cfg.max_sessions_per_user, now)) {
+        co_return std::nullopt;
+    }
     SessionId id = new_session_id(ports.random);
     StartedSession out;
     out.store_key = session_store_key(id);

@@ -1,5 +1,6 @@
 // Starting a session after any successful sign-in (password, SSO): the browser's old
-// session ends (no fixation), the new one gets a fresh id and joins the user's index.
+// session ends (no fixation), the new one gets a fresh id and joins the user's index;
+// sessions beyond authgate_max_sessions_per_user end, oldest first.
 #pragma once
 
 #include <optional>

@@ -49,7 +49,8 @@ Task<StoreReply<std::size_t>> revoke_user_sessions(Store& store, std::string_vie
     if (!members.ok()) co_return Reply{StoreStatus::unavailable, 0};
     std::size_t ended = 0;
     for (const auto& key : members.value) {
-        auto removed = co_await store.del(key);
+        // Record and every index entry (sid/sub too), as a logout would.
+        auto removed = co_await end_session(store, key);
         if (!removed.ok()) co_return Reply{StoreStatus::unavailable, ended};
         ended += removed.value ? 1 : 0;
         auto unindexed = co_await store.index_remove(index, key);

@@ -8,6 +8,7 @@
 #include "authgate/crypto.h"
 #include "authgate/http.h"
 #include "gate/responses.h"
+#include "gate/user_check.h"
 #include "sso/identity.h"
 #include "sso/provider_state.h"
 
@@ -53,6 +54,24 @@ std::string_view bearer_token(std::string_view authorization) {
 Decision admit(const GateConfig& cfg, const RequestView& req, const ProviderConfig& p, Millis now,
                const jose::Checked<jose::Token>& checked);
 
+// A token of a user disabled in the users file or the store (issue 8, item 7) is refused.
+Task<Decision> current_user_only(Ports ports, const GateConfig& cfg, const RequestView& req,
+                                 Millis now, Decision d) {
+    if (!d.allowed()) co_return d;
+    auto user = co_await gate::check_user(ports, cfg, d.identity.user, "bearer");
+    if (user == gate::UserCheck::store_unavailable) {
+        co_return gate::json_error(req, now, Error::store_unavailable);
+    }
+    if (user == gate::UserCheck::refused) {
+        auto refused = bearer_refusal(cfg, req, now, Error::token_invalid, "invalid_token",
+                                      "The token's user is disabled.");
+        refused.notice = "bearer token of disabled user \"" +
+                         http::json_escape(d.identity.user.substr(0, 64)) + "\" refused";
+        co_return refused;
+    }
+    co_return d;
+}
+
 } // namespace
 
 Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestView& req) {
@@ -95,7 +114,8 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
             jose::Checked<jose::Token> cached = hit->second.token;
             auto valid = jose::validate_access_token(*cached, expect, kind, cfg.bearer_scopes, now);
             if (!valid) cached = valid.rejection();
-            co_return admit(cfg, req, p, now, cached);
+            co_return co_await current_user_only(ports, cfg, req, now,
+                                                 admit(cfg, req, p, now, cached));
         }
         rt.verified.erase(hit);
     }
@@ -111,7 +131,7 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
         Millis exp = checked->claims.time_ms("exp").value_or(0);
         rt.verified.emplace(std::move(digest), ProviderRuntime::VerifiedToken{*checked, exp + p.conf.skew});
     }
-    co_return admit(cfg, req, p, now, checked);
+    co_return co_await current_user_only(ports, cfg, req, now, admit(cfg, req, p, now, checked));
 }
 
 namespace {

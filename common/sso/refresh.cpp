@@ -15,6 +15,27 @@ namespace {
 
 constexpr Millis kLockTtl = 30'000;
 constexpr Millis kRetryAfterFailure = 30'000;
+// Touches by other requests may win the conditional write a few times; the rotated
+// refresh token must still be stored.
+constexpr int kStoreAttempts = 4;
+
+struct Current {
+    StoreStatus status = StoreStatus::ok;
+    std::string raw;               // the record as read (the expected value of the write)
+    std::optional<Session> session;  // nullopt: the session ended
+};
+
+Task<Current> read_current(Store& store, const std::string& key, const Session& s) {
+    auto record = co_await store.get(key);
+    if (!record.ok()) co_return Current{StoreStatus::unavailable, {}, std::nullopt};
+    if (!record.value) co_return Current{};
+    auto decoded = decode_session(*record.value);
+    // Another record under the same key would be a different session: treated as ended.
+    if (!decoded || decoded->sso_provider != s.sso_provider || decoded->sso_sub != s.sso_sub) {
+        co_return Current{};
+    }
+    co_return Current{StoreStatus::ok, std::move(*record.value), std::move(*decoded)};
+}
 
 } // namespace
 
@@ -31,6 +52,24 @@ Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std
     auto acquired = co_await ports.store.set_if_absent(lock, "1", kLockTtl);
     if (!acquired.ok() || !acquired.value) co_return out;
 
+    // The record as it is now, not as the request first read it: a logout meanwhile
+    // ends the refresh here, and a refresh by another worker is not redone.
+    auto current = co_await read_current(ports.store, key, s);
+    if (current.status != StoreStatus::ok || !current.session) {
+        co_await ports.store.del(lock);
+        if (current.status != StoreStatus::ok) {
+            out.notice = "session store unavailable during the refresh";
+        } else {
+            out.ended = true;
+            out.notice = "session ended before its refresh";
+        }
+        co_return out;
+    }
+    if (current.session->sso_refresh_at_ms != s.sso_refresh_at_ms) {
+        co_await ports.store.del(lock);
+        s = std::move(*current.session);
+        co_return out;  // refreshed meanwhile
+    }
     auto tokens = open_tokens(*cfg.keys, s);
     auto meta = co_await provider_metadata(ports, *p);
     if (!tokens || tokens->refresh_token.empty() || !meta.ok()) {
@@ -88,13 +127,34 @@ Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std
         parsed->refresh_token.empty() ? tokens->refresh_token : parsed->refresh_token;
     now = ports.clock.now_ms();
     Millis lifetime = parsed->expires_in > 0 ? parsed->expires_in * 1000 : kRetryAfterFailure * 10;
-    s.sso_tokens = seal_tokens(*cfg.keys, ports.random, s, id_token, refresh_token);
-    s.sso_refresh_at_ms =
+    std::string sealed = seal_tokens(*cfg.keys, ports.random, s, id_token, refresh_token);
+    Millis refresh_at =
         now + std::max<Millis>(lifetime - std::min<Millis>(lifetime / 5, 30'000), 1'000);
-    auto saved = co_await ports.store.set(key, encode_session(s), session_ttl(s, now, cfg.idle_timeout));
+    // Conditional write: the tokens go onto the record as it is then (a touch meanwhile
+    // is kept); a session ended meanwhile stays ended and the new tokens go with it.
+    for (int attempt = 0; attempt < kStoreAttempts; ++attempt) {
+        Session updated = *current.session;
+        updated.sso_tokens = sealed;
+        updated.sso_refresh_at_ms = refresh_at;
+        now = ports.clock.now_ms();
+        auto saved = co_await ports.store.compare_and_set(
+            key, current.raw, encode_session(updated), session_ttl(updated, now, cfg.idle_timeout));
+        if (!saved.ok()) break;
+        if (saved.value) {
+            s = std::move(updated);
+            out.refreshed = true;
+            break;
+        }
+        current = co_await read_current(ports.store, key, s);
+        if (current.status != StoreStatus::ok) break;
+        if (!current.session) {
+            out.ended = true;
+            out.notice = "provider \"" + p->conf.name + "\": the session ended during its refresh";
+            break;
+        }
+    }
     co_await ports.store.del(lock);
-    if (!saved.ok()) out.notice = "refreshed tokens could not be stored";
-    out.refreshed = saved.ok();
+    if (!out.refreshed && !out.ended) out.notice = "refreshed tokens could not be stored";
     co_return out;
 }
 

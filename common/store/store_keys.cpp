@@ -9,7 +9,6 @@ namespace authgate {
 namespace {
 
 constexpr std::uint8_t kIndexVersion = 1;
-constexpr std::size_t kMaxIndexMembers = 4096;
 
 void append_user_tag(std::string& out, std::string_view user) {
     out += '{';
@@ -108,16 +107,37 @@ bool decode_index(std::string_view data, IndexEntries& out) {
     return r.at_end();
 }
 
-Millis index_apply(IndexEntries& entries, std::string_view member, Millis expires_at_ms,
-                   bool remove, Millis now_ms) {
-    std::erase_if(entries, [&](const auto& e) { return e.first <= now_ms || e.second == member; });
+std::optional<std::string> merged_record(std::optional<std::string_view> current,
+                                         Store::Fields update) {
+    Store::Fields fields;
+    if (current) decode_fields(*current, fields);  // unreadable: replaced by the update
+    merge_fields(fields, std::move(update));
+    std::string value = encode_fields(fields);
+    if (value.size() > kMaxRecordBytes) return std::nullopt;
+    return value;
+}
+
+void sort_index(IndexEntries& entries) {
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
+IndexUpdate update_index_record(std::optional<std::string_view> current, std::string_view member,
+                                Millis expires_at_ms, bool remove, Millis now_ms) {
+    IndexEntries entries;
+    if (current) decode_index(*current, entries);  // unreadable: starts over
+    std::erase_if(entries,
+                  [&](const auto& e) { return e.first <= now_ms || e.second == member; });
     if (!remove && expires_at_ms > now_ms) {
-        if (entries.size() >= kMaxIndexMembers) entries.erase(entries.begin());  // oldest first
+        if (entries.size() >= kMaxIndexMembers) return {IndexUpdate::Outcome::full, {}, 0};
         entries.emplace_back(expires_at_ms, std::string(member));
     }
+    if (entries.empty()) return {};
     Millis latest = 0;
     for (const auto& e : entries) latest = std::max(latest, e.first);
-    return latest;
+    std::string value = encode_index(entries);
+    if (value.size() > kMaxRecordBytes) return {IndexUpdate::Outcome::full, {}, 0};
+    return {IndexUpdate::Outcome::write, std::move(value), latest};
 }
 
 } // namespace authgate

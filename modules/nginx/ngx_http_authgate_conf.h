@@ -9,6 +9,7 @@
 #include "authgate/ports.h"
 #include "authgate/sso.h"
 #include "ngx_http_authgate_pool.h"
+#include "authgate/user_status.h"
 #include "ngx_http_authgate_redis.h"
 
 extern "C" {
@@ -63,6 +64,7 @@ struct Runtime {
     std::size_t hashing = 0;               // hashes queued or running on it (bounded)
     std::unique_ptr<IdpPool> idp_pool;     // IdP calls, on threads of their own
     sso::ProviderRegistry providers;       // discovery documents and JWKS of SSO providers
+    UserStatusCache user_status;           // run-time users' status, read at most 30 s ago
 };
 
 Runtime* runtime();

@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "authgate/redis_scripts.h"
 #include "authgate/store_keys.h"
 
 namespace authgate::ngx {
@@ -21,47 +22,31 @@ Millis now_ms() {
     return static_cast<Millis>(tp->sec) * 1000 + static_cast<Millis>(tp->msec);
 }
 
-// Session writes are announced atomically with the write: the channel and the payload
-// (the store key without the prefix) are the last two ARGV. An ACL user without the
-// channel permission still writes; the script then adds kNotAnnounced to its result.
-constexpr long long kNotAnnounced = 2;
+// Session writes are announced atomically with the write (authgate/redis_scripts.h).
+using redis_scripts::kNotAnnounced;
 
 const RedisScript& set_announce_script() {
-    static const RedisScript script(
-        "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
-        "local p = redis.pcall('PUBLISH', ARGV[3], ARGV[4]) "
-        "if type(p) == 'table' and p.err then return 3 end "
-        "return 1");
+    static const RedisScript script{std::string(redis_scripts::kSetAnnounce)};
+    return script;
+}
+
+const RedisScript& compare_and_set_script() {
+    static const RedisScript script{std::string(redis_scripts::kCompareAndSet)};
     return script;
 }
 
 const RedisScript& del_announce_script() {
-    static const RedisScript script(
-        "local n = redis.call('DEL', KEYS[1]) "
-        "local p = redis.pcall('PUBLISH', ARGV[1], ARGV[2]) "
-        "if type(p) == 'table' and p.err then return n + 2 end "
-        "return n");
+    static const RedisScript script{std::string(redis_scripts::kDelAnnounce)};
     return script;
 }
 
-// Adds delta and sets the expiry only when the counter is created.
 const RedisScript& incr_script() {
-    static const RedisScript script(
-        "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) "
-        "if v == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
-        "return v");
+    static const RedisScript script{std::string(redis_scripts::kIncr)};
     return script;
 }
 
-// Adds a member (score = its expiry), drops expired ones, and keeps the index alive as
-// long as its latest member. ARGV: expires_at_ms, member, now_ms.
 const RedisScript& index_add_script() {
-    static const RedisScript script(
-        "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3]) "
-        "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) "
-        "local keep = tonumber(ARGV[1]) - tonumber(ARGV[3]) "
-        "if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end "
-        "return 1");
+    static const RedisScript script{std::string(redis_scripts::kIndexAdd)};
     return script;
 }
 
@@ -728,6 +713,27 @@ Task<StoreReply<bool>> RedisRequestStore::set(std::string_view k, std::string va
     RedisResult r = co_await command(std::move(argv));
     bool ok = r.ok && r.type == REDIS_REPLY_STATUS;
     co_return StoreReply<bool>{ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
+}
+
+Task<StoreReply<bool>> RedisRequestStore::compare_and_set(std::string_view k,
+                                                          std::string_view expected,
+                                                          std::string value, Millis ttl_ms) {
+    std::vector<std::string> keys = {key(k)};
+    std::vector<std::string> args = {std::string(expected), std::move(value),
+                                     std::to_string(std::max<Millis>(ttl_ms, 1))};
+    bool session = is_session_key(k);
+    if (session) {
+        // As set(): this worker's entry goes now, the others hear of it from the PUBLISH.
+        if (SessionCache* cache = client_.cache()) cache->invalidate(k);
+        args.push_back(client_.channel());
+        args.emplace_back(k);
+    }
+    RedisResult r = co_await eval(compare_and_set_script(), std::move(keys), std::move(args));
+    if (!r.ok || r.type != REDIS_REPLY_INTEGER) {
+        co_return StoreReply<bool>{StoreStatus::unavailable, false};
+    }
+    if (session && r.integer >= 1 + kNotAnnounced) client_.not_announced();
+    co_return StoreReply<bool>{StoreStatus::ok, r.integer > 0};
 }
 
 Task<StoreReply<bool>> RedisRequestStore::set_if_absent(std::string_view k, std::string value,

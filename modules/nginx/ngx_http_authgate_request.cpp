@@ -428,7 +428,7 @@ Ports RequestState::ports() {
     if (rt->redis) {
         if (!redis_store_) redis_store_.emplace(*rt->redis, *this);
         return Ports{*redis_store_, rt->clock, rt->random, offloader_, http_, rt->providers,
-                     rt->sessions.get(), &parking_};
+                     rt->sessions.get(), &parking_, &rt->user_status};
     }
     return Ports{*rt->store, rt->clock, rt->random, offloader_, http_, rt->providers, nullptr,
                  &parking_};

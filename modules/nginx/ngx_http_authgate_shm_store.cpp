@@ -12,7 +12,7 @@ namespace authgate::ngx {
 namespace {
 
 constexpr std::size_t kMaxKey = 64 * 1024;
-constexpr std::size_t kMaxValue = 1024 * 1024;
+constexpr std::size_t kMaxValue = kMaxRecordBytes;
 
 struct Shared {
     ngx_rbtree_t tree;
@@ -157,16 +157,19 @@ class Locked {
         }
     }
 
-    // Inserts a new entry, making room by expiry and then LRU eviction.
+    // Inserts a new entry, making room by expiry and then LRU eviction; `keep` (the entry
+    // being replaced, if any) is never evicted for it.
     Entry* insert(std::string_view key, std::string_view value, int64_t expires_ms, int64_t now,
-                  ngx_log_t* log) {
+                  ngx_log_t* log, Entry* keep = nullptr) {
+        if (keep != nullptr) touch(keep);  // evicted last; live, so expire() spares it
         size_t size = offsetof(Entry, data) + key.size() + value.size();
         auto* e = static_cast<Entry*>(ngx_slab_alloc_locked(ctx_->pool, size));
         if (e == nullptr) {
             expire(now, NGX_MAX_UINT32_VALUE);
             e = static_cast<Entry*>(ngx_slab_alloc_locked(ctx_->pool, size));
         }
-        while (e == nullptr && !ngx_queue_empty(&ctx_->sh->lru)) {
+        while (e == nullptr && !ngx_queue_empty(&ctx_->sh->lru) &&
+               ngx_queue_data(ngx_queue_last(&ctx_->sh->lru), Entry, queue) != keep) {
             if (!ctx_->sh->eviction_logged) {
                 ctx_->sh->eviction_logged = 1;
                 ngx_log_error(NGX_LOG_WARN, log, 0,
@@ -192,6 +195,15 @@ class Locked {
         ngx_rbtree_insert(&ctx_->sh->tree, &e->node);
         ngx_queue_insert_head(&ctx_->sh->lru, &e->queue);
         return e;
+    }
+
+    // Writes the entry for key, replacing `old` (may be null) only once the new one is in:
+    // a failed write leaves the old entry as it was.
+    bool replace(Entry* old, std::string_view key, std::string_view value, int64_t expires_ms,
+                 int64_t now, ngx_log_t* log) {
+        if (insert(key, value, expires_ms, now, log, old) == nullptr) return false;
+        if (old != nullptr) remove(old);
+        return true;
     }
 
   private:
@@ -255,10 +267,30 @@ Task<StoreReply<bool>> ShmStore::set(std::string_view key, std::string value, Mi
         Locked z(ctx);
         int64_t now = now_ms();
         z.expire(now, 2);
-        if (Entry* old = z.find(key)) z.remove(old);
-        stored = z.insert(key, value, now + ttl_ms, now, log_) != nullptr;
+        stored = z.replace(z.find_live(key, now), key, value, now + ttl_ms, now, log_);
     }
     co_return StoreReply<bool>{stored ? StoreStatus::ok : StoreStatus::unavailable, stored};
+}
+
+// Compared and written under the zone lock: atomic across workers.
+Task<StoreReply<bool>> ShmStore::compare_and_set(std::string_view key, std::string_view expected,
+                                                 std::string value, Millis ttl_ms) {
+    if (!fits(log_, key, value)) co_return StoreReply<bool>{StoreStatus::unavailable, false};
+    auto* ctx = static_cast<ZoneCtx*>(zone_->data);
+    StoreReply<bool> reply;
+    {
+        Locked z(ctx);
+        int64_t now = now_ms();
+        Entry* old = z.find_live(key, now);
+        if (old == nullptr || old->value() != expected) {
+            reply = {StoreStatus::ok, false};
+        } else if (z.replace(old, key, value, now + ttl_ms, now, log_)) {
+            reply = {StoreStatus::ok, true};
+        } else {
+            reply = {StoreStatus::unavailable, false};
+        }
+    }
+    co_return reply;
 }
 
 Task<StoreReply<bool>> ShmStore::set_if_absent(std::string_view key, std::string value,
@@ -303,18 +335,18 @@ Task<StoreReply<std::int64_t>> ShmStore::incr(std::string_view key, std::int64_t
         int64_t now = now_ms();
         int64_t value = delta;
         int64_t expires = now + ttl_ms;
-        if (Entry* e = z.find_live(key, now)) {
+        Entry* e = z.find_live(key, now);
+        if (e != nullptr) {
             std::string_view text = e->value();
             int64_t current = 0;
             std::from_chars(text.data(), text.data() + text.size(), current);
             value = current + delta;
             expires = e->expires_ms;  // a counter keeps its window
-            z.remove(e);
         }
         char buf[24];
         auto res = std::to_chars(buf, buf + sizeof buf, value);
         std::string_view digits(buf, static_cast<std::size_t>(res.ptr - buf));
-        if (z.insert(key, digits, expires, now, log_) != nullptr) {
+        if (z.replace(e, key, digits, expires, now, log_)) {
             reply = {StoreStatus::ok, value};
         } else {
             reply = {StoreStatus::unavailable, 0};
@@ -341,6 +373,7 @@ Task<StoreReply<std::vector<std::string>>> ShmStore::index_members(std::string_v
         Locked z(ctx);
         if (Entry* e = z.find_live(index, now_ms())) decode_index(e->value(), entries);
     }
+    sort_index(entries);
     std::vector<std::string> out;
     for (auto& [expires, member] : entries) {
         if (expires > now) out.push_back(std::move(member));
@@ -352,16 +385,21 @@ Task<StoreReply<std::vector<std::string>>> ShmStore::index_members(std::string_v
 // evict them: durable records belong in Redis).
 Task<StoreReply<bool>> ShmStore::hash_set(std::string_view key, Fields fields) {
     auto* ctx = static_cast<ZoneCtx*>(zone_->data);
-    Locked z(ctx);
-    Fields current;
-    if (Entry* e = z.find_live(key, now_ms())) {
-        decode_fields(e->value(), current);
-        z.remove(e);
+    bool ok = false;
+    {
+        Locked z(ctx);
+        int64_t now = now_ms();
+        Entry* old = z.find_live(key, now);
+        std::optional<std::string_view> current;
+        if (old != nullptr) current = old->value();
+        auto value = merged_record(current, std::move(fields));
+        if (value && fits(log_, key, *value)) {
+            ok = z.replace(old, key, *value, INT64_MAX, now, log_);
+        } else if (!value) {
+            ngx_log_error(NGX_LOG_ERR, log_, 0,
+                          "authgate: record update refused: over %uz bytes", kMaxRecordBytes);
+        }
     }
-    merge_fields(current, std::move(fields));
-    std::string value = encode_fields(current);
-    if (!fits(log_, key, value)) co_return StoreReply<bool>{StoreStatus::unavailable, false};
-    bool ok = z.insert(key, value, INT64_MAX, now_ms(), log_) != nullptr;
     co_return StoreReply<bool>{ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
 }
 
@@ -383,17 +421,24 @@ StoreReply<bool> ShmStore::update_index(std::string_view index, std::string_view
                                         Millis expires_at_ms, bool remove, Millis now) {
     auto* ctx = static_cast<ZoneCtx*>(zone_->data);
     Locked z(ctx);
-    IndexEntries entries;
-    Entry* e = z.find_live(index, now_ms());
-    if (e != nullptr) {
-        decode_index(e->value(), entries);
-        z.remove(e);
+    int64_t clock = now_ms();
+    Entry* old = z.find_live(index, clock);
+    std::optional<std::string_view> current;
+    if (old != nullptr) current = old->value();
+    IndexUpdate u = update_index_record(current, member, expires_at_ms, remove, now);
+    switch (u.outcome) {
+    case IndexUpdate::Outcome::erase:
+        if (old != nullptr) z.remove(old);
+        return {StoreStatus::ok, true};
+    case IndexUpdate::Outcome::full:
+        ngx_log_error(NGX_LOG_ERR, log_, 0, "authgate: index full (%uz members), not added",
+                      kMaxIndexMembers);
+        return {StoreStatus::unavailable, false};
+    case IndexUpdate::Outcome::write:
+        break;
     }
-    Millis latest = index_apply(entries, member, expires_at_ms, remove, now);
-    if (entries.empty()) return {StoreStatus::ok, true};
-    std::string value = encode_index(entries);
-    if (!fits(log_, index, value)) return {StoreStatus::unavailable, false};
-    bool ok = z.insert(index, value, latest, now_ms(), log_) != nullptr;
+    if (!fits(log_, index, u.value)) return {StoreStatus::unavailable, false};
+    bool ok = z.replace(old, index, u.value, u.expires_ms, clock, log_);
     return {ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
 }
 

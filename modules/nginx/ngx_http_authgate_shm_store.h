@@ -22,6 +22,8 @@ class ShmStore final : public Store {
     Task<StoreReply<bool>> set(std::string_view key, std::string value, Millis ttl_ms) override;
     Task<StoreReply<bool>> set_if_absent(std::string_view key, std::string value,
                                          Millis ttl_ms) override;
+    Task<StoreReply<bool>> compare_and_set(std::string_view key, std::string_view expected,
+                                           std::string value, Millis ttl_ms) override;
     Task<StoreReply<bool>> del(std::string_view key) override;
     Task<StoreReply<std::int64_t>> incr(std::string_view key, std::int64_t delta,
                                         Millis ttl_ms) override;

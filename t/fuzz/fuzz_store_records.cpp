@@ -8,9 +8,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in = as_view(data, size);
     authgate::IndexEntries entries;
     if (authgate::decode_index(in, entries)) {
-        authgate::index_apply(entries, "s:x", 100, false, 50);
+        auto update = authgate::update_index_record(in, "s:x", 100, false, 50);
         authgate::IndexEntries back;
-        if (!authgate::decode_index(authgate::encode_index(entries), back)) __builtin_trap();
+        if (update.outcome == authgate::IndexUpdate::Outcome::write &&
+            !authgate::decode_index(update.value, back)) {
+            __builtin_trap();
+        }
     }
     authgate::Store::Fields f;
     if (authgate::decode_fields(in, f)) authgate::merge_fields(f, {{"a", "b"}});

@@ -59,8 +59,24 @@ void every_directive_is_complete(void**) {
             assert_true(d.apply(fresh, def).ok());
         }
     }
-    // Settings has 22 fields; each has exactly one directive.
-    assert_int_equal(count, 22);
+    // Settings has 23 fields; each has exactly one directive.
+    assert_int_equal(count, 23);
+}
+
+// Issue 8, item 8: the cap stays below what one index record may hold.
+void max_sessions_per_user_is_bounded(void**) {
+    const Directive* d = find_directive("authgate_max_sessions_per_user");
+    for (std::string_view bad : {"0", "1001", "-1", "5x", ""}) {
+        Settings s;
+        std::vector<std::string_view> args = {bad};
+        auto r = d->apply(s, args);
+        assert_false(r.ok());
+        assert_non_null(strstr(r.error().c_str(), "1 to 1000"));
+    }
+    Settings s;
+    std::vector<std::string_view> args = {"1000"};
+    assert_true(d->apply(s, args).ok());
+    assert_int_equal(*s.max_sessions_per_user, 1000);
 }
 
 void defaults_fill_unset_fields(void**) {
@@ -71,6 +87,7 @@ void defaults_fill_unset_fields(void**) {
     assert_true(*s.cookie_name == "authgate_session");
     assert_int_equal(*s.idle_timeout, 3'600'000);
     assert_int_equal(*s.session_lifetime, 12 * 3'600'000);
+    assert_int_equal(*s.max_sessions_per_user, 100);
     assert_true(s.identity_headers->user == "X-Auth-User");
     assert_true(s.identity_headers->groups == "X-Auth-Groups");
     assert_false(s.key_file.has_value());
@@ -316,6 +333,7 @@ int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(every_directive_is_complete),
         cmocka_unit_test(defaults_fill_unset_fields),
+        cmocka_unit_test(max_sessions_per_user_is_bounded),
         cmocka_unit_test(merge_inherits_and_child_wins),
         cmocka_unit_test(durations),
         cmocka_unit_test(sizes),

@@ -23,8 +23,14 @@ struct Fixture {
     sso::ProviderRegistry providers;
     ResourceCache cache;
     GateConfig cfg;
+    UserStatusCache user_status;
+    bool with_user_status = false;
 
-    Ports ports() { return Ports{store, clock, random, offload, http, providers}; }
+    Ports ports() {
+        return Ports{store, clock,   random,
+                     offload, http, providers,
+                     nullptr, with_user_status ? &user_status : nullptr};
+    }
 };
 
 std::string hash_of(const char* password) {
@@ -487,6 +493,93 @@ void login_page_escapes_reflected_values(void**) {
     assert_true(d.body.find("&quot;&gt;&lt;script&gt;") != std::string::npos);
 }
 
+// Issue 8, item 8: a sign-in beyond the cap ends the oldest sessions, record and index.
+void sessions_beyond_the_cap_end_oldest_first(void**) {
+    std::unique_ptr<Fixture> f(make({{"authgate_max_sessions_per_user", "2"}}));
+    std::vector<std::string> cookies;
+    for (int i = 0; i < 4; ++i) {
+        cookies.push_back(sign_in(*f, "alice", "alice-pass"));
+        f->clock.advance(1000);
+    }
+    assert_false(access(*f, cookies[0]).allowed());
+    assert_false(access(*f, cookies[1]).allowed());
+    assert_true(access(*f, cookies[2]).allowed());
+    assert_true(access(*f, cookies[3]).allowed());
+    assert_int_equal(session_records(f->store), 2);
+    auto members = run(f->store.index_members(user_sessions_key("alice"), f->clock.now_ms()));
+    assert_int_equal(members.value.size(), 2);
+    assert_int_equal(run(revoke_user_sessions(f->store, "alice", f->clock.now_ms())).value, 2);
+    assert_false(access(*f, cookies[3]).allowed());
+}
+
+// Issue 8, item 7: run-time users disabled or deleted in the store lose their sessions
+// within UserStatusCache::kMaxAge (at once without a cache).
+void store_users_disabled_or_deleted_lose_sessions(void**) {
+    std::unique_ptr<Fixture> f(make());
+    f->store.durable_ = true;
+    f->with_user_status = true;
+    for (const char* name : {"erin", "frank"}) {
+        User u;
+        u.name = name;
+        u.password_hash = hash_of("pw");
+        run(f->store.hash_set(user_record_key(name), user_to_fields(u)));
+    }
+    std::string erin = sign_in(*f, "erin", "pw");
+    std::string frank = sign_in(*f, "frank", "pw");
+    assert_true(access(*f, erin).allowed());
+    assert_true(access(*f, frank).allowed());
+    run(f->store.hash_set(user_record_key("erin"), {{"disabled", "1"}}));
+    run(f->store.del(user_record_key("frank")));
+    f->clock.advance(UserStatusCache::kMaxAge - 1000);
+    assert_true(access(*f, erin).allowed());  // the status read 29 s ago still holds
+    f->clock.advance(1000);
+    assert_false(access(*f, erin).allowed());
+    assert_false(access(*f, frank).allowed());
+    assert_int_equal(session_records(f->store), 0);  // ended, not only refused
+    // Enabled again: the session stays ended.
+    run(f->store.hash_set(user_record_key("erin"), {{"disabled", "0"}}));
+    assert_false(access(*f, erin).allowed());
+    // Without a cache the record is read on every check.
+    f->with_user_status = false;
+    std::string again = sign_in(*f, "erin", "pw");
+    assert_true(access(*f, again).allowed());
+    run(f->store.hash_set(user_record_key("erin"), {{"disabled", "1"}}));
+    assert_false(access(*f, again).allowed());
+}
+
+// Issue 8, item 7: users-file sessions take the file's current groups; a file user
+// disabled there loses a session of any source.
+void users_file_is_current_for_every_session(void**) {
+    std::unique_ptr<Fixture> f(make());
+    std::string alice = sign_in(*f, "alice", "alice-pass");
+    auto d = access(*f, alice);
+    assert_true(d.allowed());
+    assert_int_equal(d.identity.groups.size(), 2);
+    // A reload: the same sessions, another users file.
+    static const std::string reloaded = "alice:" + hash_of("alice-pass") +
+                                        ":alice@example.com:Alice New:ops:\n"
+                                        "bob:" + hash_of("bob-pass") + ":bob@example.com:Bob::disabled\n";
+    auto db = UserDb::parse(reloaded);
+    assert_true(db.ok());
+    Session sso;
+    sso.user = "bob";
+    sso.source = "sso";
+    Millis now = f->clock.now_ms();
+    sso.created_ms = sso.auth_time_ms = sso.last_seen_ms = now;
+    sso.expires_ms = now + 3'600'000;
+    SessionId id = new_session_id(f->random);
+    run(f->store.set(session_store_key(id), encode_session(sso), 3'600'000));
+    std::string bob = "authgate_session=" + session_cookie_value(id, *f->cfg.keys);
+    assert_true(access(*f, bob).allowed());
+    f->cfg.users = std::make_shared<const UserDb>(std::move(*db));
+    d = access(*f, alice);
+    assert_true(d.allowed());
+    assert_int_equal(d.identity.groups.size(), 1);
+    assert_string_equal(d.identity.groups[0].c_str(), "ops");
+    assert_string_equal(d.identity.name.c_str(), "Alice New");
+    assert_false(access(*f, bob).allowed());  // an SSO session of a user the file disabled
+}
+
 } // namespace
 
 int main() {
@@ -509,6 +602,9 @@ int main() {
         cmocka_unit_test(open_redirect_through_login_lands_locally),
         cmocka_unit_test(endpoint_routing),
         cmocka_unit_test(login_page_escapes_reflected_values),
+        cmocka_unit_test(sessions_beyond_the_cap_end_oldest_first),
+        cmocka_unit_test(store_users_disabled_or_deleted_lose_sessions),
+        cmocka_unit_test(users_file_is_current_for_every_session),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

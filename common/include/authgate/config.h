@@ -124,6 +124,7 @@ struct Settings {
     std::optional<SameSite> cookie_samesite;
     std::optional<Millis> idle_timeout;
     std::optional<Millis> session_lifetime;
+    std::optional<unsigned> max_sessions_per_user;
     std::optional<std::vector<RequireRule>> require;
     std::optional<IdentityHeaders> identity_headers;
     std::optional<ShmZone> shm_zone;
@@ -202,6 +203,8 @@ struct GateConfig {
     config::SameSite cookie_samesite = config::SameSite::lax;
     Millis idle_timeout = 0;
     Millis session_lifetime = 0;
+    // A sign-in beyond this many live sessions of one user ends the oldest ones.
+    unsigned max_sessions_per_user = 100;
     std::vector<config::RequireRule> require;
     config::IdentityHeaders identity_headers;
     // Derived once: request headers a client may never set, and the gate's own cookies

@@ -12,6 +12,7 @@
 #include "authgate/session_cache.h"
 #include "authgate/task.h"
 #include "authgate/waiting.h"
+#include "authgate/user_status.h"
 
 namespace authgate {
 
@@ -28,6 +29,8 @@ struct Ports {
     // How this request's flow waits for another flow's IdP fetch; null where every call
     // completes inline (nothing can be in flight meanwhile).
     Parking* parking = nullptr;
+    // Per-worker status of run-time users (durable stores); null: read on every check.
+    UserStatusCache* user_status = nullptr;
 };
 
 // The request and config must outlive the returned Task.

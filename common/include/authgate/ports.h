@@ -45,6 +45,11 @@ class Store {
     // Sets only when absent; value is true when this call created the entry.
     virtual Task<StoreReply<bool>> set_if_absent(std::string_view key, std::string value,
                                                  Millis ttl_ms) = 0;
+    // Replaces the value only while it still equals `expected` (a read-modify-write that
+    // loses to any other write or delete meanwhile); value is true when replaced, false
+    // when the entry changed or is gone (then nothing was written). ttl_ms > 0.
+    virtual Task<StoreReply<bool>> compare_and_set(std::string_view key, std::string_view expected,
+                                                   std::string value, Millis ttl_ms) = 0;
     // value is true when an entry was removed.
     virtual Task<StoreReply<bool>> del(std::string_view key) = 0;
     // Atomically adds delta; a new counter starts at 0 and gets ttl_ms. Returns the new value.
@@ -57,7 +62,7 @@ class Store {
                                              Millis expires_at_ms, Millis now_ms) = 0;
     virtual Task<StoreReply<bool>> index_remove(std::string_view index,
                                                 std::string_view member) = 0;
-    // Members not yet expired at now_ms.
+    // Members not yet expired at now_ms, earliest expiry first.
     virtual Task<StoreReply<std::vector<std::string>>> index_members(std::string_view index,
                                                                      Millis now_ms) = 0;
 

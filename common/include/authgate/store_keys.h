@@ -11,6 +11,7 @@
 // all of one user's keys share a slot.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,20 +26,44 @@ std::string user_sessions_key(std::string_view user);
 inline bool is_session_key(std::string_view key) { return key.starts_with("s:"); }
 std::string user_record_key(std::string_view user);
 
-// Hash records for stores that keep a record as one value (shared memory, tests).
+// Stores that keep a hash record or an index as one value (shared memory, tests) compute
+// the new value first and replace the old one only when the update succeeded: a refused
+// update leaves the record as it was.
+inline constexpr std::size_t kMaxRecordBytes = std::size_t{1024} * 1024;
+// An index never forgets a live member to make room: adding to a full one is refused
+// (the caller then ends the session it could not index).
+inline constexpr std::size_t kMaxIndexMembers = 4096;
+
+// Hash records: fields in one value.
 std::string encode_fields(const Store::Fields& fields);
 bool decode_fields(std::string_view data, Store::Fields& out);
 // Merges `update` into `fields` (same name: replaced).
 void merge_fields(Store::Fields& fields, Store::Fields update);
+// The record after merging `update` into `current` (absent: a new record); nullopt when
+// it would exceed kMaxRecordBytes.
+std::optional<std::string> merged_record(std::optional<std::string_view> current,
+                                         Store::Fields update);
 
-// Index values for stores that keep an index as one record (shared memory, tests):
-// members with their expiry, compact and versioned.
+// Indexes: members with their expiry, compact and versioned.
 using IndexEntries = std::vector<std::pair<Millis, std::string>>;
 std::string encode_index(const IndexEntries& entries);
 bool decode_index(std::string_view data, IndexEntries& out);
-// Applies add/remove and drops members expired at now; returns the latest expiry left
-// (0 when the index is empty).
-Millis index_apply(IndexEntries& entries, std::string_view member, Millis expires_at_ms,
-                   bool remove, Millis now_ms);
+// Members by expiry, earliest first.
+void sort_index(IndexEntries& entries);
+
+struct IndexUpdate {
+    enum class Outcome {
+        write,  // store `value` until `expires_ms` (the latest member's expiry)
+        erase,  // the index is empty now: remove its record
+        full,   // refused: kMaxIndexMembers or kMaxRecordBytes; the record stays as it was
+    };
+    Outcome outcome = Outcome::erase;
+    std::string value;
+    Millis expires_ms = 0;
+};
+// Adds (or, remove=true, removes) a member of the index held in `current` and drops
+// members expired at now.
+IndexUpdate update_index_record(std::optional<std::string_view> current, std::string_view member,
+                                Millis expires_at_ms, bool remove, Millis now_ms);
 
 } // namespace authgate

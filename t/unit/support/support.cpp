@@ -56,32 +56,48 @@ Task<StoreReply<std::int64_t>> MemoryStore::incr(std::string_view key, std::int6
     co_return StoreReply<std::int64_t>{StoreStatus::ok, value};
 }
 
-Task<StoreReply<bool>> MemoryStore::index_add(std::string_view index, std::string_view member,
-                                              Millis expires_at_ms, Millis now_ms) {
+Task<StoreReply<bool>> MemoryStore::compare_and_set(std::string_view key,
+                                                    std::string_view expected, std::string value,
+                                                    Millis ttl_ms) {
     if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
+    assert_true(ttl_ms > 0);
     expire();
-    IndexEntries entries;
-    auto it = data_.find(std::string(index));
-    if (it != data_.end()) decode_index(it->second.first, entries);
-    Millis latest = index_apply(entries, member, expires_at_ms, false, now_ms);
-    data_[std::string(index)] = {encode_index(entries), latest};
+    auto it = data_.find(std::string(key));
+    if (it == data_.end() || it->second.first != expected) {
+        co_return StoreReply<bool>{StoreStatus::ok, false};
+    }
+    it->second = {std::move(value), clock_.now_ms() + ttl_ms};
     co_return StoreReply<bool>{StoreStatus::ok, true};
 }
 
-Task<StoreReply<bool>> MemoryStore::index_remove(std::string_view index, std::string_view member) {
-    if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
+StoreReply<bool> MemoryStore::update_index(std::string_view index, std::string_view member,
+                                           Millis expires_at_ms, bool remove, Millis now_ms) {
+    if (down) return {StoreStatus::unavailable, false};
     expire();
     auto it = data_.find(std::string(index));
-    if (it == data_.end()) co_return StoreReply<bool>{StoreStatus::ok, false};
-    IndexEntries entries;
-    decode_index(it->second.first, entries);
-    Millis latest = index_apply(entries, member, 0, true, clock_.now_ms());
-    if (entries.empty()) {
-        data_.erase(it);
-    } else {
-        it->second = {encode_index(entries), latest};
+    std::optional<std::string_view> current;
+    if (it != data_.end()) current = it->second.first;
+    IndexUpdate u = update_index_record(current, member, expires_at_ms, remove, now_ms);
+    switch (u.outcome) {
+    case IndexUpdate::Outcome::full:
+        return {StoreStatus::unavailable, false};
+    case IndexUpdate::Outcome::erase:
+        if (it != data_.end()) data_.erase(it);
+        return {StoreStatus::ok, true};
+    case IndexUpdate::Outcome::write:
+        data_[std::string(index)] = {std::move(u.value), u.expires_ms};
+        return {StoreStatus::ok, true};
     }
-    co_return StoreReply<bool>{StoreStatus::ok, true};
+    return {StoreStatus::unavailable, false};
+}
+
+Task<StoreReply<bool>> MemoryStore::index_add(std::string_view index, std::string_view member,
+                                              Millis expires_at_ms, Millis now_ms) {
+    co_return update_index(index, member, expires_at_ms, false, now_ms);
+}
+
+Task<StoreReply<bool>> MemoryStore::index_remove(std::string_view index, std::string_view member) {
+    co_return update_index(index, member, 0, true, clock_.now_ms());
 }
 
 Task<StoreReply<std::vector<std::string>>> MemoryStore::index_members(std::string_view index,
@@ -93,6 +109,7 @@ Task<StoreReply<std::vector<std::string>>> MemoryStore::index_members(std::strin
     auto it = data_.find(std::string(index));
     IndexEntries entries;
     if (it != data_.end() && decode_index(it->second.first, entries)) {
+        sort_index(entries);
         for (auto& [expires, member] : entries) {
             if (expires > now_ms) out.push_back(std::move(member));
         }
@@ -102,11 +119,12 @@ Task<StoreReply<std::vector<std::string>>> MemoryStore::index_members(std::strin
 
 Task<StoreReply<bool>> MemoryStore::hash_set(std::string_view key, Fields fields) {
     if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
-    Fields current;
     auto it = data_.find(std::string(key));
-    if (it != data_.end()) decode_fields(it->second.first, current);
-    merge_fields(current, std::move(fields));
-    data_[std::string(key)] = {encode_fields(current), INT64_MAX};
+    std::optional<std::string_view> current;
+    if (it != data_.end()) current = it->second.first;
+    auto value = merged_record(current, std::move(fields));
+    if (!value) co_return StoreReply<bool>{StoreStatus::unavailable, false};
+    data_[std::string(key)] = {std::move(*value), INT64_MAX};
     co_return StoreReply<bool>{StoreStatus::ok, true};
 }
 

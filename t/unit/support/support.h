@@ -81,6 +81,8 @@ class MemoryStore final : public Store {
     Task<StoreReply<bool>> set(std::string_view key, std::string value, Millis ttl_ms) override;
     Task<StoreReply<bool>> set_if_absent(std::string_view key, std::string value,
                                          Millis ttl_ms) override;
+    Task<StoreReply<bool>> compare_and_set(std::string_view key, std::string_view expected,
+                                           std::string value, Millis ttl_ms) override;
     Task<StoreReply<bool>> del(std::string_view key) override;
     Task<StoreReply<std::int64_t>> incr(std::string_view key, std::int64_t delta,
                                         Millis ttl_ms) override;
@@ -99,6 +101,8 @@ class MemoryStore final : public Store {
 
   private:
     void expire();
+    StoreReply<bool> update_index(std::string_view index, std::string_view member,
+                                  Millis expires_at_ms, bool remove, Millis now_ms);
     const Clock& clock_;
     std::map<std::string, std::pair<std::string, Millis>> data_;
 };
