@@ -176,9 +176,10 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
     if ((g.endpoint || g.default_provider != nullptr) && g.public_origin.empty()) {
         for (const auto& p : g.providers) {
             if (p->conf.redirect_uri.empty()) {
-                return fail("authgate_oidc_provider " + p->conf.name +
-                            " needs authgate_public_origin (or its own redirect_uri=): "
-                            "redirect URIs are never built from the Host header");
+                std::string key = "authgate_oidc_provider " + p->conf.name;
+                return at(key, key +
+                                   " needs authgate_public_origin (or its own redirect_uri=): "
+                                   "redirect URIs are never built from the Host header");
             }
         }
     }

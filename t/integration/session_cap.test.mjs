@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gatedServer } from './harness/gate.mjs';
-import { request, signIn } from './harness/http.mjs';
+import { logout, request, signIn } from './harness/http.mjs';
 import { users } from './harness/fixtures.mjs';
 
 describe('sessions per user', () => {
@@ -24,11 +24,7 @@ describe('sessions per user', () => {
       const records = s.redis.cli('KEYS', 'authgate:s:*').split('\n').filter(Boolean);
       assert.equal(records.length, 4, 'three of alice, one of bob');
     }
-    const out = await request(s.base, '/_authgate/logout', {
-      method: 'POST',
-      headers: { Cookie: `authgate_session=${alice[4]}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'everywhere=1',
-    });
+    const out = await logout(s.base, alice[4], { everywhere: true });
     assert.equal(out.status, 200);
     for (const c of alice) assert.equal((await page(c)).status, 302);
     assert.equal((await page(bob)).status, 200, 'other users keep theirs');
@@ -50,11 +46,7 @@ describe('sessions per user, default cap', () => {
     assert.equal((await page(sessions[0])).status, 302, 'the oldest ended');
     assert.equal((await page(sessions[1])).status, 200);
     assert.equal((await page(sessions[100])).status, 200);
-    const out = await request(s.base, '/_authgate/logout', {
-      method: 'POST',
-      headers: { Cookie: `authgate_session=${sessions[100]}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'everywhere=1',
-    });
+    const out = await logout(s.base, sessions[100], { everywhere: true });
     assert.equal(out.status, 200);
     assert.match(s.nginx.log(), /user "bob" signed out everywhere \(100 sessions\)/);
     for (const c of sessions.slice(1, 100)) assert.equal((await page(c)).status, 302);

@@ -29,7 +29,7 @@ struct Fixture {
     Ports ports() {
         return Ports{store, clock,   random,
                      offload, http, providers,
-                     nullptr, with_user_status ? &user_status : nullptr};
+                     nullptr, nullptr, with_user_status ? &user_status : nullptr};
     }
 };
 
