@@ -63,6 +63,12 @@ Task<bool> record_user(Ports ports, const ProviderConfig& p, const Session& s, M
     co_return saved.ok();
 }
 
+// A session that back-channel logout could not find must not outlive a failed sign-in.
+Task<Decision> abandon(Ports ports, const GateConfig& cfg, const std::string& store_key) {
+    co_await end_session(ports.store, store_key);
+    co_return gate::error_page(cfg, Error::store_unavailable);
+}
+
 } // namespace
 
 Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& req,
@@ -297,12 +303,12 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
     if (!s.sso_sid.empty()) {
         auto ok = co_await ports.store.index_add(sid_index_key(pc.name, s.sso_sid),
                                                  started->store_key, s.expires_ms, now);
-        if (!ok.ok()) co_return gate::error_page(cfg, Error::store_unavailable);
+        if (!ok.ok()) co_return co_await abandon(ports, cfg, started->store_key);
     }
     if (!s.sso_sub.empty()) {
         auto ok = co_await ports.store.index_add(sub_index_key(pc.name, s.sso_sub),
                                                  started->store_key, s.expires_ms, now);
-        if (!ok.ok()) co_return gate::error_page(cfg, Error::store_unavailable);
+        if (!ok.ok()) co_return co_await abandon(ports, cfg, started->store_key);
     }
     if (!co_await record_user(ports, provider, s, now)) {
         co_return gate::error_page(cfg, Error::store_unavailable);

@@ -100,6 +100,17 @@ Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std
         co_await ports.store.del(lock);
         co_return out;
     }
+    if (parsed->id_token.size() > oidc::kMaxIdTokenBytes ||
+        parsed->refresh_token.size() > oidc::kMaxRefreshTokenBytes) {
+        // Tokens the session cannot keep (the callback's limit): the old refresh token may
+        // already be spent, so the session ends rather than going on with it.
+        out.ended = true;
+        out.notice = "provider \"" + p->conf.name + "\" refresh returned tokens over the size "
+                     "limit; session ended";
+        co_await end_session(ports.store, key);
+        co_await ports.store.del(lock);
+        co_return out;
+    }
     if (!parsed->id_token.empty()) {
         // OIDC Core 12.2: a refreshed ID token is verified and must name the same user.
         jose::Expectations expect;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "authgate/gate.h"
+#include "authgate/oidc.h"
 #include "authgate/http.h"
 #include "authgate/session.h"
 #include "authgate/store_keys.h"
@@ -294,6 +295,38 @@ void refreshed_id_token_must_name_the_same_user(void**) {
     assert_non_null(strstr(d.notice.c_str(), "another subject"));
 }
 
+// A sign-in whose back-channel index entry cannot be written leaves no session behind
+// (it would escape back-channel logout).
+void failed_idp_index_leaves_no_session(void**) {
+    Fixture f;
+    f.store.failing_index_prefix = "o:{corp}:sid:";
+    Browser b;
+    auto d = sign_in(f, b);
+    assert_int_equal(d.status, http_status(Error::store_unavailable));
+    for (const auto& [key, entry] : f.store.entries()) {
+        assert_false(key.starts_with("s:"));
+    }
+    assert_int_equal(run(list_user_sessions(f.store, "alice", f.clock.now_ms())).value.size(), 0);
+}
+
+// A refresh answered with tokens over the callback's size limit ends the session (the
+// old refresh token may be spent already) instead of storing what later decodes fail on.
+void refresh_with_oversized_tokens_ends_the_session(void**) {
+    Fixture f("refresh=on");
+    Browser b;
+    assert_int_equal(sign_in(f, b, json::object(), nullptr, "rt-1").status, 303);
+    f.http.routes[std::string(kIssuer) + "/token"] = {
+        200, "application/json",
+        json{{"access_token", "at2"}, {"token_type", "Bearer"}, {"expires_in", 300},
+             {"refresh_token", std::string(oidc::kMaxRefreshTokenBytes + 1, 'r')}}.dump()};
+    f.clock.advance(290'000);
+    auto d = get(f, b, "/app", false);
+    assert_false(d.allowed());
+    assert_int_equal(d.status, 302);
+    assert_non_null(strstr(d.notice.c_str(), "size limit"));
+    assert_int_equal(run(list_user_sessions(f.store, "alice", f.clock.now_ms())).value.size(), 0);
+}
+
 void bearer_tokens(void**) {
     Fixture f("", {{"authgate_bearer", "corp audience=https://api scopes=read"}});
     Browser b;
@@ -504,6 +537,8 @@ int main() {
         cmocka_unit_test(disabled_users_stay_out),
         cmocka_unit_test(refresh_is_single_flight_and_refusal_ends_the_session),
         cmocka_unit_test(refreshed_id_token_must_name_the_same_user),
+        cmocka_unit_test(failed_idp_index_leaves_no_session),
+        cmocka_unit_test(refresh_with_oversized_tokens_ends_the_session),
         cmocka_unit_test(bearer_tokens),
         cmocka_unit_test(concurrent_requests_share_one_fetch),
         cmocka_unit_test(failed_jwks_backs_off),

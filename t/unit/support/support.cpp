@@ -73,6 +73,9 @@ Task<StoreReply<bool>> MemoryStore::compare_and_set(std::string_view key,
 StoreReply<bool> MemoryStore::update_index(std::string_view index, std::string_view member,
                                            Millis expires_at_ms, bool remove, Millis now_ms) {
     if (down) return {StoreStatus::unavailable, false};
+    if (!failing_index_prefix.empty() && index.starts_with(failing_index_prefix)) {
+        return {StoreStatus::unavailable, false};
+    }
     expire();
     auto it = data_.find(std::string(index));
     std::optional<std::string_view> current;

@@ -76,6 +76,8 @@ class MemoryStore final : public Store {
     bool durable() const noexcept override { return durable_; }
     bool down = false;
     bool durable_ = false;
+    // Index writes to keys starting with this fail (empty: none do).
+    std::string failing_index_prefix;
 
     Task<StoreReply<std::optional<std::string>>> get(std::string_view key) override;
     Task<StoreReply<bool>> set(std::string_view key, std::string value, Millis ttl_ms) override;
