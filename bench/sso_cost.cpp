@@ -30,8 +30,8 @@ int mint(const char* dir, const char* issuer, const char* audience) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    nlohmann::json claims = {{"iss", issuer}, {"aud", audience}, {"sub", "bench"},
-                             {"scope", "read"}, {"iat", now}, {"exp", now + 3600}};
+    nlohmann::json claims = {{"iss", issuer},   {"aud", audience}, {"sub", "bench"},
+                             {"scope", "read"}, {"iat", now},      {"exp", now + 3600}};
     std::string base(dir);
     std::FILE* jwks = std::fopen((base + "/jwks.json").c_str(), "w");
     std::FILE* token = std::fopen((base + "/token").c_str(), "w");
@@ -69,9 +69,12 @@ int main(int argc, char** argv) {
         auto t1 = std::chrono::steady_clock::now();
         std::string state = query_param(start.location, "state");
         nlohmann::json answer = {
-            {"access_token", "at"}, {"token_type", "Bearer"}, {"expires_in", 300},
-            {"id_token", sign_jwt(key, claims_for(query_param(start.location, "nonce"),
-                                                  w.clock.now_ms()).dump())}};
+            {"access_token", "at"},
+            {"token_type", "Bearer"},
+            {"expires_in", 300},
+            {"id_token",
+             sign_jwt(key,
+                      claims_for(query_param(start.location, "nonce"), w.clock.now_ms()).dump())}};
         w.http.routes[std::string(kIssuer) + "/token"] = {200, "application/json", answer.dump()};
         auto t2 = std::chrono::steady_clock::now();
         auto done = get(w, b, "/_authgate/callback/corp?code=c&state=" + state);

@@ -95,8 +95,8 @@ int directives_cmd() {
         if (d.contexts & kLocation) ctx += "location";
         while (!ctx.empty() && ctx.back() == ' ') ctx.pop_back();
         std::cout << "| `" << d.name << "` | " << ctx << " | "
-                  << (d.default_value.empty() ? "—" : "`" + cell(d.default_value) + "`")
-                  << " | `" << d.name << (d.example.empty() ? "" : " ") << d.example << ";` | "
+                  << (d.default_value.empty() ? "—" : "`" + cell(d.default_value) + "`") << " | `"
+                  << d.name << (d.example.empty() ? "" : " ") << d.example << ";` | "
                   << cell(d.help) << " |\n";
     }
     return 0;

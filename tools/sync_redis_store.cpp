@@ -11,7 +11,7 @@
 namespace authgate::tools {
 
 struct SyncRedisStore::Reply {
-    bool ok = false;  // an answer came (possibly an error reply)
+    bool ok = false; // an answer came (possibly an error reply)
     int type = 0;
     long long integer = 0;
     std::string str;
@@ -117,15 +117,16 @@ Task<StoreReply<bool>> SyncRedisStore::set(std::string_view k, std::string value
 
 Task<StoreReply<bool>> SyncRedisStore::set_if_absent(std::string_view k, std::string value,
                                                      Millis ttl_ms) {
-    Reply r = command({"SET", key(k), std::move(value), "PX",
-                       std::to_string(std::max<Millis>(ttl_ms, 1)), "NX"});
+    Reply r = command(
+        {"SET", key(k), std::move(value), "PX", std::to_string(std::max<Millis>(ttl_ms, 1)), "NX"});
     if (r.ok && r.type == REDIS_REPLY_STATUS) co_return StoreReply<bool>{StoreStatus::ok, true};
     if (r.ok && r.type == REDIS_REPLY_NIL) co_return StoreReply<bool>{StoreStatus::ok, false};
     co_return StoreReply<bool>{StoreStatus::unavailable, false};
 }
 
-Task<StoreReply<bool>> SyncRedisStore::compare_and_set(std::string_view k, std::string_view expected,
-                                                       std::string value, Millis ttl_ms) {
+Task<StoreReply<bool>> SyncRedisStore::compare_and_set(std::string_view k,
+                                                       std::string_view expected, std::string value,
+                                                       Millis ttl_ms) {
     std::vector<std::string> args = {std::string(expected), std::move(value),
                                      std::to_string(std::max<Millis>(ttl_ms, 1))};
     bool session = is_session_key(k);

@@ -9,7 +9,7 @@ namespace authgate {
 namespace {
 
 constexpr std::size_t kGranule = 64;
-constexpr std::size_t kClasses = 32;         // frames up to 2 KiB are recycled
+constexpr std::size_t kClasses = 32; // frames up to 2 KiB are recycled
 constexpr std::size_t kMaxCachedPerClass = 64;
 
 struct FreeBlock {

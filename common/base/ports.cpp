@@ -11,8 +11,8 @@ namespace authgate {
 void OpensslRandom::fill(std::span<std::uint8_t> out) {
     std::size_t done = 0;
     while (done < out.size()) {
-        std::size_t chunk = std::min<std::size_t>(out.size() - done,
-                                                  std::numeric_limits<int>::max());
+        std::size_t chunk =
+            std::min<std::size_t>(out.size() - done, std::numeric_limits<int>::max());
         if (RAND_bytes(out.data() + done, static_cast<int>(chunk)) != 1) {
             throw std::runtime_error("RAND_bytes failed");
         }

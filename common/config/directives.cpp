@@ -152,8 +152,7 @@ constexpr unsigned kMaxSessionsPerUser = 1000;
 Result<unsigned> session_count(Args a) {
     unsigned n = 0;
     auto [end, ec] = std::from_chars(a[0].data(), a[0].data() + a[0].size(), n);
-    if (ec != std::errc{} || end != a[0].data() + a[0].size() || n < 1 ||
-        n > kMaxSessionsPerUser) {
+    if (ec != std::errc{} || end != a[0].data() + a[0].size() || n < 1 || n > kMaxSessionsPerUser) {
         return fail("invalid session count " + quoted(a[0]) + " (1 to " +
                     std::to_string(kMaxSessionsPerUser) + ")");
     }
@@ -176,7 +175,8 @@ Result<IdentityHeaders> identity_headers(Args a) {
     for (auto arg : a) {
         auto eq = arg.find('=');
         if (eq == std::string_view::npos) {
-            return fail("invalid " + quoted(arg) + ", expected \"field=Header-Name\" or \"field=off\"");
+            return fail("invalid " + quoted(arg) +
+                        ", expected \"field=Header-Name\" or \"field=off\"");
         }
         std::string_view key = arg.substr(0, eq);
         std::string_view value = arg.substr(eq + 1);
@@ -217,7 +217,8 @@ Result<RequireRule> require_rule(Args a) {
             term.kind = RequireTerm::Kind::group;
             t.remove_prefix(6);
         } else {
-            return fail("invalid term " + quoted(a[i]) + ", expected \"user:NAME\" or \"group:NAME\"");
+            return fail("invalid term " + quoted(a[i]) +
+                        ", expected \"user:NAME\" or \"group:NAME\"");
         }
         if (t.empty()) return fail("invalid term " + quoted(a[i]) + ": empty name");
         term.name = std::string(t);
@@ -243,7 +244,8 @@ Result<std::vector<std::string>> sentinels(Args a) {
         auto colon = arg.rfind(':');
         bool ok = colon != std::string_view::npos && colon > 0 && colon + 1 < arg.size() &&
                   is_domain(arg.substr(0, colon));
-        for (std::size_t i = colon + 1; ok && i < arg.size(); ++i) ok = arg[i] >= '0' && arg[i] <= '9';
+        for (std::size_t i = colon + 1; ok && i < arg.size(); ++i)
+            ok = arg[i] >= '0' && arg[i] <= '9';
         if (!ok || arg.size() - colon - 1 > 5) {
             return fail("invalid sentinel address " + quoted(arg) + ", expected host:port");
         }
@@ -274,7 +276,8 @@ Result<std::string> provider_name(Args a) {
 Result<BearerSettings> bearer(Args a) {
     BearerSettings b;
     b.provider = std::string(a[0]);
-    if (b.provider.empty() || b.provider.size() > 64) return fail("invalid provider name " + quoted(a[0]));
+    if (b.provider.empty() || b.provider.size() > 64)
+        return fail("invalid provider name " + quoted(a[0]));
     for (std::size_t i = 1; i < a.size(); ++i) {
         std::string_view arg = a[i];
         if (arg.starts_with("audience=") && arg.size() > 9 && arg.size() < 512) {
@@ -285,7 +288,8 @@ Result<BearerSettings> bearer(Args a) {
                 std::string_view scope = rest.substr(0, comma);
                 if (!is_scope_token(scope)) return fail("invalid scope " + quoted(scope));
                 b.scopes.emplace_back(scope);
-                rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+                rest =
+                    comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
             }
             if (b.scopes.empty()) return fail("empty scopes");
         } else {
@@ -299,15 +303,13 @@ Result<BearerSettings> bearer(Args a) {
 constexpr unsigned kAny = kMain | kServer | kLocation;
 
 const std::array kDirectives = {
-    field<&Settings::enabled, flag>(
-        "authgate", kAny, 1, 1, true, "off", "on",
-        "Protects the location: requests need a valid session."),
+    field<&Settings::enabled, flag>("authgate", kAny, 1, 1, true, "off", "on",
+                                    "Protects the location: requests need a valid session."),
     field<&Settings::endpoint, present>(
         "authgate_endpoint", kLocation, 0, 0, false, "", "",
         "Serves the gate's endpoints (login, logout, health) in this location."),
-    field<&Settings::prefix, url_prefix>(
-        "authgate_prefix", kAny, 1, 1, true, "/_authgate/", "/_authgate/",
-        "URL prefix of the gate's endpoints."),
+    field<&Settings::prefix, url_prefix>("authgate_prefix", kAny, 1, 1, true, "/_authgate/",
+                                         "/_authgate/", "URL prefix of the gate's endpoints."),
     field<&Settings::key_file, path>(
         "authgate_key_file", kAny, 1, 1, true, "", "/etc/authgate/authgate.key",
         "Server key ring: lines \"<id> <base64 secret of 32+ bytes>\", primary first."),
@@ -327,12 +329,11 @@ const std::array kDirectives = {
     field<&Settings::cookie_secure, cookie_secure>(
         "authgate_cookie_secure", kAny, 1, 1, true, "auto", "on",
         "Secure attribute: auto sets it on TLS requests."),
-    field<&Settings::cookie_samesite, same_site>(
-        "authgate_cookie_samesite", kAny, 1, 1, true, "lax", "strict",
-        "SameSite attribute of the session cookie."),
-    field<&Settings::idle_timeout, duration>(
-        "authgate_idle_timeout", kAny, 1, 1, true, "1h", "30m",
-        "A session unused for this long ends."),
+    field<&Settings::cookie_samesite, same_site>("authgate_cookie_samesite", kAny, 1, 1, true,
+                                                 "lax", "strict",
+                                                 "SameSite attribute of the session cookie."),
+    field<&Settings::idle_timeout, duration>("authgate_idle_timeout", kAny, 1, 1, true, "1h", "30m",
+                                             "A session unused for this long ends."),
     field<&Settings::session_lifetime, duration>(
         "authgate_session_lifetime", kAny, 1, 1, true, "12h", "8h",
         "A session ends this long after sign-in, however active."),
@@ -341,8 +342,7 @@ const std::array kDirectives = {
         "Live sessions one user may have (1 to 1000); a sign-in beyond it ends the oldest."),
     Directive{"authgate_require", kAny, 1, kUnbounded, true, "", "any group:admins user:alice",
               "Authorization: [any|all] user:NAME|group:NAME...; repeated lines must all hold.",
-              &require_apply, &field_is_set<&Settings::require>,
-              &field_copy<&Settings::require>},
+              &require_apply, &field_is_set<&Settings::require>, &field_copy<&Settings::require>},
     field<&Settings::identity_headers, identity_headers>(
         "authgate_identity_headers", kAny, 1, 4, true,
         "user=X-Auth-User email=X-Auth-Email name=X-Auth-Name groups=X-Auth-Groups",
@@ -368,17 +368,18 @@ const std::array kDirectives = {
         "authgate_redis_sentinels", kMain, 1, kUnbounded, false, "",
         "127.0.0.1:26379 127.0.0.1:26380 127.0.0.1:26381",
         "Redis Sentinels to ask for the master of \"authgate_redis sentinel:<name>\"."),
-    Directive{"authgate_oidc_provider", kMain | kServer, 2, kUnbounded, true, "",
-              "corp issuer=https://idp.example.com client_id=web "
-              "client_secret_file=/etc/authgate/corp.secret",
-              "OpenID Provider NAME: preset=generic|google|entra|okta|auth0|keycloak tenant= label= "
-              "issuer= discovery= *_endpoint= jwks_uri= client_id= client_secret_file= ca_file= "
-              "redirect_uri= scopes=a,b extra_params=k=v&k2=v2 auth_method= algs= claim_user= "
-              "claim_email= claim_name= claim_groups= allowed_domains= allowed_groups= "
-              "userinfo= refresh= rp_logout= skew= timeout= (IdP HTTP calls, default 5s, at most "
-              "60s); repeat for several providers.",
-              &provider_apply, &field_is_set<&Settings::oidc_providers>,
-              &field_copy<&Settings::oidc_providers>},
+    Directive{
+        "authgate_oidc_provider", kMain | kServer, 2, kUnbounded, true, "",
+        "corp issuer=https://idp.example.com client_id=web "
+        "client_secret_file=/etc/authgate/corp.secret",
+        "OpenID Provider NAME: preset=generic|google|entra|okta|auth0|keycloak tenant= label= "
+        "issuer= discovery= *_endpoint= jwks_uri= client_id= client_secret_file= ca_file= "
+        "redirect_uri= scopes=a,b extra_params=k=v&k2=v2 auth_method= algs= claim_user= "
+        "claim_email= claim_name= claim_groups= allowed_domains= allowed_groups= "
+        "userinfo= refresh= rp_logout= skew= timeout= (IdP HTTP calls, default 5s, at most "
+        "60s); repeat for several providers.",
+        &provider_apply, &field_is_set<&Settings::oidc_providers>,
+        &field_copy<&Settings::oidc_providers>},
     field<&Settings::public_origin, public_origin>(
         "authgate_public_origin", kAny, 1, 1, true, "", "https://app.example.com",
         "Origin (scheme://host[:port]) browsers reach this site at: SSO redirect_uri and "
@@ -389,7 +390,8 @@ const std::array kDirectives = {
         "Protected pages send browsers straight to this provider instead of the sign-in "
         "page (\"off\" for none)."),
     field<&Settings::bearer, bearer>(
-        "authgate_bearer", kAny, 1, 3, true, "", "corp audience=https://api.example.com scopes=read",
+        "authgate_bearer", kAny, 1, 3, true, "",
+        "corp audience=https://api.example.com scopes=read",
         "API location: requests need \"Authorization: Bearer\" with a JWT access token from "
         "this provider (audience= defaults to its client_id; scopes= all required); no session "
         "is used; \"off\" in a nested location. ID tokens are refused: a token typed at+jwt "

@@ -30,7 +30,8 @@ Result<std::string> endpoint_url(std::string_view key, std::string_view v) {
     if (!v.starts_with("https://") && !v.starts_with("http://")) {
         return fail("invalid " + std::string(key) + " " + quoted(v) + ", expected an https:// URL");
     }
-    if (v.starts_with("http://") && oidc::is_allowed_endpoint("https://" + std::string(v.substr(7)))) {
+    if (v.starts_with("http://") &&
+        oidc::is_allowed_endpoint("https://" + std::string(v.substr(7)))) {
         return fail(std::string(key) + " " + quoted(v) +
                     " must use https (plain http is only accepted for loopback hosts)");
     }
@@ -55,7 +56,7 @@ const std::vector<std::string> kAllowedAlgs = {"RS256", "RS384", "RS512", "PS256
 
 struct Preset {
     std::string_view name;
-    std::string_view issuer;  // "{tenant}" replaced; empty: issuer= required
+    std::string_view issuer; // "{tenant}" replaced; empty: issuer= required
     std::string_view claim_user;
     std::string_view claim_groups;
     std::string_view scopes;
@@ -64,14 +65,12 @@ struct Preset {
 
 const std::array<Preset, 6> kPresets = {{
     {"generic", "", "preferred_username,email,sub", "groups", "openid,email,profile", ""},
-    {"google", "https://accounts.google.com", "email", "groups", "openid,email,profile",
-     "Google"},
+    {"google", "https://accounts.google.com", "email", "groups", "openid,email,profile", "Google"},
     {"entra", "https://login.microsoftonline.com/{tenant}/v2.0", "preferred_username,email,sub",
      "groups", "openid,email,profile", "Microsoft"},
     {"okta", "", "preferred_username,email,sub", "groups", "openid,email,profile,groups", "Okta"},
     {"auth0", "", "email,sub", "groups", "openid,email,profile", "Auth0"},
-    {"keycloak", "", "preferred_username,email,sub", "groups", "openid,email,profile",
-     "Keycloak"},
+    {"keycloak", "", "preferred_username,email,sub", "groups", "openid,email,profile", "Keycloak"},
 }};
 
 } // namespace
@@ -110,11 +109,11 @@ Result<OidcProvider> parse_oidc_provider(Args args) {
     if (!preset->issuer.empty()) {
         std::string issuer(preset->issuer);
         if (auto pos = issuer.find("{tenant}"); pos != std::string::npos) {
-            bool tenant_ok = !tenant.empty() && tenant.size() <= 64 &&
-                             std::all_of(tenant.begin(), tenant.end(), [](char c) {
-                                 return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-                                        c == '.';
-                             });
+            bool tenant_ok =
+                !tenant.empty() && tenant.size() <= 64 &&
+                std::all_of(tenant.begin(), tenant.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+                });
             if (!tenant_ok) {
                 return fail("preset " + quoted(preset->name) +
                             " needs tenant=<directory id or domain>");
@@ -218,7 +217,8 @@ Result<OidcProvider> parse_oidc_provider(Args args) {
             p.algs = split_list(v);
             if (p.algs.empty()) return fail("empty algs");
             for (const auto& alg : p.algs) {
-                if (std::find(kAllowedAlgs.begin(), kAllowedAlgs.end(), alg) == kAllowedAlgs.end()) {
+                if (std::find(kAllowedAlgs.begin(), kAllowedAlgs.end(), alg) ==
+                    kAllowedAlgs.end()) {
                     return fail("unsupported alg " + quoted(alg) +
                                 ", expected RS256/384/512, PS256/384/512 or ES256/384/512");
                 }
@@ -271,13 +271,14 @@ Result<OidcProvider> parse_oidc_provider(Args args) {
 
     if (p.label.empty()) p.label = std::string(preset->label.empty() ? p.name : preset->label);
     if (p.issuer.empty()) {
-        return fail("provider " + quoted(p.name) + " needs issuer=" +
-                    (p.preset == "generic" ? "" : " (preset " + p.preset + " has no fixed issuer)"));
+        return fail(
+            "provider " + quoted(p.name) + " needs issuer=" +
+            (p.preset == "generic" ? "" : " (preset " + p.preset + " has no fixed issuer)"));
     }
     if (p.client_id.empty()) return fail("provider " + quoted(p.name) + " needs client_id=");
     if (!saw_secret) return fail("provider " + quoted(p.name) + " needs client_secret_file=");
-    if (!p.discovery && (p.authorization_endpoint.empty() || p.token_endpoint.empty() ||
-                         p.jwks_uri.empty())) {
+    if (!p.discovery &&
+        (p.authorization_endpoint.empty() || p.token_endpoint.empty() || p.jwks_uri.empty())) {
         return fail("provider " + quoted(p.name) +
                     " with discovery=off needs authorization_endpoint, token_endpoint and "
                     "jwks_uri");

@@ -60,11 +60,10 @@ void OwnedNames::give(GateConfig& g) const {
     // A name that contains another gate cookie name needs no search of its own.
     g.gate_cookie_probes.clear();
     for (const auto& c : g.gate_cookies) {
-        bool covered = std::any_of(g.gate_cookies.begin(), g.gate_cookies.end(),
-                                   [&](const std::string& other) {
-                                       return other.size() < c.size() &&
-                                              c.find(other) != std::string::npos;
-                                   });
+        bool covered = std::any_of(
+            g.gate_cookies.begin(), g.gate_cookies.end(), [&](const std::string& other) {
+                return other.size() < c.size() && c.find(other) != std::string::npos;
+            });
         if (!covered) add_cookie(g.gate_cookie_probes, c);
     }
 }

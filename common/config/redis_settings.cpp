@@ -41,7 +41,8 @@ Result<RedisSettings> parse_redis(Args args) {
             }
         }
         if (host.empty() || !is_domain(host)) {
-            return fail("invalid address " + quoted(address) + ", expected host:port or unix:/path");
+            return fail("invalid address " + quoted(address) +
+                        ", expected host:port or unix:/path");
         }
         r.host = std::string(host);
     }

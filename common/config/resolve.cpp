@@ -62,8 +62,9 @@ const std::string& ResourceCache::decoy_hash() {
     return decoy_hash_;
 }
 
-Result<std::shared_ptr<const ProviderConfig>> ResourceCache::provider(
-    const std::shared_ptr<const config::OidcProvider>& conf, const FileReader& read) {
+Result<std::shared_ptr<const ProviderConfig>>
+ResourceCache::provider(const std::shared_ptr<const config::OidcProvider>& conf,
+                        const FileReader& read) {
     if (auto it = providers_.find(conf.get()); it != providers_.end()) return it->second;
     auto text = read(conf->client_secret_file);
     if (!text) return fail("client_secret_file " + text.error());
@@ -112,20 +113,20 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
 
     g.host_cookie_name = "__Host-" + g.cookie_name;
     g.host_csrf_cookie_name = "__Host-" + g.csrf_cookie_name;
-    OwnedNames own;  // the defaults and this location's names; adapters add the rest
+    OwnedNames own; // the defaults and this location's names; adapters add the rest
     own.add(s);
     own.give(g);
 
     bool bearer = s.bearer && s.bearer->provider != "off";
-    if (bearer) g.enabled = true;  // an API location is gated by its tokens
-    if (!g.enabled && !g.endpoint) return g;  // nothing to load for ungated locations
+    if (bearer) g.enabled = true;            // an API location is gated by its tokens
+    if (!g.enabled && !g.endpoint) return g; // nothing to load for ungated locations
 
     // Each error names the place of the directive it comes from.
     auto at = [&](std::string_view directive, std::string message) {
         return fail(std::move(message) + config::origin_of(s, directive));
     };
-    std::string_view gated_by = bearer ? "authgate_bearer"
-                                : (s.enabled.value_or(false) ? "authgate" : "authgate_endpoint");
+    std::string_view gated_by =
+        bearer ? "authgate_bearer" : (s.enabled.value_or(false) ? "authgate" : "authgate_endpoint");
 
     if (g.cookie_samesite == config::SameSite::none &&
         g.cookie_secure == config::CookieSecure::off) {
@@ -177,9 +178,8 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
         for (const auto& p : g.providers) {
             if (p->conf.redirect_uri.empty()) {
                 std::string key = "authgate_oidc_provider " + p->conf.name;
-                return at(key, key +
-                                   " needs authgate_public_origin (or its own redirect_uri=): "
-                                   "redirect URIs are never built from the Host header");
+                return at(key, key + " needs authgate_public_origin (or its own redirect_uri=): "
+                                     "redirect URIs are never built from the Host header");
             }
         }
     }
@@ -189,8 +189,8 @@ Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
             return at("authgate_bearer", "authgate_bearer \"" + s.bearer->provider +
                                              "\" names no authgate_oidc_provider of this server");
         }
-        g.bearer_audience = s.bearer->audience.empty() ? g.bearer_provider->conf.client_id
-                                                       : s.bearer->audience;
+        g.bearer_audience =
+            s.bearer->audience.empty() ? g.bearer_provider->conf.client_id : s.bearer->audience;
         g.bearer_audience_explicit = !s.bearer->audience.empty();
         g.bearer_scopes = s.bearer->scopes;
     }

@@ -40,12 +40,18 @@ Result<Millis> parse_duration(std::string_view text) {
         std::string_view unit = rest.substr(0, u);
         rest.remove_prefix(u);
         std::uint64_t scale = 0;
-        if (unit == "ms") scale = 1;
-        else if (unit == "s" || (unit.empty() && rest.empty() && total == 0)) scale = 1000;
-        else if (unit == "m") scale = 60'000;
-        else if (unit == "h") scale = 3'600'000;
-        else if (unit == "d") scale = 86'400'000;
-        else return fail("invalid duration \"" + std::string(text) + "\" (units: ms, s, m, h, d)");
+        if (unit == "ms")
+            scale = 1;
+        else if (unit == "s" || (unit.empty() && rest.empty() && total == 0))
+            scale = 1000;
+        else if (unit == "m")
+            scale = 60'000;
+        else if (unit == "h")
+            scale = 3'600'000;
+        else if (unit == "d")
+            scale = 86'400'000;
+        else
+            return fail("invalid duration \"" + std::string(text) + "\" (units: ms, s, m, h, d)");
         total += value * scale;
         if (total > kMax) return fail("duration \"" + std::string(text) + "\" is over 366d");
     }
@@ -58,9 +64,12 @@ Result<std::size_t> parse_size(std::string_view text) {
     std::string_view digits = text;
     std::uint64_t scale = 1;
     char last = text.back();
-    if (last == 'k' || last == 'K') scale = 1024;
-    else if (last == 'm' || last == 'M') scale = 1024ull * 1024;
-    else if (last == 'g' || last == 'G') scale = 1024ull * 1024 * 1024;
+    if (last == 'k' || last == 'K')
+        scale = 1024;
+    else if (last == 'm' || last == 'M')
+        scale = 1024ull * 1024;
+    else if (last == 'g' || last == 'G')
+        scale = 1024ull * 1024 * 1024;
     if (scale != 1) digits.remove_suffix(1);
     std::uint64_t value = 0;
     if (!parse_uint(digits, value)) return fail("invalid size \"" + std::string(text) + "\"");

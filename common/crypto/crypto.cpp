@@ -77,10 +77,8 @@ Digest hkdf_sha256(std::span<const std::uint8_t> secret, std::string_view info) 
     std::size_t len = out.size();
     bool ok = ctx != nullptr && EVP_PKEY_derive_init(ctx) > 0 &&
               EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) > 0 &&
-              EVP_PKEY_CTX_set1_hkdf_key(ctx, secret.data(), static_cast<int>(secret.size())) >
-                  0 &&
-              EVP_PKEY_CTX_add1_hkdf_info(ctx,
-                                          reinterpret_cast<const unsigned char*>(info.data()),
+              EVP_PKEY_CTX_set1_hkdf_key(ctx, secret.data(), static_cast<int>(secret.size())) > 0 &&
+              EVP_PKEY_CTX_add1_hkdf_info(ctx, reinterpret_cast<const unsigned char*>(info.data()),
                                           static_cast<int>(info.size())) > 0 &&
               EVP_PKEY_derive(ctx, out.data(), &len) > 0;
     EVP_PKEY_CTX_free(ctx);
@@ -99,15 +97,15 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 namespace {
 
-constexpr char kUrlAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 using DecodeTable = std::array<std::int8_t, 256>;
 
 constexpr DecodeTable make_table(bool url) {
     DecodeTable t{};
     for (auto& v : t) v = -1;
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kUrlAlphabet[i])] = static_cast<std::int8_t>(i);
+    for (int i = 0; i < 64; ++i)
+        t[static_cast<unsigned char>(kUrlAlphabet[i])] = static_cast<std::int8_t>(i);
     if (!url) {
         t['-'] = t['_'] = -1;
         t['+'] = 62;
@@ -142,7 +140,8 @@ std::optional<std::string> decode_with(std::string_view text, const DecodeTable&
         int a = at(i), b = at(i + 1), c = rest == 3 ? at(i + 2) : 0;
         if ((a | b | c) < 0) return std::nullopt;
         std::uint32_t n = (static_cast<std::uint32_t>(a) << 18) |
-                          (static_cast<std::uint32_t>(b) << 12) | (static_cast<std::uint32_t>(c) << 6);
+                          (static_cast<std::uint32_t>(b) << 12) |
+                          (static_cast<std::uint32_t>(c) << 6);
         // The unused low bits of a canonical encoding are zero.
         if ((rest == 2 && (n & 0xffff)) || (rest == 3 && (n & 0xff))) return std::nullopt;
         out[o++] = static_cast<char>(n >> 16);

@@ -58,8 +58,8 @@ Result<KeyRing> KeyRing::parse(std::string_view text) {
         if (!secret) secret = crypto::base64url_decode(secret_b64);
         if (!secret) return fail("line " + std::to_string(line_no) + ": secret is not base64");
         if (secret->size() < kMinSecretBytes) {
-            return fail("line " + std::to_string(line_no) + ": secret of key \"" +
-                        std::string(id) + "\" is shorter than 32 bytes");
+            return fail("line " + std::to_string(line_no) + ": secret of key \"" + std::string(id) +
+                        "\" is shorter than 32 bytes");
         }
         for (const auto& k : ring.keys_) {
             if (k.id == id) {
@@ -70,8 +70,8 @@ Result<KeyRing> KeyRing::parse(std::string_view text) {
         Key key{std::string(id), {}, {}};
         std::string& raw = *secret;
         for (std::size_t p = 0; p < key.derived.size(); ++p) {
-            auto sub = crypto::hkdf_sha256(crypto::bytes(raw),
-                                           purpose_label(static_cast<KeyPurpose>(p)));
+            auto sub =
+                crypto::hkdf_sha256(crypto::bytes(raw), purpose_label(static_cast<KeyPurpose>(p)));
             key.derived[p] = crypto::HmacKey(sub);
             OPENSSL_cleanse(sub.data(), sub.size());
         }
@@ -87,8 +87,7 @@ crypto::Digest KeyRing::mac(KeyPurpose purpose, std::string_view data) const {
     return keys_.front().derived[static_cast<std::size_t>(purpose)].mac(data);
 }
 
-bool KeyRing::verify_mac(KeyPurpose purpose, std::string_view data,
-                         std::string_view tag) const {
+bool KeyRing::verify_mac(KeyPurpose purpose, std::string_view data, std::string_view tag) const {
     if (tag.size() < kMinTagBytes || tag.size() > crypto::Digest{}.size()) return false;
     bool match = false;
     for (const Key& k : keys_) {

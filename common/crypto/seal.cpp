@@ -32,15 +32,16 @@ std::string KeyRing::seal(std::string_view plaintext, std::string_view context,
     random.fill(std::span<std::uint8_t>(out, kNonce));
     auto ctx = new_ctx();
     int len = 0;
-    bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, k.sealing.data(),
-                                        out) == 1 &&
-              EVP_EncryptUpdate(ctx.get(), nullptr, &len, u(context),
-                                static_cast<int>(context.size())) == 1 &&
-              EVP_EncryptUpdate(ctx.get(), out + kNonce, &len, u(plaintext),
-                                static_cast<int>(plaintext.size())) == 1 &&
-              EVP_EncryptFinal_ex(ctx.get(), out + kNonce + len, &len) == 1 &&
-              EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTag,
-                                  out + kNonce + plaintext.size()) == 1;
+    bool ok =
+        ctx &&
+        EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, k.sealing.data(), out) == 1 &&
+        EVP_EncryptUpdate(ctx.get(), nullptr, &len, u(context), static_cast<int>(context.size())) ==
+            1 &&
+        EVP_EncryptUpdate(ctx.get(), out + kNonce, &len, u(plaintext),
+                          static_cast<int>(plaintext.size())) == 1 &&
+        EVP_EncryptFinal_ex(ctx.get(), out + kNonce + len, &len) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTag,
+                            out + kNonce + plaintext.size()) == 1;
     if (!ok) throw std::runtime_error("AES-256-GCM encryption failed");
     std::string sealed = std::string(kVersion) + "." + k.id + ".";
     crypto::base64url_append(sealed, crypto::bytes(raw));
@@ -66,17 +67,17 @@ Result<std::string> KeyRing::open(std::string_view sealed, std::string_view cont
     std::string plain(n, '\0');
     auto ctx = new_ctx();
     int len = 0;
-    bool ok = ctx &&
-              EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key->sealing.data(),
-                                 in) == 1 &&
-              EVP_DecryptUpdate(ctx.get(), nullptr, &len, u(context),
-                                static_cast<int>(context.size())) == 1 &&
-              EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len,
-                                in + kNonce, static_cast<int>(n)) == 1 &&
-              EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag,
-                                  const_cast<unsigned char*>(in + kNonce + n)) == 1 &&
-              EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()) + len,
-                                  &len) == 1;
+    bool ok =
+        ctx &&
+        EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key->sealing.data(), in) == 1 &&
+        EVP_DecryptUpdate(ctx.get(), nullptr, &len, u(context), static_cast<int>(context.size())) ==
+            1 &&
+        EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len,
+                          in + kNonce, static_cast<int>(n)) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag,
+                            const_cast<unsigned char*>(in + kNonce + n)) == 1 &&
+        EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()) + len,
+                            &len) == 1;
     if (!ok) {
         OPENSSL_cleanse(plain.data(), plain.size());
         return fail("sealed value failed authentication");

@@ -33,9 +33,8 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
     auto found = co_await gate::lookup_session(ports, cfg, req);
     Millis now = ports.clock.now_ms();
     if (found.error == Error::store_unavailable) {
-        auto d = gate::answers_as_api(req)
-                     ? gate::json_error(req, now, Error::store_unavailable)
-                     : gate::error_page(cfg, Error::store_unavailable);
+        auto d = gate::answers_as_api(req) ? gate::json_error(req, now, Error::store_unavailable)
+                                           : gate::error_page(cfg, Error::store_unavailable);
         d.headers.push_back({"Retry-After", "5"});
         co_return d;
     }
@@ -59,22 +58,22 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
             co_return d;
         }
     }
-    co_return authorize(cfg, req,
-                        Identity{std::move(s.user), std::move(s.email), std::move(s.name),
-                                 std::move(s.groups)},
-                        now);
+    co_return authorize(
+        cfg, req,
+        Identity{std::move(s.user), std::move(s.email), std::move(s.name), std::move(s.groups)},
+        now);
 }
 
 std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
-                                           const RequestView& req) {
+                                            const RequestView& req) {
     // Bearer locations never take a session, cached or not.
     if (ports.sessions == nullptr || cfg.bearer_provider != nullptr) return std::nullopt;
     Millis now = ports.clock.now_ms();
     if (!ports.sessions->usable(now)) return std::nullopt;
     // At most a few session cookies, without allocating.
     std::array<std::string_view, 4> values;
-    std::size_t n = http::cookie_values(req.cookie_headers, gate::session_cookie_name(cfg, req),
-                                        values);
+    std::size_t n =
+        http::cookie_values(req.cookie_headers, gate::session_cookie_name(cfg, req), values);
     if (n == 0) return std::nullopt;
     const Session* s = gate::cached_session(ports, cfg, std::span(values.data(), n), now);
     if (s == nullptr) return std::nullopt;

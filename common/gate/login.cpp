@@ -62,21 +62,20 @@ Decision login_form(Ports ports, const GateConfig& cfg, const RequestView& req, 
         std::string url = cfg.prefix + "sso/" + p->conf.name;
         if (safe_rd != "/") url += "?rd=" + http::percent_encode(safe_rd);
         urls.push_back(std::move(url));
-        buttons.push_back({{"sso_url", urls.back()},
-                           {"sso_label", p->conf.label},
-                           {"sso_name", p->conf.name}});
+        buttons.push_back(
+            {{"sso_url", urls.back()}, {"sso_label", p->conf.label}, {"sso_name", p->conf.name}});
     }
     bool passwords = cfg.users != nullptr || ports.store.durable() || cfg.providers.empty();
     std::string_view has_providers = buttons.empty() ? "" : "1";
     auto d = page(status, cfg.templates->login.render({{"action", action},
-                                                        {"rd", safe_rd},
-                                                        {"csrf", csrf_token(cfg, nonce)},
-                                                        {"error", error},
-                                                        {"username", username},
-                                                        {"prefix", cfg.prefix},
-                                                        {"has_providers", has_providers},
-                                                        {"has_password", passwords ? "1" : ""}},
-                                                       {{"providers", std::move(buttons)}}));
+                                                       {"rd", safe_rd},
+                                                       {"csrf", csrf_token(cfg, nonce)},
+                                                       {"error", error},
+                                                       {"username", username},
+                                                       {"prefix", cfg.prefix},
+                                                       {"has_providers", has_providers},
+                                                       {"has_password", passwords ? "1" : ""}},
+                                                      {{"providers", std::move(buttons)}}));
     if (fresh) d.set_cookies.push_back(set_csrf_cookie(cfg, req, nonce));
     return d;
 }
@@ -100,7 +99,8 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
     std::string password(http::param(*form, "password").value_or(""));
 
     if (!csrf_valid(cfg, req, http::param(*form, "csrf").value_or(""))) {
-        auto d = login_form(ports, cfg, req, 403, rd, username, error_message(Error::csrf_mismatch));
+        auto d =
+            login_form(ports, cfg, req, 403, rd, username, error_message(Error::csrf_mismatch));
         d.error = Error::csrf_mismatch;
         d.notice = "sign-in form rejected: CSRF token mismatch";
         co_return d;
@@ -129,11 +129,11 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
         if (user && user->password_hash.empty()) verified = false;
     }
     if (!user || user->disabled || !verified) {
-        auto d = login_form(ports, cfg, req, 401, rd, username,
-                            error_message(Error::bad_credentials));
+        auto d =
+            login_form(ports, cfg, req, 401, rd, username, error_message(Error::bad_credentials));
         d.error = Error::bad_credentials;
-        d.notice = "sign-in failed for user \"" + http::json_escape(username.substr(0, 64)) +
-                   "\"" + (user && user->disabled ? " (disabled)" : "");
+        d.notice = "sign-in failed for user \"" + http::json_escape(username.substr(0, 64)) + "\"" +
+                   (user && user->disabled ? " (disabled)" : "");
         co_return d;
     }
 

@@ -3,10 +3,10 @@
 
 #include "authgate/crypto.h"
 #include "authgate/http.h"
+#include "authgate/oidc.h"
 #include "authgate/session.h"
 #include "gate/responses.h"
 #include "gate/session_lookup.h"
-#include "authgate/oidc.h"
 #include "sso/flows.h"
 #include "sso/identity.h"
 #include "sso/provider_state.h"
@@ -34,7 +34,8 @@ Task<StoreReply<std::vector<LiveSession>>> live_sessions(Ports ports, const Gate
             co_return out;
         }
         auto s = decode_session(record.value.value_or(""));
-        if (!s || session_state(*s, ports.clock.now_ms(), cfg.idle_timeout) != SessionState::valid) {
+        if (!s ||
+            session_state(*s, ports.clock.now_ms(), cfg.idle_timeout) != SessionState::valid) {
             continue;
         }
         out.value.push_back(LiveSession{std::move(key), std::move(*s)});
@@ -170,7 +171,8 @@ Task<Decision> health(Ports ports, const GateConfig& cfg, const RequestView&) {
         for (std::size_t i = 0; i < cfg.providers.size(); ++i) {
             const auto& p = *cfg.providers[i];
             const sso::ProviderRuntime& rt = ports.providers.state(p);
-            std::string_view discovery = rt.metadata ? (now < rt.metadata_expires_ms ? "ok" : "stale")
+            std::string_view discovery = rt.metadata
+                                             ? (now < rt.metadata_expires_ms ? "ok" : "stale")
                                          : rt.metadata_retry_ms != 0 ? "failed"
                                                                      : "not_fetched";
             if (i > 0) body += ',';

@@ -71,8 +71,7 @@ std::string clear_session_cookie(const GateConfig& cfg, const RequestView& req) 
     return http::format_set_cookie(c);
 }
 
-std::string set_csrf_cookie(const GateConfig& cfg, const RequestView& req,
-                            std::string_view value) {
+std::string set_csrf_cookie(const GateConfig& cfg, const RequestView& req, std::string_view value) {
     auto c = base_cookie(cfg, req, csrf_cookie_name(cfg, req));
     c.domain.clear();
     c.value = std::string(value);
@@ -94,8 +93,7 @@ const std::string& flow_cookie_name(const GateConfig& cfg, const RequestView& re
     return cookies_secure(cfg, req) ? host : plain;
 }
 
-std::string set_flow_cookie(const GateConfig& cfg, const RequestView& req,
-                            std::string_view value) {
+std::string set_flow_cookie(const GateConfig& cfg, const RequestView& req, std::string_view value) {
     auto c = base_cookie(cfg, req, flow_cookie_name(cfg, req));
     c.domain.clear();
     c.same_site = "Lax";
@@ -140,10 +138,10 @@ Decision error_page(const GateConfig& cfg, Error e, bool offer_login) {
                                         : "Request not accepted";
     std::string login = offer_login ? login_url(cfg, "") : "";
     auto d = page(status, cfg.templates->error.render({{"status", status_text},
-                                                         {"title", title},
-                                                         {"message", error_message(e)},
-                                                         {"login_url", login},
-                                                         {"prefix", cfg.prefix}}));
+                                                       {"title", title},
+                                                       {"message", error_message(e)},
+                                                       {"login_url", login},
+                                                       {"prefix", cfg.prefix}}));
     d.error = e;
     return d;
 }
@@ -200,8 +198,8 @@ Decision unauthenticated(const GateConfig& cfg, const RequestView& req, Millis n
     if (answers_as_api(req)) {
         d = json_error(req, now, why);
         d.status = 401;
-        d.headers.push_back({"WWW-Authenticate",
-                             "Cookie realm=\"authgate\", login=\"" + cfg.prefix + "login\""});
+        d.headers.push_back(
+            {"WWW-Authenticate", "Cookie realm=\"authgate\", login=\"" + cfg.prefix + "login\""});
     } else {
         d = redirect(302, login_url(cfg, http::safe_return_path(req.uri)));
     }

@@ -18,8 +18,7 @@ const std::string& csrf_cookie_name(const GateConfig& cfg, const RequestView& re
 std::string set_session_cookie(const GateConfig& cfg, const RequestView& req,
                                std::string_view value, Millis max_age_ms);
 std::string clear_session_cookie(const GateConfig& cfg, const RequestView& req);
-std::string set_csrf_cookie(const GateConfig& cfg, const RequestView& req,
-                            std::string_view value);
+std::string set_csrf_cookie(const GateConfig& cfg, const RequestView& req, std::string_view value);
 std::string clear_csrf_cookie(const GateConfig& cfg, const RequestView& req);
 
 const std::string& flow_cookie_name(const GateConfig& cfg, const RequestView& req);

@@ -33,10 +33,10 @@ const Session* cached_session(Ports ports, const GateConfig& cfg,
                                : now - hit->inserted_ms < UserStatusCache::kMaxAge;
         if (session_state(s, now, cfg.idle_timeout) == SessionState::valid && user_ok &&
             !session_needs_touch(s, now, cfg.idle_timeout) &&
-            (s.sso_refresh_at_ms == 0 || now < s.sso_refresh_at_ms)) {  // refresh: full flow
+            (s.sso_refresh_at_ms == 0 || now < s.sso_refresh_at_ms)) { // refresh: full flow
             return &s;
         }
-        ports.sessions->invalidate(hit->store_key);  // the store decides
+        ports.sessions->invalidate(hit->store_key); // the store decides
         return nullptr;
     }
     return nullptr;
@@ -85,7 +85,7 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
             co_return out;
         }
         if (!record.value) {
-            out.error = Error::session_expired;  // expired by TTL, signed out, or revoked
+            out.error = Error::session_expired; // expired by TTL, signed out, or revoked
             co_return out;
         }
         auto decoded = decode_session(*record.value);
@@ -113,8 +113,9 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
         if (!session_needs_touch(*session, now, cfg.idle_timeout)) break;
         Session touched = *session;
         touched.last_seen_ms = now;
-        auto saved = co_await ports.store.compare_and_set(
-            key, *record.value, encode_session(touched), session_ttl(touched, now, cfg.idle_timeout));
+        auto saved =
+            co_await ports.store.compare_and_set(key, *record.value, encode_session(touched),
+                                                 session_ttl(touched, now, cfg.idle_timeout));
         if (!saved.ok()) {
             out.error = Error::store_unavailable;
             co_return out;

@@ -10,10 +10,10 @@
 namespace authgate::gate {
 
 struct SessionLookup {
-    Error error = Error::no_session;  // ok when a valid session was found
-    bool had_cookie = false;          // a session cookie was sent (clear it when unusable)
+    Error error = Error::no_session; // ok when a valid session was found
+    bool had_cookie = false;         // a session cookie was sent (clear it when unusable)
     SessionId id;
-    Session session;  // from a cached lookup: the identity fields only
+    Session session; // from a cached lookup: the identity fields only
 };
 
 // The session from ports.sessions (must be set) for one of the cookie values, if cached

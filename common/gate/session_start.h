@@ -12,7 +12,7 @@ namespace authgate::gate {
 
 struct StartedSession {
     std::string store_key;
-    std::string set_cookie;  // the Set-Cookie line for the new session
+    std::string set_cookie; // the Set-Cookie line for the new session
 };
 
 // nullopt when the store is unavailable (nothing half-written stays behind).

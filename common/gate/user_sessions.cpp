@@ -1,7 +1,7 @@
 // Sessions by user: the per-user index kept beside the session records.
-#include "sso/identity.h"
 #include "authgate/gate.h"
 #include "authgate/store_keys.h"
+#include "sso/identity.h"
 
 namespace authgate {
 
@@ -33,7 +33,7 @@ Task<StoreReply<std::vector<UserSession>>> list_user_sessions(Store& store, std:
     for (auto& key : members.value) {
         auto record = co_await store.get(key);
         if (!record.ok()) co_return Reply{StoreStatus::unavailable, {}};
-        if (!record.value) continue;  // idle-expired: the index keeps it until its lifetime ends
+        if (!record.value) continue; // idle-expired: the index keeps it until its lifetime ends
         auto s = decode_session(*record.value);
         if (!s || s->user != user) continue;
         out.push_back(UserSession{std::move(key), std::move(*s)});

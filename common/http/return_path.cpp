@@ -14,7 +14,8 @@ bool has_dot_segment(std::string_view s) {
     std::size_t i = 0;
     while (i < s.size()) {
         std::size_t j = s.find('/', i + 1);
-        std::string_view seg = s.substr(i + 1, (j == std::string_view::npos ? s.size() : j) - i - 1);
+        std::string_view seg =
+            s.substr(i + 1, (j == std::string_view::npos ? s.size() : j) - i - 1);
         if (seg == "." || seg == "..") return true;
         if (j == std::string_view::npos) break;
         i = j;

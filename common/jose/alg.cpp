@@ -43,8 +43,8 @@ std::string_view alg_name(Alg alg) noexcept {
 bool key_fits_alg(KeyType type, Alg alg) noexcept {
     switch (type) {
     case KeyType::rsa:
-        return alg == Alg::rs256 || alg == Alg::rs384 || alg == Alg::rs512 ||
-               alg == Alg::ps256 || alg == Alg::ps384 || alg == Alg::ps512;
+        return alg == Alg::rs256 || alg == Alg::rs384 || alg == Alg::rs512 || alg == Alg::ps256 ||
+               alg == Alg::ps384 || alg == Alg::ps512;
     case KeyType::ec_p256: return alg == Alg::es256;
     case KeyType::ec_p384: return alg == Alg::es384;
     case KeyType::ec_p521: return alg == Alg::es512;

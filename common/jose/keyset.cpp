@@ -73,7 +73,7 @@ Verdict public_part(const json& jwk, json& out, KeyType& type) {
         out = json{{"kty", "EC"}, {"crv", crv}, {"x", x}, {"y", y}};
         return Verdict::use;
     }
-    return Verdict::unsupported;  // oct (symmetric), OKP (EdDSA), anything else
+    return Verdict::unsupported; // oct (symmetric), OKP (EdDSA), anything else
 }
 
 Verdict load(const json& jwk, const KeySetLimits& limits, KeySet::Impl::Entry& entry) {
@@ -93,7 +93,7 @@ Verdict load(const json& jwk, const KeySetLimits& limits, KeySet::Impl::Entry& e
     if (auto alg = jwk.find("alg"); alg != jwk.end()) {
         if (!alg->is_string()) return Verdict::invalid;
         entry.info.alg = alg_from_name(alg->get_ref<const std::string&>());
-        if (!entry.info.alg) return Verdict::unsupported;  // HS*, RSA-OAEP, EdDSA, ...
+        if (!entry.info.alg) return Verdict::unsupported; // HS*, RSA-OAEP, EdDSA, ...
         if (!key_fits_alg(entry.info.type, *entry.info.alg)) return Verdict::invalid;
     }
 

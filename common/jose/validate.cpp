@@ -129,7 +129,8 @@ Checked<void> validate_claims(const Claims& claims, const Expectations& expect, 
     if (auto t = check_times(claims, expect, now_ms); !t) return t;
     if (expect.nonce) {
         auto nonce = claims.string("nonce");
-        if (!nonce || expect.nonce->empty() || !crypto::constant_time_equal(*nonce, *expect.nonce)) {
+        if (!nonce || expect.nonce->empty() ||
+            !crypto::constant_time_equal(*nonce, *expect.nonce)) {
             return reject(Error::nonce_mismatch, "nonce does not match the flow's");
         }
     }
@@ -142,7 +143,7 @@ Checked<Token> verify_id_token(std::string_view compact, const KeySet& keys,
     auto token = verify_jws(compact, keys, allowed);
     if (!token) return token;
     Expectations rules = expect;
-    rules.require_exp = true;  // OIDC Core 2: exp and iat are required in ID tokens
+    rules.require_exp = true; // OIDC Core 2: exp and iat are required in ID tokens
     rules.require_iat = true;
     if (auto v = validate_claims(token->claims, rules, now_ms); !v) return v.rejection();
     if (!token->claims.sub() || token->claims.sub()->empty()) {
@@ -152,8 +153,8 @@ Checked<Token> verify_id_token(std::string_view compact, const KeySet& keys,
 }
 
 Checked<LogoutToken> verify_logout_token(std::string_view compact, const KeySet& keys,
-                                         std::span<const Alg> allowed,
-                                         const Expectations& expect, Millis now_ms) {
+                                         std::span<const Alg> allowed, const Expectations& expect,
+                                         Millis now_ms) {
     auto token = verify_jws(compact, keys, allowed);
     if (!token) return token.rejection();
     if (!token->typ.empty() && token->typ != "logout+jwt") {
@@ -191,8 +192,7 @@ Checked<LogoutToken> verify_logout_token(std::string_view compact, const KeySet&
 Checked<Token> verify_access_token(std::string_view compact, const KeySet& keys,
                                    std::span<const Alg> allowed, const Expectations& expect,
                                    const AccessTokenRules& rules,
-                                   std::span<const std::string> required_scopes,
-                                   Millis now_ms) {
+                                   std::span<const std::string> required_scopes, Millis now_ms) {
     auto token = verify_jws(compact, keys, allowed);
     if (!token) return token;
     if (auto v = validate_access_token(*token, expect, rules, required_scopes, now_ms); !v) {
@@ -203,8 +203,7 @@ Checked<Token> verify_access_token(std::string_view compact, const KeySet& keys,
 
 Checked<void> validate_access_token(const Token& token, const Expectations& expect,
                                     const AccessTokenRules& rules,
-                                    std::span<const std::string> required_scopes,
-                                    Millis now_ms) {
+                                    std::span<const std::string> required_scopes, Millis now_ms) {
     const Claims& claims = token.claims;
     Expectations claim_rules = expect;
     claim_rules.check_azp = false;

@@ -44,7 +44,8 @@ Checked<Header> parse_header(std::string_view encoded) {
     for (auto [name, field] : {std::pair{"kid", &out.kid}, std::pair{"typ", &out.typ}}) {
         auto it = h.find(name);
         if (it == h.end()) continue;
-        if (!it->is_string()) return reject(Error::token_invalid, std::string(name) + " not a string");
+        if (!it->is_string())
+            return reject(Error::token_invalid, std::string(name) + " not a string");
         *field = it->get<std::string>();
     }
     return out;
@@ -56,8 +57,7 @@ bool fits(const Entry& e, Alg alg) {
 
 // Candidate keys: those with the token's kid (token_unknown_key when none has it), or,
 // without a kid, the single key that fits the alg.
-Checked<std::vector<const Entry*>> select_keys(const KeySet::Impl& set, const Header& h,
-                                               Alg alg) {
+Checked<std::vector<const Entry*>> select_keys(const KeySet::Impl& set, const Header& h, Alg alg) {
     std::vector<const Entry*> out;
     if (!h.kid.empty()) {
         bool known = false;

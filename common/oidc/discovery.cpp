@@ -30,7 +30,8 @@ Result<ProviderMetadata> parse_discovery(std::string_view text, std::string_view
         {"revocation_endpoint", &m.revocation_endpoint, false},
     };
     for (const auto& f : fields) {
-        if (!read_string(doc, f.name, *f.out)) return fail(std::string(f.name) + " is not a string");
+        if (!read_string(doc, f.name, *f.out))
+            return fail(std::string(f.name) + " is not a string");
         if (f.out->empty()) {
             if (f.required) return fail(std::string("discovery lacks ") + f.name);
             continue;

@@ -53,7 +53,8 @@ Result<std::vector<FlowState>> decode_flows(std::string_view data) {
     bytes::Reader r(data);
     std::uint8_t version = 0;
     if (!r.u8(version)) return fail("empty flow state");
-    if (version != kFlowVersion) return fail("unsupported flow state version " + std::to_string(version));
+    if (version != kFlowVersion)
+        return fail("unsupported flow state version " + std::to_string(version));
     std::uint64_t n = 0;
     if (!r.varint(n) || n > kMaxFlows) return fail("malformed flow state");
     std::vector<FlowState> flows(static_cast<std::size_t>(n));

@@ -32,8 +32,8 @@ bool read_expires_in(const json& doc, std::int64_t& out) {
     auto it = doc.find("expires_in");
     if (it == doc.end() || it->is_null()) return true;
     if (it->is_number_unsigned()) {
-        out = static_cast<std::int64_t>(std::min<std::uint64_t>(it->get<std::uint64_t>(),
-                                                                 kMaxExpiresIn));
+        out = static_cast<std::int64_t>(
+            std::min<std::uint64_t>(it->get<std::uint64_t>(), kMaxExpiresIn));
         return true;
     }
     if (it->is_number_integer()) {
@@ -45,8 +45,7 @@ bool read_expires_in(const json& doc, std::int64_t& out) {
     if (it->is_number_float()) {
         double v = it->get<double>();
         if (!std::isfinite(v) || v < 0) return false;
-        out = v > static_cast<double>(kMaxExpiresIn) ? kMaxExpiresIn
-                                                      : static_cast<std::int64_t>(v);
+        out = v > static_cast<double>(kMaxExpiresIn) ? kMaxExpiresIn : static_cast<std::int64_t>(v);
         return true;
     }
     if (it->is_string()) {

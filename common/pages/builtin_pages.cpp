@@ -5,8 +5,8 @@ namespace authgate {
 namespace {
 
 const std::vector<std::string_view> kLoginVars = {
-    "action", "rd", "csrf", "error", "username", "prefix", "providers", "sso_url", "sso_label",
-    "sso_name", "has_providers", "has_password"};
+    "action",    "rd",      "csrf",      "error",    "username",      "prefix",
+    "providers", "sso_url", "sso_label", "sso_name", "has_providers", "has_password"};
 const std::vector<std::string_view> kLogoutVars = {"action", "csrf", "rd", "user", "prefix"};
 const std::vector<std::string_view> kSignedOutVars = {"login_url", "prefix"};
 const std::vector<std::string_view> kErrorVars = {"status", "title", "message", "login_url",
@@ -110,7 +110,7 @@ Result<Templates> Templates::load(const std::string& dir, const FileReader& read
     int found = 0;
     for (auto& item : items) {
         auto text = read(base + item.file);
-        if (!text) continue;  // not provided: keep the built-in page
+        if (!text) continue; // not provided: keep the built-in page
         ++found;
         auto parsed = parse_named(base + item.file, *text, *item.vars);
         if (!parsed) return fail(parsed.error());

@@ -47,7 +47,8 @@ Result<Template> Template::parse(std::string_view text,
         text.remove_prefix(close + 2);
 
         char sigil = tag.empty() ? '\0' : tag.front();
-        std::string_view name = (sigil == '#' || sigil == '/' || sigil == '*') ? tag.substr(1) : tag;
+        std::string_view name =
+            (sigil == '#' || sigil == '/' || sigil == '*') ? tag.substr(1) : tag;
         if (!valid_name(name)) {
             return fail(where() + "bad placeholder \"{{" + std::string(tag) + "}}\"");
         }
@@ -55,8 +56,8 @@ Result<Template> Template::parse(std::string_view text,
             return fail(where() + "unknown placeholder \"" + std::string(name) + "\"");
         }
         if (sigil == '#' || sigil == '*') {
-            stack.back()->push_back(Node{sigil == '#' ? Node::Kind::section : Node::Kind::list,
-                                         std::string(name), {}});
+            stack.back()->push_back(
+                Node{sigil == '#' ? Node::Kind::section : Node::Kind::list, std::string(name), {}});
             stack.push_back(&stack.back()->back().children);
             open_names.emplace_back(name);
         } else if (sigil == '/') {

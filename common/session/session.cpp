@@ -69,9 +69,9 @@ Result<Session> decode_session(std::string_view data) {
     Session s;
     bool ok = read_time(r, s.created_ms) && read_time(r, s.auth_time_ms) &&
               read_time(r, s.last_seen_ms) && read_time(r, s.expires_ms) &&
-              r.str(s.user, kMaxField) && r.str(s.email, kMaxField) &&
-              r.str(s.name, kMaxField) && read_list(r, s.groups) && read_list(r, s.methods) &&
-              r.u8(s.mfa) && r.str(s.csrf, kMaxField) &&
+              r.str(s.user, kMaxField) && r.str(s.email, kMaxField) && r.str(s.name, kMaxField) &&
+              read_list(r, s.groups) && read_list(r, s.methods) && r.u8(s.mfa) &&
+              r.str(s.csrf, kMaxField) &&
               (version == 1 ? (s.source = "file", true) : r.str(s.source, kMaxField)) &&
               (version < 3 ||
                (r.str(s.sso_provider, kMaxField) && r.str(s.sso_sub, kMaxField) &&

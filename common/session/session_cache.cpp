@@ -63,7 +63,8 @@ void SessionCache::heartbeat(Millis sent_ms) {
 
 // A clock that went back (now before the confirmation) proves nothing either.
 bool SessionCache::usable(Millis now) const {
-    return live_ && confirmed_ && now >= confirmed_ms_ && now - confirmed_ms_ <= limits_.live_window;
+    return live_ && confirmed_ && now >= confirmed_ms_ &&
+           now - confirmed_ms_ <= limits_.live_window;
 }
 
 const SessionCache::Entry* SessionCache::find(std::string_view cookie, Millis now) {

@@ -51,7 +51,7 @@ Task<Decision> backchannel_logout(Ports ports, const GateConfig& cfg, const Requ
     expect.issuer = meta.value->issuer;
     expect.audience = pc.client_id;
     expect.skew_ms = pc.skew;
-    expect.max_age_ms = kJtiTtl - 2 * pc.skew;  // older tokens could replay after jti expiry
+    expect.max_age_ms = kJtiTtl - 2 * pc.skew; // older tokens could replay after jti expiry
     auto checked = co_await verify_with_rotation<jose::LogoutToken>(
         ports, provider, *meta.value, [&](const jose::KeySet& keys, Millis at) {
             return jose::verify_logout_token(token, keys, algs, expect, at);
@@ -63,8 +63,8 @@ Task<Decision> backchannel_logout(Ports ports, const GateConfig& cfg, const Requ
         co_return d;
     }
     // A logout token works once.
-    std::string jti_key = "j:{" + http::percent_encode(pc.name) + "}:" +
-                          http::percent_encode(checked->jti);
+    std::string jti_key =
+        "j:{" + http::percent_encode(pc.name) + "}:" + http::percent_encode(checked->jti);
     auto first = co_await ports.store.set_if_absent(jti_key, "1", kJtiTtl);
     if (!first.ok()) {
         auto d = answer(503, "temporarily_unavailable", "the session store is unavailable");

@@ -23,7 +23,8 @@ Decision bearer_refusal(const GateConfig& cfg, const RequestView& req, Millis no
     std::string challenge = "Bearer realm=\"authgate\"";
     if (!code.empty()) {
         challenge += ", error=\"" + std::string(code) + "\"";
-        if (!description.empty()) challenge += ", error_description=\"" + std::string(description) + "\"";
+        if (!description.empty())
+            challenge += ", error_description=\"" + std::string(description) + "\"";
     }
     if (e == Error::insufficient_scope) {
         std::string scopes;
@@ -129,7 +130,8 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
     if (checked) {
         if (rt.verified.size() >= kMaxVerified) rt.verified.clear();
         Millis exp = checked->claims.time_ms("exp").value_or(0);
-        rt.verified.emplace(std::move(digest), ProviderRuntime::VerifiedToken{*checked, exp + p.conf.skew});
+        rt.verified.emplace(std::move(digest),
+                            ProviderRuntime::VerifiedToken{*checked, exp + p.conf.skew});
     }
     co_return co_await current_user_only(ports, cfg, req, now, admit(cfg, req, p, now, checked));
 }
@@ -140,10 +142,9 @@ Decision admit(const GateConfig& cfg, const RequestView& req, const ProviderConf
                const jose::Checked<jose::Token>& checked) {
     if (!checked) {
         bool scope = checked.error() == Error::insufficient_scope;
-        auto d = bearer_refusal(cfg, req, now, checked.error(),
-                                scope ? "insufficient_scope" : "invalid_token",
-                                scope ? "The access token lacks a required scope."
-                                      : error_message(checked.error()));
+        auto d = bearer_refusal(
+            cfg, req, now, checked.error(), scope ? "insufficient_scope" : "invalid_token",
+            scope ? "The access token lacks a required scope." : error_message(checked.error()));
         d.notice = "bearer token refused: " + checked.detail();
         return d;
     }
@@ -155,10 +156,10 @@ Decision admit(const GateConfig& cfg, const RequestView& req, const ProviderConf
         d.notice = "bearer token refused: " + mapped.reason;
         return d;
     }
-    return authorize(cfg, req,
-                     Identity{std::move(s.user), std::move(s.email), std::move(s.name),
-                              std::move(s.groups)},
-                     now);
+    return authorize(
+        cfg, req,
+        Identity{std::move(s.user), std::move(s.email), std::move(s.name), std::move(s.groups)},
+        now);
 }
 
 } // namespace

@@ -56,9 +56,9 @@ Task<bool> record_user(Ports ports, const ProviderConfig& p, const Session& s, M
         if (!groups.empty()) groups += ',';
         groups += g;
     }
-    Store::Fields fields = {{"source", source},     {"email", s.email},
-                            {"name", s.name},       {"groups", groups},
-                            {"sub", s.sso_sub},     {"last_login", std::to_string(now / 1000)}};
+    Store::Fields fields = {{"source", source}, {"email", s.email},
+                            {"name", s.name},   {"groups", groups},
+                            {"sub", s.sso_sub}, {"last_login", std::to_string(now / 1000)}};
     auto saved = co_await ports.store.hash_set(key, std::move(fields));
     co_return saved.ok();
 }
@@ -107,9 +107,9 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
 
     // RFC 9207: an authorization response naming another issuer is a mix-up.
     if (flow && iss && *iss != pc.issuer) {
-        co_return with_cookie(refused(cfg, Error::issuer_mismatch,
-                                      "SSO callback for provider \"" + pc.name +
-                                          "\" with another issuer in iss"));
+        co_return with_cookie(
+            refused(cfg, Error::issuer_mismatch,
+                    "SSO callback for provider \"" + pc.name + "\" with another issuer in iss"));
     }
 
     if (!idp_error.empty()) {
@@ -122,16 +122,17 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
             message = "The identity provider did not sign you in (" + printable(idp_error, 64) +
                       ")" + (description.empty() ? "." : ": " + description);
         }
-        Decision d = gate::page(http_status(Error::idp_error),
-                            cfg.templates->error.render(
-                                {{"status", std::to_string(http_status(Error::idp_error))},
-                                 {"title", "Sign-in failed"},
-                                 {"message", message},
-                                 {"login_url", gate::login_url(cfg, flow ? flow->rd : "")},
-                                 {"prefix", cfg.prefix}}));
+        Decision d = gate::page(
+            http_status(Error::idp_error),
+            cfg.templates->error.render({{"status", std::to_string(http_status(Error::idp_error))},
+                                         {"title", "Sign-in failed"},
+                                         {"message", message},
+                                         {"login_url", gate::login_url(cfg, flow ? flow->rd : "")},
+                                         {"prefix", cfg.prefix}}));
         d.error = Error::idp_error;
-        d.notice = "provider \"" + pc.name + "\" answered error=" +
-                   http::json_escape(printable(idp_error, 64)) + (flow ? "" : " (no flow)");
+        d.notice = "provider \"" + pc.name +
+                   "\" answered error=" + http::json_escape(printable(idp_error, 64)) +
+                   (flow ? "" : " (no flow)");
         if (!flow_cookie_update.empty()) d.set_cookies.push_back(flow_cookie_update);
         co_return d;
     }
@@ -164,8 +165,7 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
                             ? oidc::ClientAuth::client_secret_post
                             : oidc::ClientAuth::client_secret_basic};
     HttpRequest token_request = oidc::authorization_code_request(
-        meta.value->token_endpoint, client, code, redirect_uri(cfg, provider),
-        flow->pkce_verifier);
+        meta.value->token_endpoint, client, code, redirect_uri(cfg, provider), flow->pkce_verifier);
     token_request.ca_file = pc.ca_file;
     token_request.timeout_ms = pc.timeout;
     HttpResponse token_answer = co_await ports.http.fetch(token_request);
@@ -196,12 +196,11 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
     // into the session record.
     if (tokens->id_token.size() > oidc::kMaxIdTokenBytes ||
         tokens->refresh_token.size() > oidc::kMaxRefreshTokenBytes) {
-        co_return with_cookie(refused(cfg, Error::token_too_large,
-                                      "provider \"" + pc.name + "\" ID token of " +
-                                          std::to_string(tokens->id_token.size()) +
-                                          " bytes (or refresh token of " +
-                                          std::to_string(tokens->refresh_token.size()) +
-                                          ") over the limit"));
+        co_return with_cookie(
+            refused(cfg, Error::token_too_large,
+                    "provider \"" + pc.name + "\" ID token of " +
+                        std::to_string(tokens->id_token.size()) + " bytes (or refresh token of " +
+                        std::to_string(tokens->refresh_token.size()) + ") over the limit"));
     }
 
     jose::Expectations expect;
@@ -219,9 +218,9 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
         if (verified.error() == Error::idp_unreachable) {
             co_return with_cookie(idp_unavailable(cfg, req, now, verified.detail()));
         }
-        co_return with_cookie(refused(cfg, verified.error(),
-                                      "provider \"" + pc.name +
-                                          "\" ID token rejected: " + verified.detail()));
+        co_return with_cookie(
+            refused(cfg, verified.error(),
+                    "provider \"" + pc.name + "\" ID token rejected: " + verified.detail()));
     }
     // The IdP vouched for this flow: from now on its state is spent, on every server.
     Millis left = oidc::kFlowTtl - (now - flow->created_ms);
@@ -229,8 +228,8 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
                                                      std::max<Millis>(left, 1000));
     if (!marked.ok()) co_return with_cookie(gate::error_page(cfg, Error::store_unavailable));
     if (!marked.value) {
-        co_return with_cookie(refused(cfg, Error::state_mismatch,
-                                      "SSO callback with a state used meanwhile"));
+        co_return with_cookie(
+            refused(cfg, Error::state_mismatch, "SSO callback with a state used meanwhile"));
     }
     const jose::Claims& claims = verified->claims;
 
@@ -254,9 +253,9 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
         }
         auto parsed = oidc::parse_userinfo(answer.body, claims.sub().value_or(""));
         if (!parsed) {
-            co_return with_cookie(refused(cfg, Error::token_invalid,
-                                          "provider \"" + pc.name +
-                                              "\" userinfo rejected: " + parsed.error()));
+            co_return with_cookie(
+                refused(cfg, Error::token_invalid,
+                        "provider \"" + pc.name + "\" userinfo rejected: " + parsed.error()));
         }
         userinfo = std::move(*parsed);
     }
@@ -282,7 +281,8 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
     if (keep_refresh) {
         Millis lifetime = tokens->expires_in > 0 ? tokens->expires_in * 1000 : 300'000;
         // Refresh a little before the IdP's tokens lapse.
-        s.sso_refresh_at_ms = now + std::max<Millis>(lifetime - std::min<Millis>(lifetime / 5, 30'000), 1'000);
+        s.sso_refresh_at_ms =
+            now + std::max<Millis>(lifetime - std::min<Millis>(lifetime / 5, 30'000), 1'000);
     }
 
     // A user disabled here (users file or run-time record) stays out, whatever the IdP says.
@@ -318,8 +318,8 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
     d.set_cookies.push_back(std::move(started->set_cookie));
     d.set_cookies.push_back(std::move(flow_cookie_update));
     d.headers.push_back({"Cache-Control", "no-store"});
-    d.notice = "user \"" + http::json_escape(s.user.substr(0, 64)) + "\" signed in with provider \"" +
-               pc.name + "\"";
+    d.notice = "user \"" + http::json_escape(s.user.substr(0, 64)) +
+               "\" signed in with provider \"" + pc.name + "\"";
     co_return d;
 }
 

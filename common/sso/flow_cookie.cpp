@@ -33,7 +33,8 @@ std::vector<oidc::FlowState> read_flows(const GateConfig& cfg, const RequestView
 std::string flow_cookie(const GateConfig& cfg, const RequestView& req, Random& random,
                         const std::vector<oidc::FlowState>& flows) {
     if (flows.empty()) return gate::clear_flow_cookie(cfg, req);
-    return gate::set_flow_cookie(cfg, req, cfg.keys->seal(oidc::encode_flows(flows), kFlowContext, random));
+    return gate::set_flow_cookie(cfg, req,
+                                 cfg.keys->seal(oidc::encode_flows(flows), kFlowContext, random));
 }
 
 std::string used_state_key(std::string_view state) {

@@ -21,8 +21,8 @@ Task<Decision> backchannel_logout(Ports ports, const GateConfig& cfg, const Requ
 Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestView& req);
 
 struct RefreshResult {
-    bool ended = false;      // the IdP refused: the session was ended
-    bool refreshed = false;  // new tokens stored
+    bool ended = false;     // the IdP refused: the session was ended
+    bool refreshed = false; // new tokens stored
     std::string notice;
 };
 // Refreshes the session's IdP tokens when due (single flight across servers).

@@ -24,9 +24,9 @@ std::optional<std::string> pick_string(const jose::Claims& id, const jose::Claim
 }
 
 bool usable(const std::string& v) {
-    return !v.empty() && v.size() <= kMaxClaimValue &&
-           std::none_of(v.begin(), v.end(),
-                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    return !v.empty() && v.size() <= kMaxClaimValue && std::none_of(v.begin(), v.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
 }
 
 std::string lower(std::string_view s) {
@@ -106,7 +106,9 @@ Mapped map_identity(const ProviderConfig& p, const jose::Claims& id_token,
 }
 
 namespace {
-std::string token_context(const Session& s) { return "sso-tokens:" + s.sso_provider + ":" + s.sso_sub; }
+std::string token_context(const Session& s) {
+    return "sso-tokens:" + s.sso_provider + ":" + s.sso_sub;
+}
 } // namespace
 
 std::string seal_tokens(const KeyRing& keys, Random& random, const Session& s,

@@ -12,7 +12,7 @@ namespace authgate::sso {
 
 struct Mapped {
     Error error = Error::ok;
-    std::string reason;  // for the log when refused
+    std::string reason; // for the log when refused
 };
 
 // Fills user, email, name and groups of s from the claims (userinfo, when given, wins

@@ -79,11 +79,13 @@ Task<Fetched<oidc::ProviderMetadata>> provider_metadata(Ports ports, const Provi
         auto parsed = oidc::parse_discovery(resp.body, c.issuer);
         if (parsed) {
             // Explicit endpoints in the configuration win over discovered ones.
-            if (!c.authorization_endpoint.empty()) parsed->authorization_endpoint = c.authorization_endpoint;
+            if (!c.authorization_endpoint.empty())
+                parsed->authorization_endpoint = c.authorization_endpoint;
             if (!c.token_endpoint.empty()) parsed->token_endpoint = c.token_endpoint;
             if (!c.jwks_uri.empty()) parsed->jwks_uri = c.jwks_uri;
             if (!c.userinfo_endpoint.empty()) parsed->userinfo_endpoint = c.userinfo_endpoint;
-            if (!c.end_session_endpoint.empty()) parsed->end_session_endpoint = c.end_session_endpoint;
+            if (!c.end_session_endpoint.empty())
+                parsed->end_session_endpoint = c.end_session_endpoint;
             rt.metadata = std::make_shared<const oidc::ProviderMetadata>(std::move(*parsed));
             rt.metadata_expires_ms = now + kMetadataTtl;
             out.value = rt.metadata;
@@ -143,7 +145,7 @@ Task<Fetched<jose::KeySet>> provider_keys(Ports ports, const ProviderConfig& p,
             rt.keys = std::make_shared<const jose::KeySet>(std::move(*parsed));
             rt.keys_expires_ms = now + kKeysTtl;
             rt.keys_retry_ms = 0;
-            rt.verified.clear();  // a key may have been withdrawn
+            rt.verified.clear(); // a key may have been withdrawn
             out.value = rt.keys;
             co_return out;
         }
@@ -151,7 +153,7 @@ Task<Fetched<jose::KeySet>> provider_keys(Ports ports, const ProviderConfig& p,
     }
     rt.keys_retry_ms = now + kRetryAfterFailure;
     if (rt.keys && !refetch) {
-        out.value = rt.keys;  // keep using the known keys while the IdP is unreachable
+        out.value = rt.keys; // keep using the known keys while the IdP is unreachable
         co_return out;
     }
     out.error = Error::idp_unreachable;

@@ -21,8 +21,8 @@ constexpr int kStoreAttempts = 4;
 
 struct Current {
     StoreStatus status = StoreStatus::ok;
-    std::string raw;               // the record as read (the expected value of the write)
-    std::optional<Session> session;  // nullopt: the session ended
+    std::string raw;                // the record as read (the expected value of the write)
+    std::optional<Session> session; // nullopt: the session ended
 };
 
 Task<Current> read_current(Store& store, const std::string& key, const Session& s) {
@@ -68,20 +68,20 @@ Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std
     if (current.session->sso_refresh_at_ms != s.sso_refresh_at_ms) {
         co_await ports.store.del(lock);
         s = std::move(*current.session);
-        co_return out;  // refreshed meanwhile
+        co_return out; // refreshed meanwhile
     }
     auto tokens = open_tokens(*cfg.keys, s);
     auto meta = co_await provider_metadata(ports, *p);
     if (!tokens || tokens->refresh_token.empty() || !meta.ok()) {
         out.notice = !meta.ok() ? meta.detail : "session has no usable refresh token";
-        co_return out;  // the lock's expiry paces the next attempt
+        co_return out; // the lock's expiry paces the next attempt
     }
     oidc::Client client{p->conf.client_id, p->client_secret,
                         p->conf.auth_method == config::OidcProvider::AuthMethod::client_secret_post
                             ? oidc::ClientAuth::client_secret_post
                             : oidc::ClientAuth::client_secret_basic};
-    HttpRequest request = oidc::refresh_token_request(meta.value->token_endpoint, client,
-                                                      tokens->refresh_token);
+    HttpRequest request =
+        oidc::refresh_token_request(meta.value->token_endpoint, client, tokens->refresh_token);
     request.ca_file = p->conf.ca_file;
     request.timeout_ms = p->conf.timeout;
     HttpResponse answer = co_await ports.http.fetch(request);
@@ -89,7 +89,7 @@ Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std
                               : Result<oidc::TokenResponse>(fail(answer.error));
     if (!parsed) {
         out.notice = "provider \"" + p->conf.name + "\" refresh failed: " + parsed.error();
-        co_return out;  // transport trouble: try again after the lock expires
+        co_return out; // transport trouble: try again after the lock expires
     }
     if (parsed->is_error()) {
         // invalid_grant and friends: the IdP ended this grant; so does the gate.
@@ -105,7 +105,8 @@ Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std
         // Tokens the session cannot keep (the callback's limit): the old refresh token may
         // already be spent, so the session ends rather than going on with it.
         out.ended = true;
-        out.notice = "provider \"" + p->conf.name + "\" refresh returned tokens over the size "
+        out.notice = "provider \"" + p->conf.name +
+                     "\" refresh returned tokens over the size "
                      "limit; session ended";
         co_await end_session(ports.store, key);
         co_await ports.store.del(lock);
@@ -125,9 +126,9 @@ Task<RefreshResult> refresh_if_due(Ports ports, const GateConfig& cfg, const std
             });
         if (!checked || checked->claims.sub().value_or("") != s.sso_sub) {
             out.ended = true;
-            out.notice = "provider \"" + p->conf.name + "\" refresh returned an unacceptable ID token (" +
-                         (checked ? std::string("another subject") : checked.detail()) +
-                         "); session ended";
+            out.notice =
+                "provider \"" + p->conf.name + "\" refresh returned an unacceptable ID token (" +
+                (checked ? std::string("another subject") : checked.detail()) + "); session ended";
             co_await end_session(ports.store, key);
             co_await ports.store.del(lock);
             co_return out;

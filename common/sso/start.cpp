@@ -58,8 +58,7 @@ Decision idp_unavailable(const GateConfig& cfg, const RequestView& req, Millis n
 }
 
 Task<Decision> redirect_to_idp(Ports ports, const GateConfig& cfg, const RequestView& req,
-                               const ProviderConfig& provider, std::string rd,
-                               oidc::Params extra) {
+                               const ProviderConfig& provider, std::string rd, oidc::Params extra) {
     std::string callback_uri = redirect_uri(cfg, provider);
     if (callback_uri.empty()) co_return gate::error_page(cfg, Error::internal);
     Millis now = ports.clock.now_ms();

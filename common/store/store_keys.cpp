@@ -110,7 +110,7 @@ bool decode_index(std::string_view data, IndexEntries& out) {
 std::optional<std::string> merged_record(std::optional<std::string_view> current,
                                          Store::Fields update) {
     Store::Fields fields;
-    if (current) decode_fields(*current, fields);  // unreadable: replaced by the update
+    if (current) decode_fields(*current, fields); // unreadable: replaced by the update
     merge_fields(fields, std::move(update));
     std::string value = encode_fields(fields);
     if (value.size() > kMaxRecordBytes) return std::nullopt;
@@ -125,9 +125,8 @@ void sort_index(IndexEntries& entries) {
 IndexUpdate update_index_record(std::optional<std::string_view> current, std::string_view member,
                                 Millis expires_at_ms, bool remove, Millis now_ms) {
     IndexEntries entries;
-    if (current) decode_index(*current, entries);  // unreadable: starts over
-    std::erase_if(entries,
-                  [&](const auto& e) { return e.first <= now_ms || e.second == member; });
+    if (current) decode_index(*current, entries); // unreadable: starts over
+    std::erase_if(entries, [&](const auto& e) { return e.first <= now_ms || e.second == member; });
     if (!remove && expires_at_ms > now_ms) {
         if (entries.size() >= kMaxIndexMembers) return {IndexUpdate::Outcome::full, {}, 0};
         entries.emplace_back(expires_at_ms, std::string(member));

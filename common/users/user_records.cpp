@@ -21,11 +21,16 @@ Result<User> user_from_fields(std::string_view name, const Store::Fields& fields
     User u;
     u.name = std::string(name);
     for (const auto& [k, v] : fields) {
-        if (k == "password") u.password_hash = v;
-        else if (k == "email") u.email = v;
-        else if (k == "name") u.display_name = v;
-        else if (k == "groups") u.groups = split_groups(v);
-        else if (k == "disabled") u.disabled = v == "1" || v == "true";
+        if (k == "password")
+            u.password_hash = v;
+        else if (k == "email")
+            u.email = v;
+        else if (k == "name")
+            u.display_name = v;
+        else if (k == "groups")
+            u.groups = split_groups(v);
+        else if (k == "disabled")
+            u.disabled = v == "1" || v == "true";
     }
     // A record without a usable hash can never sign in with a password.
     if (!u.password_hash.empty() && !is_argon2id_hash(u.password_hash)) {
@@ -58,7 +63,7 @@ Task<UserLookup> find_user(const UserDb* file_users, Store& store, std::string_v
     if (!record.ok()) co_return UserLookup{StoreStatus::unavailable, std::nullopt, {}};
     if (!record.value) co_return UserLookup{};
     auto user = user_from_fields(name, *record.value);
-    if (!user) co_return UserLookup{};  // unusable record: treated as unknown
+    if (!user) co_return UserLookup{}; // unusable record: treated as unknown
     co_return UserLookup{StoreStatus::ok, std::move(*user), "store"};
 }
 

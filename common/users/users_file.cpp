@@ -82,7 +82,8 @@ Result<UserDb> UserDb::parse(std::string_view text) {
         for (auto g : split(trim(fields[4]), ',')) {
             g = trim(g);
             if (g.empty()) continue;
-            if (!valid_user_name(g)) return fail(where + "invalid group \"" + std::string(g) + "\"");
+            if (!valid_user_name(g))
+                return fail(where + "invalid group \"" + std::string(g) + "\"");
             u.groups.emplace_back(g);
         }
         for (auto f : split(trim(fields[5]), ',')) {
@@ -107,8 +108,7 @@ const User* UserDb::find(std::string_view name) const {
     return it == users_.end() ? nullptr : &it->second;
 }
 
-Result<std::string> hash_password(std::string_view password, Random& random,
-                                  PasswordCost cost) {
+Result<std::string> hash_password(std::string_view password, Random& random, PasswordCost cost) {
     std::uint8_t salt[16];
     random.fill(salt);
     std::string encoded(256, '\0');

@@ -8,8 +8,8 @@
 #include "authgate/config.h"
 #include "authgate/ports.h"
 #include "authgate/sso.h"
-#include "ngx_http_authgate_pool.h"
 #include "authgate/user_status.h"
+#include "ngx_http_authgate_pool.h"
 #include "ngx_http_authgate_redis.h"
 
 extern "C" {
@@ -25,23 +25,23 @@ struct MainConf {
     ResourceCache* cache;
     ngx_shm_zone_t* zone;
     ngx_thread_pool_t* thread_pool;
-    RedisEndpoint* redis;  // set when authgate_redis replaces the shm zone
+    RedisEndpoint* redis; // set when authgate_redis replaces the shm zone
     ngx_uint_t idp_threads;
-    OwnedNames* owned;     // names set anywhere in the http block: stripped everywhere
-    bool used;  // some location has authgate on or authgate_endpoint
+    OwnedNames* owned; // names set anywhere in the http block: stripped everywhere
+    bool used;         // some location has authgate on or authgate_endpoint
 };
 
 // A request header name prepared once (lower case and hash, as nginx keeps them).
 struct HeaderKey {
-    ngx_str_t key;          // empty: the header is not sent
+    ngx_str_t key; // empty: the header is not sent
     u_char* lowcase_key;
     ngx_uint_t hash;
 };
 
 struct LocConf {
     config::Settings* settings;
-    GateConfig* gate;      // resolved in merge; null until then
-    HeaderKey identity_keys[4];  // user, email, name, groups (from gate->identity_headers)
+    GateConfig* gate;           // resolved in merge; null until then
+    HeaderKey identity_keys[4]; // user, email, name, groups (from gate->identity_headers)
 };
 
 // nginx's cached wall clock (updated once per event-loop iteration; no system call).
@@ -57,14 +57,14 @@ class NgxClock final : public Clock {
 struct Runtime {
     NgxClock clock;
     OpensslRandom random;
-    std::unique_ptr<Store> store;          // shared memory (per worker, completes inline)
-    std::unique_ptr<SessionCache> sessions;  // Redis only: cached lookups (outlives redis)
-    std::unique_ptr<RedisClient> redis;    // or Redis (per-request stores on this client)
-    ngx_thread_pool_t* thread_pool = nullptr;  // nginx's "default": password hashing
-    std::size_t hashing = 0;               // hashes queued or running on it (bounded)
-    std::unique_ptr<IdpPool> idp_pool;     // IdP calls, on threads of their own
-    sso::ProviderRegistry providers;       // discovery documents and JWKS of SSO providers
-    UserStatusCache user_status;           // run-time users' status, read at most 30 s ago
+    std::unique_ptr<Store> store;             // shared memory (per worker, completes inline)
+    std::unique_ptr<SessionCache> sessions;   // Redis only: cached lookups (outlives redis)
+    std::unique_ptr<RedisClient> redis;       // or Redis (per-request stores on this client)
+    ngx_thread_pool_t* thread_pool = nullptr; // nginx's "default": password hashing
+    std::size_t hashing = 0;                  // hashes queued or running on it (bounded)
+    std::unique_ptr<IdpPool> idp_pool;        // IdP calls, on threads of their own
+    sso::ProviderRegistry providers;          // discovery documents and JWKS of SSO providers
+    UserStatusCache user_status;              // run-time users' status, read at most 30 s ago
 };
 
 Runtime* runtime();

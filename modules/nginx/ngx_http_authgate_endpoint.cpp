@@ -22,7 +22,7 @@ ngx_int_t run(ngx_http_request_t* r, std::string_view body, bool finalize) {
     st->build_view(cfg, body);
     if (!st->start(handle_endpoint(st->ports(), cfg, st->view))) {
         if (!finalize) r->main->count++;
-        return NGX_DONE;  // finished by RequestState when the flow completes
+        return NGX_DONE; // finished by RequestState when the flow completes
     }
     st->applied = true;
     log_notice(r, *st->decision);
@@ -46,11 +46,11 @@ void body_ready(ngx_http_request_t* r) noexcept {
         bool in_file = false;
         if (r->request_body != nullptr) {
             for (ngx_chain_t* cl = r->request_body->bufs; cl != nullptr; cl = cl->next) {
-                if (cl->buf->in_file) {  // larger than client_body_buffer_size
+                if (cl->buf->in_file) { // larger than client_body_buffer_size
                     in_file = true;
                     break;
                 }
-                if (!ngx_buf_in_memory(cl->buf)) continue;  // e.g. the final empty buffer
+                if (!ngx_buf_in_memory(cl->buf)) continue; // e.g. the final empty buffer
                 body.append(reinterpret_cast<const char*>(cl->buf->pos),
                             static_cast<std::size_t>(cl->buf->last - cl->buf->pos));
             }

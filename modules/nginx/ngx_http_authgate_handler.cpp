@@ -41,7 +41,7 @@ ngx_int_t decide(ngx_http_request_t* r, const LocConf& lc, RequestState& st) {
     const GateConfig& cfg = *lc.gate;
     Ports ports = st.ports();
     if (auto cached = check_access_cached(ports, cfg, st.view)) {
-        st.decision = std::move(*cached);  // a cache hit: no store, no coroutine
+        st.decision = std::move(*cached); // a cache hit: no store, no coroutine
         return apply(r, lc, st);
     }
     if (!st.start(check_access(ports, cfg, st.view))) return NGX_AGAIN;
@@ -53,11 +53,11 @@ ngx_int_t check(ngx_http_request_t* r, const LocConf& lc) {
     RequestState* st = RequestState::find(r, Phase::access);
     if (st != nullptr) {
         if (st->suspended) return NGX_AGAIN;
-        if (!st->applied) return apply(r, lc, *st);  // the flow finished asynchronously
+        if (!st->applied) return apply(r, lc, *st); // the flow finished asynchronously
         if (st->decision && st->decision->allowed()) {
             // An internal redirect brought an allowed request here.
             if (st->applied_cfg == &cfg) return allowed(r);
-            strip_client_identity(r, cfg);  // the previous location's identity headers too
+            strip_client_identity(r, cfg); // the previous location's identity headers too
             if (!same_authentication(*st->applied_cfg, cfg)) {
                 // Other tokens or session rules: decide afresh, on the original credentials.
                 st->restart();
@@ -72,7 +72,7 @@ ngx_int_t check(ngx_http_request_t* r, const LocConf& lc) {
     }
     st = RequestState::create(r, Phase::access);
     if (st == nullptr) return NGX_ERROR;
-    st->build_view(cfg, {});  // before stripping: the view keeps the original cookies
+    st->build_view(cfg, {}); // before stripping: the view keeps the original cookies
     strip_client_identity(r, cfg);
     return decide(r, lc, *st);
 }
@@ -103,7 +103,7 @@ ngx_int_t access_handler(ngx_http_request_t* r) {
 
 // SSI include, auth_request, mirror: decided on the main request's credentials.
 ngx_int_t subrequest_handler(ngx_http_request_t* r) {
-    if (r == r->main) return NGX_DECLINED;  // decided in the ACCESS phase
+    if (r == r->main) return NGX_DECLINED; // decided in the ACCESS phase
     const LocConf* lc = gate_conf(r);
     if (lc == nullptr) return NGX_DECLINED;
     if (!own_request_headers(r)) return NGX_HTTP_INTERNAL_SERVER_ERROR;

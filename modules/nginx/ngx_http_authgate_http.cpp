@@ -20,7 +20,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
     std::size_t len = size * n;
     if (sink->response->body.size() + len > sink->limit) {
         sink->too_large = true;
-        return 0;  // aborts the transfer
+        return 0; // aborts the transfer
     }
     sink->response->body.append(data, len);
     return len;
@@ -38,7 +38,7 @@ std::string media_type(const char* content_type) {
 
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     const auto* cancel = static_cast<const std::atomic<bool>*>(user);
-    return cancel->load(std::memory_order_relaxed) ? 1 : 0;  // non-zero aborts
+    return cancel->load(std::memory_order_relaxed) ? 1 : 0; // non-zero aborts
 }
 
 struct CurlDeleter {
@@ -105,8 +105,8 @@ HttpResponse curl_fetch(const HttpRequest& request, const std::atomic<bool>* can
         CURLcode rc = curl_easy_perform(c);
         if (sink.too_large) {
             response = HttpResponse{};
-            response.error = "response larger than " + std::to_string(request.max_response_bytes) +
-                             " bytes";
+            response.error =
+                "response larger than " + std::to_string(request.max_response_bytes) + " bytes";
             return response;
         }
         if (rc != CURLE_OK) {

@@ -69,7 +69,7 @@ FileReader file_reader(ngx_conf_t* cf) {
         std::ostringstream text;
         text << in.rdbuf();
         if (in.bad()) return fail("cannot read \"" + full + "\"");
-        struct stat st{};
+        struct stat st {};
         if (full.ends_with(".key") && ::stat(full.c_str(), &st) == 0 && (st.st_mode & 0077)) {
             ngx_log_error(NGX_LOG_WARN, log, 0,
                           "authgate: key file \"%s\" is readable by group or others", full.c_str());
@@ -90,8 +90,8 @@ Result<RedisAddress> resolve_address(ngx_conf_t* cf, const std::string& host, in
                     (u.err ? std::string(": ") + u.err : std::string()));
     }
     u_char text[NGX_SOCKADDR_STRLEN];
-    size_t len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text,
-                               NGX_SOCKADDR_STRLEN, 0);
+    size_t len =
+        ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text, NGX_SOCKADDR_STRLEN, 0);
     RedisAddress a;
     a.ip.assign(reinterpret_cast<char*>(text), len);
     a.port = port;
@@ -103,7 +103,8 @@ Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::Settings& set
     const config::RedisSettings& s = *settings.redis;
     const auto* sentinels = settings.redis_sentinels ? &*settings.redis_sentinels : nullptr;
     auto at = [&](std::string_view directive, const std::string& message) {
-        return fail(std::string(directive) + " " + message + config::origin_of(settings, directive));
+        return fail(std::string(directive) + " " + message +
+                    config::origin_of(settings, directive));
     };
     RedisEndpoint ep;
     ep.db = s.db;
@@ -221,7 +222,7 @@ std::vector<ngx_command_t> build_commands() {
         c.post = const_cast<config::Directive*>(&d);
         out.push_back(c);
     }
-    ngx_command_t end{};  // ngx_null_command
+    ngx_command_t end{}; // ngx_null_command
     out.push_back(end);
     return out;
 }
@@ -271,8 +272,8 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
             *mc->redis = std::move(*endpoint);
             return static_cast<char*>(NGX_CONF_OK);
         }
-        config::ShmZone zone = mc->settings->shm_zone.value_or(
-            config::ShmZone{"authgate", kDefaultZoneSize});
+        config::ShmZone zone =
+            mc->settings->shm_zone.value_or(config::ShmZone{"authgate", kDefaultZoneSize});
         ngx_str_t name = pool_str(cf->pool, zone.name);
         mc->zone = shm_store_zone_add(cf, name, zone.size,
                                       config::origin_of(settings, "authgate_shm_zone"));
@@ -306,7 +307,7 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
         // everywhere; ungated locations load no files.
         if (!active && !mc->used) return static_cast<char*>(NGX_CONF_OK);
         auto resolved = resolve(*conf->settings, *mc->cache, file_reader(cf));
-        if (!resolved) return conf_error(cf, resolved.error());  // names its directive's place
+        if (!resolved) return conf_error(cf, resolved.error()); // names its directive's place
         if (resolved->endpoint) {
             // The endpoint only answers under the prefix the gate redirects to.
             auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
@@ -378,9 +379,8 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         auto* rt = new Runtime();
         if (mc->redis != nullptr) {
             if (mc->redis->session_cache > 0) {
-                rt->sessions = std::make_unique<SessionCache>(
-                    SessionCache::Limits{mc->redis->session_cache, kSessionCacheEntries,
-                                         kSessionCacheLiveWindow});
+                rt->sessions = std::make_unique<SessionCache>(SessionCache::Limits{
+                    mc->redis->session_cache, kSessionCacheEntries, kSessionCacheLiveWindow});
             }
             rt->redis = std::make_unique<RedisClient>(*mc->redis, cycle->log, rt->sessions.get());
             rt->redis->start();
@@ -389,8 +389,8 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         }
         rt->thread_pool = mc->thread_pool;
         g_runtime = rt;
-        rt->idp_pool = std::make_unique<IdpPool>(mc->idp_threads, kMaxIdpCallsPerWorker,
-                                                 cycle->log);
+        rt->idp_pool =
+            std::make_unique<IdpPool>(mc->idp_threads, kMaxIdpCallsPerWorker, cycle->log);
         if (!rt->idp_pool->start()) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "authgate: cannot start the IdP threads");
             return NGX_ERROR;
@@ -411,8 +411,8 @@ void exit_process(ngx_cycle_t*) noexcept {
 std::vector<ngx_command_t> g_commands = build_commands();
 
 ngx_http_module_t g_module_ctx = {
-    preconfiguration,  postconfiguration, create_main_conf, init_main_conf,
-    nullptr,           nullptr,           create_loc_conf,  merge_loc_conf,
+    preconfiguration, postconfiguration, create_main_conf, init_main_conf,
+    nullptr,          nullptr,           create_loc_conf,  merge_loc_conf,
 };
 
 } // namespace

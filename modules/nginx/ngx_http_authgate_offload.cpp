@@ -53,7 +53,7 @@ struct ThreadAwaiter {
         Runtime* rt = runtime();
         ngx_http_request_t* r = state.r;
         if (rt == nullptr || rt->thread_pool == nullptr) return false;
-        if (rt->hashing >= kMaxHashingPerWorker) return false;  // bounded: 503, not a queue
+        if (rt->hashing >= kMaxHashingPerWorker) return false; // bounded: 503, not a queue
         ngx_thread_task_t* task = ngx_thread_task_alloc(r->pool, sizeof(ThreadJob));
         if (task == nullptr) return false;
         job = static_cast<ThreadJob*>(task->ctx);

@@ -77,7 +77,7 @@ void IdpPool::run() noexcept {
         }
         std::uint64_t one = 1;
         ssize_t n = write(fd_, &one, sizeof one);
-        static_cast<void>(n);  // the counter only saturates; the loop drains finished_ anyway
+        static_cast<void>(n); // the counter only saturates; the loop drains finished_ anyway
     }
 }
 
@@ -119,7 +119,7 @@ void IdpPool::stop() noexcept {
     queue_.clear();
     finished_.clear();
     if (conn_ != nullptr) {
-        ngx_close_connection(conn_);  // also closes fd_
+        ngx_close_connection(conn_); // also closes fd_
         conn_ = nullptr;
         fd_ = -1;
     } else if (fd_ != -1) {

@@ -23,8 +23,8 @@ namespace authgate::ngx {
 class IdpPool {
   public:
     struct Job {
-        std::function<void()> work;  // on a pool thread; touches only memory it was given
-        std::function<void()> done;  // back on the event loop, once work has run
+        std::function<void()> work; // on a pool thread; touches only memory it was given
+        std::function<void()> done; // back on the event loop, once work has run
     };
 
     IdpPool(std::size_t threads, std::size_t max_queue, ngx_log_t* log);
@@ -55,7 +55,7 @@ class IdpPool {
     std::mutex mutex_;
     std::condition_variable wanted_;
     std::deque<std::unique_ptr<Job>> queue_;     // waiting for a thread
-    std::vector<std::unique_ptr<Job>> finished_;  // waiting for the event loop
+    std::vector<std::unique_ptr<Job>> finished_; // waiting for the event loop
     std::size_t pending_ = 0;                    // queued or running
     std::vector<std::thread> workers_;
 };

@@ -10,7 +10,7 @@ namespace authgate::ngx {
 namespace {
 
 constexpr Millis kFirstBackoff = 50;
-constexpr Millis kMaxBackoff = 500;  // a returning Redis is used again within ~0.5 s
+constexpr Millis kMaxBackoff = 500; // a returning Redis is used again within ~0.5 s
 constexpr Millis kBeatInterval = kSessionCacheBeat;
 
 Millis now_ms() {
@@ -40,14 +40,14 @@ void on_reply(redisAsyncContext* ac, void* reply, void* priv) noexcept {
     auto* r = static_cast<redisReply*>(reply);
     if (r != nullptr && r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
         std::string_view(r->str, 8) == "READONLY") {
-        cmd->client->demoted(ac);  // a failed-over master: find the new one
+        cmd->client->demoted(ac); // a failed-over master: find the new one
     }
     if (cmd->timer.timer_set) ngx_del_timer(&cmd->timer);
     RedisRequestStore* owner = cmd->owner;
     if (owner != nullptr) {
         try {
             copy_reply(r, *cmd->result);
-        } catch (...) {  // out of memory copying the reply: the flow sees "unavailable"
+        } catch (...) { // out of memory copying the reply: the flow sees "unavailable"
             cmd->result->ok = false;
         }
     }
@@ -156,7 +156,7 @@ RedisClient::RedisClient(RedisEndpoint endpoint, ngx_log_t* log, SessionCache* c
     for (ngx_event_t* ev : {&reconnect_ev_, &connect_timer_, &discover_ev_, &tick_ev_}) {
         ev->data = this;
         ev->log = log_;
-        ev->cancelable = 1;  // never hold up a graceful shutdown
+        ev->cancelable = 1; // never hold up a graceful shutdown
     }
     reconnect_ev_.handler = on_reconnect_timer;
     connect_timer_.handler = on_connect_timer;
@@ -232,7 +232,7 @@ bool RedisClient::open(Link& link, const RedisAddress& address) {
     ac->ev.cleanup = ev_cleanup;
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    if (link.subscriber) return true;  // supervised by the tick
+    if (link.subscriber) return true; // supervised by the tick
     if (connect_timer_.timer_set) ngx_del_timer(&connect_timer_);
     ngx_add_timer(&connect_timer_, static_cast<ngx_msec_t>(ep_.connect_timeout));
     return true;
@@ -303,7 +303,8 @@ void RedisClient::open_master() {
         auth.push_back(ep_.password);
         send_raw(master_.ac, on_auth_reply, nullptr, auth);
     }
-    if (ep_.db != 0) send_raw(master_.ac, on_auth_reply, nullptr, {"SELECT", std::to_string(ep_.db)});
+    if (ep_.db != 0)
+        send_raw(master_.ac, on_auth_reply, nullptr, {"SELECT", std::to_string(ep_.db)});
     // The link counts as up once this last handshake reply is good: PING, or ROLE (must
     // say "master") with Sentinel.
     if (ep_.master_name.empty()) {
@@ -336,7 +337,7 @@ void RedisClient::fail(const char* why) {
     subscription_lost(nullptr);
     if (connect_timer_.timer_set) ngx_del_timer(&connect_timer_);
     close(master_);
-    if (!ep_.master_name.empty()) have_master_ = false;  // ask the sentinels again
+    if (!ep_.master_name.empty()) have_master_ = false; // ask the sentinels again
     schedule_reconnect();
 }
 
@@ -344,7 +345,7 @@ void RedisClient::demoted(redisAsyncContext* ac) {
     if (master_.ac != ac) return;
     log_down("the server is no longer the master");
     if (!ep_.master_name.empty()) have_master_ = false;
-    redisAsyncDisconnect(ac);  // on_disconnect schedules the reconnect
+    redisAsyncDisconnect(ac); // on_disconnect schedules the reconnect
 }
 
 bool RedisClient::send(RedisCommand* cmd, const std::vector<std::string>& args) {
@@ -356,7 +357,7 @@ void RedisClient::on_connect(const redisAsyncContext* ac, int status) {
     Link* link = link_of(ac);
     RedisClient* self = link->owner;
     if (link->ac != ac) return;
-    if (status == REDIS_OK) return;  // up once the handshake is answered (on_ready_reply)
+    if (status == REDIS_OK) return; // up once the handshake is answered (on_ready_reply)
     // hiredis frees the context after this callback.
     link->ac = nullptr;
     if (link->subscriber) {
@@ -378,7 +379,7 @@ void RedisClient::on_connect(const redisAsyncContext* ac, int status) {
 void RedisClient::on_disconnect(const redisAsyncContext* ac, int status) {
     Link* link = link_of(ac);
     RedisClient* self = link->owner;
-    if (link->ac != ac) return;  // we dropped it ourselves
+    if (link->ac != ac) return; // we dropped it ourselves
     link->ac = nullptr;
     if (link->sentinel) return;
     if (link->subscriber) {
@@ -396,7 +397,7 @@ void RedisClient::on_auth_reply(redisAsyncContext* ac, void* reply, void*) {
     auto* r = static_cast<redisReply*>(reply);
     if (r == nullptr || r->type != REDIS_REPLY_ERROR) return;
     RedisClient* self = link_of(ac)->owner;
-    if (!self->down_logged_) {  // once per incident, like every other outage
+    if (!self->down_logged_) { // once per incident, like every other outage
         ngx_log_error(NGX_LOG_ERR, self->log_, 0,
                       "authgate: redis %s rejected the login: %*s; the gate fails closed",
                       self->ep_.display.c_str(), static_cast<size_t>(r->len), r->str);
@@ -412,7 +413,7 @@ void RedisClient::on_ready_reply(redisAsyncContext* ac, void* reply, void*) {
     Link* link = link_of(ac);
     RedisClient* self = link->owner;
     if (r == nullptr || link->ac != ac) return;
-    if (r->type == REDIS_REPLY_ERROR) {  // e.g. NOAUTH: Redis wants a password we lack
+    if (r->type == REDIS_REPLY_ERROR) { // e.g. NOAUTH: Redis wants a password we lack
         if (!self->down_logged_) {
             ngx_log_error(NGX_LOG_ERR, self->log_, 0,
                           "authgate: redis %s refused the connection: %*s; the gate fails closed",

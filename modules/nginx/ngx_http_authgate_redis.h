@@ -30,7 +30,7 @@ inline constexpr Millis kSessionCacheLiveWindow = 60;
 inline constexpr std::size_t kSessionCacheEntries = 10000;
 
 struct RedisAddress {
-    std::string ip;         // numeric address, or empty for a unix socket
+    std::string ip; // numeric address, or empty for a unix socket
     int port = 6379;
     std::string unix_path;
     std::string display() const;
@@ -38,7 +38,7 @@ struct RedisAddress {
 
 // Resolved at configuration time (no DNS at run time).
 struct RedisEndpoint {
-    RedisAddress address;   // the server, unless the master comes from sentinels
+    RedisAddress address; // the server, unless the master comes from sentinels
     std::string master_name;
     std::vector<RedisAddress> sentinels;
     int db = 0;
@@ -47,17 +47,17 @@ struct RedisEndpoint {
     std::string prefix;
     Millis connect_timeout = 1000;
     Millis command_timeout = 500;
-    Millis session_cache = 1000;  // max age of a cached session lookup; 0: no cache
-    std::string display;    // "127.0.0.1:6379" or "sentinel master mymaster" for logs
+    Millis session_cache = 1000; // max age of a cached session lookup; 0: no cache
+    std::string display;         // "127.0.0.1:6379" or "sentinel master mymaster" for logs
 };
 
 // What a command came back with.
 struct RedisResult {
-    bool ok = false;        // false: no answer (down, timeout, protocol error)
-    int type = 0;           // REDIS_REPLY_*
+    bool ok = false; // false: no answer (down, timeout, protocol error)
+    int type = 0;    // REDIS_REPLY_*
     long long integer = 0;
-    std::string str;        // string, status or error text
-    std::vector<std::string> elements;  // array replies (strings)
+    std::string str;                   // string, status or error text
+    std::vector<std::string> elements; // array replies (strings)
 };
 
 // A Lua script run with EVALSHA, loaded with EVAL when Redis answers NOSCRIPT.
@@ -132,8 +132,8 @@ class RedisClient {
     ngx_log_t* log_;
     Link master_;
     Link sentinel_;
-    RedisAddress current_;       // the master in use
-    bool have_master_ = false;   // sentinel mode: current_ is known
+    RedisAddress current_;     // the master in use
+    bool have_master_ = false; // sentinel mode: current_ is known
     std::size_t sentinel_index_ = 0;
     std::size_t sentinels_tried_ = 0;
     bool connected_ = false;
@@ -142,11 +142,11 @@ class RedisClient {
     Millis backoff_ = 0;
     ngx_event_t reconnect_ev_{};
     ngx_event_t connect_timer_{};
-    ngx_event_t discover_ev_{};  // posted: runs once hiredis has freed the old sentinel link
+    ngx_event_t discover_ev_{}; // posted: runs once hiredis has freed the old sentinel link
 
     SessionCache* cache_;
-    std::string channel_;        // <prefix>invalidate
-    std::string beat_channel_;   // <prefix>invalidate:<random>, this worker's heartbeats
+    std::string channel_;      // <prefix>invalidate
+    std::string beat_channel_; // <prefix>invalidate:<random>, this worker's heartbeats
     Link sub_;
     bool sub_confirmed_ = false;
     bool sub_logged_ = false;
@@ -154,7 +154,7 @@ class RedisClient {
     Millis sub_opened_ = 0;
     Millis sub_retry_at_ = 0;
     Millis sub_backoff_ = 0;
-    ngx_event_t tick_ev_{};      // heartbeats and subscription supervision
+    ngx_event_t tick_ev_{}; // heartbeats and subscription supervision
 };
 
 // The Store a flow sees for one request backed by Redis.

@@ -46,7 +46,7 @@ void on_command_timeout(ngx_event_t* ev) noexcept {
     RedisRequestStore* owner = cmd->owner;
     RedisClient* client = cmd->client;
     if (owner != nullptr) cmd->result->ok = false;
-    cmd->owner = nullptr;  // hiredis still owns cmd; its callback frees it
+    cmd->owner = nullptr; // hiredis still owns cmd; its callback frees it
     client->fail("command timed out");
     if (owner != nullptr) owner->completed();
 }
@@ -71,14 +71,13 @@ bool RedisRequestStore::Awaiter::await_suspend(std::coroutine_handle<> h) {
     if (!store.client_.send(cmd, argv)) {
         delete cmd;
         result.ok = false;
-        return false;  // resume at once with "unavailable"
+        return false; // resume at once with "unavailable"
     }
     ngx_http_request_t* r = store.state_.r;
     cmd->timer.handler = on_command_timeout;
     cmd->timer.data = cmd;
     cmd->timer.log = r->connection->log;
-    ngx_add_timer(&cmd->timer,
-                  static_cast<ngx_msec_t>(store.client_.endpoint().command_timeout));
+    ngx_add_timer(&cmd->timer, static_cast<ngx_msec_t>(store.client_.endpoint().command_timeout));
     store.pending_ = cmd;
     store.state_.park(h);
     return true;
@@ -157,8 +156,8 @@ Task<StoreReply<bool>> RedisRequestStore::compare_and_set(std::string_view k,
 
 Task<StoreReply<bool>> RedisRequestStore::set_if_absent(std::string_view k, std::string value,
                                                         Millis ttl_ms) {
-    std::vector<std::string> argv = {"SET", key(k), std::move(value), "PX",
-                                     std::to_string(std::max<Millis>(ttl_ms, 1)), "NX"};
+    std::vector<std::string> argv = {
+        "SET", key(k), std::move(value), "PX", std::to_string(std::max<Millis>(ttl_ms, 1)), "NX"};
     RedisResult r = co_await command(std::move(argv));
     if (r.ok && r.type == REDIS_REPLY_STATUS) co_return StoreReply<bool>{StoreStatus::ok, true};
     if (r.ok && r.type == REDIS_REPLY_NIL) co_return StoreReply<bool>{StoreStatus::ok, false};
@@ -186,8 +185,7 @@ Task<StoreReply<bool>> RedisRequestStore::del(std::string_view k) {
     co_return StoreReply<bool>{StoreStatus::unavailable, false};
 }
 
-Task<RedisResult> RedisRequestStore::eval(const RedisScript& script,
-                                          std::vector<std::string> keys,
+Task<RedisResult> RedisRequestStore::eval(const RedisScript& script, std::vector<std::string> keys,
                                           std::vector<std::string> args) {
     std::vector<std::string> argv = {"EVALSHA", script.sha1, std::to_string(keys.size())};
     argv.insert(argv.end(), keys.begin(), keys.end());
@@ -213,8 +211,7 @@ Task<StoreReply<std::int64_t>> RedisRequestStore::incr(std::string_view k, std::
     co_return StoreReply<std::int64_t>{StoreStatus::unavailable, 0};
 }
 
-Task<StoreReply<bool>> RedisRequestStore::index_add(std::string_view index,
-                                                    std::string_view member,
+Task<StoreReply<bool>> RedisRequestStore::index_add(std::string_view index, std::string_view member,
                                                     Millis expires_at_ms, Millis now_ms) {
     std::vector<std::string> keys = {key(index)};
     std::vector<std::string> args = {std::to_string(expires_at_ms), std::string(member),
@@ -232,13 +229,14 @@ Task<StoreReply<bool>> RedisRequestStore::index_remove(std::string_view index,
     co_return StoreReply<bool>{ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
 }
 
-Task<StoreReply<std::vector<std::string>>> RedisRequestStore::index_members(
-    std::string_view index, Millis now_ms) {
+Task<StoreReply<std::vector<std::string>>> RedisRequestStore::index_members(std::string_view index,
+                                                                            Millis now_ms) {
     std::vector<std::string> argv = {"ZRANGEBYSCORE", key(index), "(" + std::to_string(now_ms),
                                      "+inf"};
     RedisResult r = co_await command(std::move(argv));
     using Reply = StoreReply<std::vector<std::string>>;
-    if (r.ok && r.type == REDIS_REPLY_ARRAY) co_return Reply{StoreStatus::ok, std::move(r.elements)};
+    if (r.ok && r.type == REDIS_REPLY_ARRAY)
+        co_return Reply{StoreStatus::ok, std::move(r.elements)};
     co_return Reply{StoreStatus::unavailable, {}};
 }
 

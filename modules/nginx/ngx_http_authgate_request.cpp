@@ -200,13 +200,12 @@ bool own_request_headers(ngx_http_request_t* r) {
     return ok;
 }
 
-
 // ---- request state ---------------------------------------------------------------
 
 RequestState::RequestState(ngx_http_request_t* req, Phase p)
     : r(req), phase(p), offloader_(*this), idp_offloader_(*this),
-      http_(idp_offloader_, runtime() && runtime()->idp_pool ? &runtime()->idp_pool->stopping()
-                                                             : nullptr),
+      http_(idp_offloader_,
+            runtime() && runtime()->idp_pool ? &runtime()->idp_pool->stopping() : nullptr),
       parking_(*this) {}
 
 RequestState* RequestState::find(ngx_http_request_t* r, Phase phase) {
@@ -228,7 +227,9 @@ RequestState* RequestState::create(ngx_http_request_t* r, Phase phase) {
     return st;
 }
 
-void RequestState::cleanup(void* data) noexcept { static_cast<RequestState*>(data)->~RequestState(); }
+void RequestState::cleanup(void* data) noexcept {
+    static_cast<RequestState*>(data)->~RequestState();
+}
 
 void RequestState::build_view(const GateConfig&, std::string_view body) {
     RequestView& v = view;
@@ -239,7 +240,8 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
     v.cookie_headers.clear();
     v.subrequest = r != r->main;
     if (const ClientCookies* sent = v.subrequest ? find_client_cookies(r->main) : nullptr) {
-        for (ngx_uint_t i = 0; i < sent->count; ++i) v.cookie_headers.push_back(sv(sent->values[i]));
+        for (ngx_uint_t i = 0; i < sent->count; ++i)
+            v.cookie_headers.push_back(sv(sent->values[i]));
     } else {
         auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
         for (ngx_uint_t i = 0; i < r->headers_in.cookies.nelts; ++i) {
@@ -285,11 +287,11 @@ Ports RequestState::ports() {
     Runtime* rt = runtime();
     if (rt->redis) {
         if (!redis_store_) redis_store_.emplace(*rt->redis, *this);
-        return Ports{*redis_store_, rt->clock, rt->random, offloader_, http_, rt->providers,
-                     rt->sessions.get(), &parking_, &rt->user_status};
+        return Ports{*redis_store_, rt->clock,          rt->random, offloader_,      http_,
+                     rt->providers, rt->sessions.get(), &parking_,  &rt->user_status};
     }
-    return Ports{*rt->store, rt->clock, rt->random, offloader_, http_, rt->providers, nullptr,
-                 &parking_};
+    return Ports{*rt->store, rt->clock,     rt->random, offloader_,
+                 http_,      rt->providers, nullptr,    &parking_};
 }
 
 bool RequestState::start(Task<Decision> task) {
@@ -395,7 +397,7 @@ void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
 }
 
 ngx_int_t apply_allow(ngx_http_request_t* r, const LocConf& lc, const Decision& d) {
-    const HeaderKey* k = lc.identity_keys;  // user, email, name, groups
+    const HeaderKey* k = lc.identity_keys; // user, email, name, groups
     const Identity& id = d.identity;
     bool ok = true;
     if (k[0].key.len != 0) ok &= push_identity(r, k[0], id.user);
@@ -475,8 +477,8 @@ ngx_int_t send_decision(ngx_http_request_t* r, const Decision& d) {
 
 void log_notice(ngx_http_request_t* r, const Decision& d) {
     if (d.notice.empty()) return;
-    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0, "authgate: %*s",
-                  d.notice.size(), d.notice.data());
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0, "authgate: %*s", d.notice.size(),
+                  d.notice.data());
 }
 
 } // namespace authgate::ngx

@@ -87,8 +87,8 @@ class RequestState {
     RequestView view;
     std::optional<Decision> decision;
     bool suspended = false;
-    bool applied = false;                 // the decision was applied to the request
-    const GateConfig* applied_cfg = nullptr;  // ... under this location's configuration
+    bool applied = false;                    // the decision was applied to the request
+    const GateConfig* applied_cfg = nullptr; // ... under this location's configuration
 
   private:
     explicit RequestState(ngx_http_request_t* req, Phase p);
@@ -99,7 +99,7 @@ class RequestState {
     std::coroutine_handle<> pending_;
     bool woken_ = false;
     ngx_http_event_handler_pt saved_write_handler_ = nullptr;
-    std::optional<RedisRequestStore> redis_store_;  // declared after task_: detaches first
+    std::optional<RedisRequestStore> redis_store_; // declared after task_: detaches first
     std::string body_;
     char request_id_[64];
     Task<Decision> task_;

@@ -17,7 +17,7 @@ constexpr std::size_t kMaxValue = kMaxRecordBytes;
 struct Shared {
     ngx_rbtree_t tree;
     ngx_rbtree_node_t sentinel;
-    ngx_queue_t lru;  // most recently used at the head
+    ngx_queue_t lru; // most recently used at the head
     ngx_uint_t eviction_logged;
 };
 
@@ -29,7 +29,7 @@ struct ZoneCtx {
 
 // One allocation per entry: node, then key bytes, then value bytes.
 struct Entry {
-    ngx_rbtree_node_t node;  // node.key = hash of the key
+    ngx_rbtree_node_t node; // node.key = hash of the key
     ngx_queue_t queue;
     int64_t expires_ms;
     uint32_t key_len;
@@ -55,8 +55,7 @@ Entry* entry_of(ngx_rbtree_node_t* node) {
     return reinterpret_cast<Entry*>(reinterpret_cast<u_char*>(node) - offsetof(Entry, node));
 }
 
-void insert_value(ngx_rbtree_node_t* temp, ngx_rbtree_node_t* node,
-                  ngx_rbtree_node_t* sentinel) {
+void insert_value(ngx_rbtree_node_t* temp, ngx_rbtree_node_t* node, ngx_rbtree_node_t* sentinel) {
     ngx_rbtree_node_t** p;
     for (;;) {
         if (node->key < temp->key) {
@@ -79,7 +78,7 @@ void insert_value(ngx_rbtree_node_t* temp, ngx_rbtree_node_t* node,
 ngx_int_t init_zone(ngx_shm_zone_t* zone, void* data) {
     auto* ctx = static_cast<ZoneCtx*>(zone->data);
     ctx->pool = reinterpret_cast<ngx_slab_pool_t*>(zone->shm.addr);
-    if (data != nullptr) {  // reload: the zone and its entries carry over
+    if (data != nullptr) { // reload: the zone and its entries carry over
         ctx->sh = static_cast<ZoneCtx*>(data)->sh;
         return NGX_OK;
     }
@@ -161,7 +160,7 @@ class Locked {
     // being replaced, if any) is never evicted for it.
     Entry* insert(std::string_view key, std::string_view value, int64_t expires_ms, int64_t now,
                   ngx_log_t* log, Entry* keep = nullptr) {
-        if (keep != nullptr) touch(keep);  // evicted last; live, so expire() spares it
+        if (keep != nullptr) touch(keep); // evicted last; live, so expire() spares it
         size_t size = offsetof(Entry, data) + key.size() + value.size();
         auto* e = static_cast<Entry*>(ngx_slab_alloc_locked(ctx_->pool, size));
         if (e == nullptr) {
@@ -231,8 +230,8 @@ ngx_shm_zone_t* shm_store_zone_add(ngx_conf_t* cf, const ngx_str_t& name, size_t
     ngx_shm_zone_t* zone = ngx_shared_memory_add(cf, &zone_name, size, &ngx_http_authgate_module);
     if (zone == nullptr) return nullptr;
     if (zone->data != nullptr) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "authgate: zone \"%V\" is already in use%s",
-                      &name, origin.c_str());
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "authgate: zone \"%V\" is already in use%s", &name,
+                      origin.c_str());
         return nullptr;
     }
     auto* ctx = static_cast<ZoneCtx*>(ngx_pcalloc(cf->pool, sizeof(ZoneCtx)));
@@ -341,7 +340,7 @@ Task<StoreReply<std::int64_t>> ShmStore::incr(std::string_view key, std::int64_t
             int64_t current = 0;
             std::from_chars(text.data(), text.data() + text.size(), current);
             value = current + delta;
-            expires = e->expires_ms;  // a counter keeps its window
+            expires = e->expires_ms; // a counter keeps its window
         }
         char buf[24];
         auto res = std::to_chars(buf, buf + sizeof buf, value);
@@ -396,8 +395,8 @@ Task<StoreReply<bool>> ShmStore::hash_set(std::string_view key, Fields fields) {
         if (value && fits(log_, key, *value)) {
             ok = z.replace(old, key, *value, INT64_MAX, now, log_);
         } else if (!value) {
-            ngx_log_error(NGX_LOG_ERR, log_, 0,
-                          "authgate: record update refused: over %uz bytes", kMaxRecordBytes);
+            ngx_log_error(NGX_LOG_ERR, log_, 0, "authgate: record update refused: over %uz bytes",
+                          kMaxRecordBytes);
         }
     }
     co_return StoreReply<bool>{ok ? StoreStatus::ok : StoreStatus::unavailable, ok};
@@ -434,8 +433,7 @@ StoreReply<bool> ShmStore::update_index(std::string_view index, std::string_view
         ngx_log_error(NGX_LOG_ERR, log_, 0, "authgate: index full (%uz members), not added",
                       kMaxIndexMembers);
         return {StoreStatus::unavailable, false};
-    case IndexUpdate::Outcome::write:
-        break;
+    case IndexUpdate::Outcome::write: break;
     }
     if (!fits(log_, index, u.value)) return {StoreStatus::unavailable, false};
     bool ok = z.replace(old, index, u.value, u.expires_ms, clock, log_);

@@ -9,7 +9,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text = as_view(data, size);
     auto keys = authgate::KeyRing::parse(text);
     if (keys) {
-        (void)keys->open(text, "ctx");  // sealed-value parsing with a real ring
+        (void)keys->open(text, "ctx"); // sealed-value parsing with a real ring
     }
     // Users files hash a decoy with the cost of the first user: keep inputs from asking for
     // absurd costs (the operator controls this file).

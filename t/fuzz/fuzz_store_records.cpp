@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (authgate::decode_fields(in, f)) authgate::merge_fields(f, {{"a", "b"}});
     if (auto raw = authgate::crypto::base64url_decode(in)) {
         if (authgate::crypto::base64url_encode(authgate::crypto::bytes(*raw)) != in) {
-            __builtin_trap();  // only canonical encodings decode
+            __builtin_trap(); // only canonical encodings decode
         }
     }
     authgate::user_sessions_key(in);

@@ -27,7 +27,7 @@ void every_directive_is_complete(void**) {
     for (const auto& d : directives()) {
         ++count;
         assert_true(d.name == "authgate" || d.name.starts_with("authgate_"));
-        assert_true(names.insert(d.name).second);  // unique
+        assert_true(names.insert(d.name).second); // unique
         assert_true(d.contexts != 0);
         assert_true(d.min_args <= d.max_args);
         assert_false(d.help.empty());
@@ -104,7 +104,7 @@ void merge_inherits_and_child_wins(void**) {
     merge(child, parent);
     assert_true(*child.enabled);
     assert_int_equal(*child.idle_timeout, 300'000);
-    assert_false(child.endpoint.has_value());  // authgate_endpoint is not inherited
+    assert_false(child.endpoint.has_value()); // authgate_endpoint is not inherited
 }
 
 void durations(void**) {
@@ -113,8 +113,8 @@ void durations(void**) {
     assert_int_equal(*parse_duration("90"), 90'000);
     assert_int_equal(*parse_duration("1h30m"), 5'400'000);
     assert_int_equal(*parse_duration("1d"), 86'400'000);
-    for (const char* bad : {"", "0", "0s", "5parsecs", "1.5h", "-1s", "h", "1h 30m", "999999d",
-                            "1H", "s1", "1h30"}) {
+    for (const char* bad :
+         {"", "0", "0s", "5parsecs", "1.5h", "-1s", "h", "1h 30m", "999999d", "1H", "s1", "1h30"}) {
         auto r = parse_duration(bad);
         if (r.ok()) fail_msg("accepted duration \"%s\"", bad);
         assert_non_null(strstr(r.error().c_str(), "duration"));
@@ -157,21 +157,27 @@ void directive_errors_quote_the_token(void**) {
         {"authgate_redis", {"127.0.0.1:6379", "timeout=1s"}, "unknown parameter \"timeout\""},
         {"authgate_redis", {"127.0.0.1:6379", "command_timeout=fast"}, "invalid duration"},
         {"authgate_redis", {"sentinel:"}, "expected sentinel:<master name>"},
-        {"authgate_redis", {"127.0.0.1:6379", "session_cache=soon"}, "session_cache: invalid duration"},
+        {"authgate_redis",
+         {"127.0.0.1:6379", "session_cache=soon"},
+         "session_cache: invalid duration"},
         {"authgate_redis", {"127.0.0.1:6379", "session_cache=0"}, "must be positive"},
         {"authgate_redis", {"127.0.0.1:6379", "session_cache=61s"}, "must be off or 1ms..60s"},
         {"authgate_redis_sentinels", {"127.0.0.1"}, "invalid sentinel address \"127.0.0.1\""},
         {"authgate_redis_sentinels", {"127.0.0.1:26379", "h:99999x"}, "invalid sentinel address"},
         {"authgate_oidc_provider", {"Corp", "issuer=https://i"}, "invalid provider name \"Corp\""},
-        {"authgate_oidc_provider", {"corp", "issuer=http://idp.example.com", "client_id=a",
-                                    "client_secret_file=/s"}, "must use https"},
+        {"authgate_oidc_provider",
+         {"corp", "issuer=http://idp.example.com", "client_id=a", "client_secret_file=/s"},
+         "must use https"},
         {"authgate_oidc_provider", {"corp", "issuer=ftp://x"}, "expected an https:// URL"},
         {"authgate_oidc_provider", {"corp", "issuer=https://u:p@idp"}, "invalid issuer"},
-        {"authgate_oidc_provider", {"corp", "client_id=a", "client_secret_file=/s"},
+        {"authgate_oidc_provider",
+         {"corp", "client_id=a", "client_secret_file=/s"},
          "needs issuer="},
-        {"authgate_oidc_provider", {"corp", "issuer=https://i", "client_secret_file=/s"},
+        {"authgate_oidc_provider",
+         {"corp", "issuer=https://i", "client_secret_file=/s"},
          "needs client_id="},
-        {"authgate_oidc_provider", {"corp", "issuer=https://i", "client_id=a"},
+        {"authgate_oidc_provider",
+         {"corp", "issuer=https://i", "client_id=a"},
          "needs client_secret_file="},
         {"authgate_oidc_provider", {"corp", "preset=ping"}, "unknown preset \"ping\""},
         {"authgate_oidc_provider", {"corp", "preset=entra"}, "needs tenant="},
@@ -199,8 +205,8 @@ void directive_errors_quote_the_token(void**) {
         {"authgate_public_origin", {"https://app.example.com?x"}, "invalid origin"},
         {"authgate_public_origin", {"https://[::1"}, "invalid origin"},
         {"authgate_public_origin", {"https://"}, "invalid origin"},
-        {"authgate_oidc_provider", {"corp", "issuer=https://i", "client_id=a",
-                                    "client_secret_file=/s", "discovery=off"},
+        {"authgate_oidc_provider",
+         {"corp", "issuer=https://i", "client_id=a", "client_secret_file=/s", "discovery=off"},
          "needs authorization_endpoint, token_endpoint and jwks_uri"},
     };
     for (const auto& c : cases) {
@@ -220,8 +226,8 @@ void directive_errors_quote_the_token(void**) {
 }
 
 void redis_settings(void**) {
-    std::vector<std::string_view> a = {"10.0.0.5:6380", "db=2", "user=gate", "password_file=/p",
-                                       "prefix=ag:", "connect_timeout=2s",
+    std::vector<std::string_view> a = {"10.0.0.5:6380",        "db=2",       "user=gate",
+                                       "password_file=/p",     "prefix=ag:", "connect_timeout=2s",
                                        "command_timeout=250ms"};
     auto r = parse_redis(a);
     assert_true(r.ok());
@@ -240,7 +246,7 @@ void redis_settings(void**) {
     assert_true(sentinel.ok() && sentinel->master_name == "mymaster" && sentinel->db == 1);
     std::vector<std::string_view> d = {"localhost"};
     assert_int_equal(parse_redis(d)->port, 6379);
-    assert_int_equal(parse_redis(d)->session_cache, 1000);  // on by default
+    assert_int_equal(parse_redis(d)->session_cache, 1000); // on by default
     std::vector<std::string_view> off = {"localhost", "session_cache=off"};
     assert_int_equal(parse_redis(off)->session_cache, 0);
     std::vector<std::string_view> ms = {"localhost", "session_cache=250ms"};
@@ -259,12 +265,12 @@ void oidc_providers(void**) {
                                        "extra_params=prompt=login&hd=example.com"};
     auto p = parse_oidc_provider(a);
     if (!p) fail_msg("%s", p.error().c_str());
-    assert_string_equal(p->issuer.c_str(), "http://127.0.0.1:9000");  // loopback may be http
+    assert_string_equal(p->issuer.c_str(), "http://127.0.0.1:9000"); // loopback may be http
     assert_int_equal(p->scopes.size(), 3);
     assert_true(p->auth_method == OidcProvider::AuthMethod::client_secret_post);
     assert_string_equal(p->claim_groups.c_str(), "roles");
     assert_string_equal(p->claim_email.c_str(), "email");
-    assert_int_equal(p->timeout, 5000);  // default
+    assert_int_equal(p->timeout, 5000); // default
     std::vector<std::string_view> timed = {"corp", "issuer=https://i", "client_id=a",
                                            "client_secret_file=/s", "timeout=1500ms"};
     assert_int_equal(parse_oidc_provider(timed)->timeout, 1500);

@@ -89,7 +89,7 @@ void a_child_keeps_its_own_place(void**) {
 }
 
 void owned_names_cover_every_configured_name(void**) {
-    Settings a;  // defaults
+    Settings a; // defaults
     Settings b;
     set(b, "authgate_cookie_name", {"corp_sid"});
     set(b, "authgate_identity_headers", {"user=X-Remote-User", "groups=off"});
@@ -104,30 +104,32 @@ void owned_names_cover_every_configured_name(void**) {
     // Alone, a location strips only the defaults.
     assert_false(contains(g->gate_cookies, "corp_sid"));
     all.give(*g);
-    for (auto name : {"X-Auth-User", "X-Auth-Email", "X-Auth-Name", "X-Auth-Groups",
-                      "X-Remote-User"}) {
+    for (auto name :
+         {"X-Auth-User", "X-Auth-Email", "X-Auth-Name", "X-Auth-Groups", "X-Remote-User"}) {
         assert_true(contains(g->protected_headers, name));
     }
-    for (auto name : {"authgate_session", "__Host-authgate_session", "authgate_csrf",
-                      "__Host-authgate_csrf", "authgate_flow", "__Host-authgate_flow", "corp_sid",
-                      "__Host-corp_sid"}) {
+    for (auto name :
+         {"authgate_session", "__Host-authgate_session", "authgate_csrf", "__Host-authgate_csrf",
+          "authgate_flow", "__Host-authgate_flow", "corp_sid", "__Host-corp_sid"}) {
         assert_true(contains(g->gate_cookies, name));
     }
     // The quick check: every gate cookie contains a probe, and no probe is redundant.
     for (const auto& c : g->gate_cookies) {
-        bool found = std::any_of(g->gate_cookie_probes.begin(), g->gate_cookie_probes.end(),
-                                 [&](const std::string& p) { return c.find(p) != std::string::npos; });
+        bool found =
+            std::any_of(g->gate_cookie_probes.begin(), g->gate_cookie_probes.end(),
+                        [&](const std::string& p) { return c.find(p) != std::string::npos; });
         assert_true(found);
     }
-    assert_int_equal(g->gate_cookie_probes.size(), 4);  // session, csrf, flow, corp_sid
+    assert_int_equal(g->gate_cookie_probes.size(), 4); // session, csrf, flow, corp_sid
     // Giving twice adds nothing.
     auto before = g->protected_headers.size();
     all.give(*g);
     assert_int_equal(g->protected_headers.size(), before);
 }
 
-GateConfig resolved(const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& d,
-                    ResourceCache& cache) {
+GateConfig
+resolved(const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& d,
+         ResourceCache& cache) {
     Settings s;
     set(s, "authgate", {"on"});
     for (const auto& [name, args] : d) set(s, name, args);
@@ -142,12 +144,15 @@ void same_authentication_tells_locations_apart(void**) {
     ResourceCache cache;
     GateConfig plain = resolved({}, cache);
     GateConfig admins = resolved({{"authgate_require", {"group:admins"}}}, cache);
-    assert_true(same_authentication(plain, admins));  // only authorization differs
+    assert_true(same_authentication(plain, admins)); // only authorization differs
     assert_true(same_authentication(plain, plain));
-    assert_false(same_authentication(plain, resolved({{"authgate_cookie_name", {"other"}}}, cache)));
+    assert_false(
+        same_authentication(plain, resolved({{"authgate_cookie_name", {"other"}}}, cache)));
     assert_false(same_authentication(plain, resolved({{"authgate_idle_timeout", {"5m"}}}, cache)));
-    assert_false(same_authentication(plain, resolved({{"authgate_session_lifetime", {"1h"}}}, cache)));
-    assert_false(same_authentication(plain, resolved({{"authgate_key_file", {"/other-keys"}}}, cache)));
+    assert_false(
+        same_authentication(plain, resolved({{"authgate_session_lifetime", {"1h"}}}, cache)));
+    assert_false(
+        same_authentication(plain, resolved({{"authgate_key_file", {"/other-keys"}}}, cache)));
 
     GateConfig read = plain, admin = plain, other = plain;
     ProviderConfig p;
@@ -155,16 +160,16 @@ void same_authentication_tells_locations_apart(void**) {
     read.bearer_scopes = {"api:read"};
     admin.bearer_provider = &p;
     admin.bearer_scopes = {"api:admin"};
-    assert_false(same_authentication(plain, read));  // session vs bearer, both ways
+    assert_false(same_authentication(plain, read)); // session vs bearer, both ways
     assert_false(same_authentication(read, plain));
-    assert_false(same_authentication(read, admin));  // scopes
+    assert_false(same_authentication(read, admin)); // scopes
     other = read;
     other.bearer_audience = "https://other.example";
-    assert_false(same_authentication(read, other));  // audience
+    assert_false(same_authentication(read, other)); // audience
     ProviderConfig q;
     other = read;
     other.bearer_provider = &q;
-    assert_false(same_authentication(read, other));  // provider
+    assert_false(same_authentication(read, other)); // provider
 }
 
 } // namespace

@@ -47,7 +47,7 @@ void base64_round_trips(void**) {
     assert_string_equal(base64_decode("Zm9vYmFy")->c_str(), "foobar");
     assert_string_equal(base64_decode("Zm9vYg==")->c_str(), "foob");
     assert_false(base64url_decode("Zm9vYg=").has_value());
-    assert_false(base64url_decode("Zh").has_value());  // non-zero padding bits
+    assert_false(base64url_decode("Zh").has_value()); // non-zero padding bits
     assert_false(base64url_decode("a").has_value());
     assert_false(base64_decode("Zm9v_mFy").has_value());
 }

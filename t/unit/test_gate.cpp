@@ -27,8 +27,8 @@ struct Fixture {
     bool with_user_status = false;
 
     Ports ports() {
-        return Ports{store, clock,   random,
-                     offload, http, providers,
+        return Ports{store,   clock,   random,
+                     offload, http,    providers,
                      nullptr, nullptr, with_user_status ? &user_status : nullptr};
     }
 };
@@ -42,8 +42,11 @@ Fixture* make(std::vector<std::pair<std::string_view, std::string_view>> directi
     auto* f = new Fixture();
     static const std::string users = "alice:" + hash_of("alice-pass") +
                                      ":alice@example.com:Alice A:admins,staff:\n"
-                                     "bob:" + hash_of("bob-pass") + ":bob@example.com:Bob::\n"
-                                     "carol:" + hash_of("carol-pass") + ":c@x:Carol::disabled\n";
+                                     "bob:" +
+                                     hash_of("bob-pass") +
+                                     ":bob@example.com:Bob::\n"
+                                     "carol:" +
+                                     hash_of("carol-pass") + ":c@x:Carol::disabled\n";
     FileReader read = [](const std::string& path) -> Result<std::string> {
         if (path == "/keys") return test_key_file();
         if (path == "/users") return users;
@@ -182,8 +185,10 @@ void no_session_redirects_browsers_and_401s_apis(void**) {
 
 void wrong_password_unknown_and_disabled_users_fail_alike(void**) {
     std::unique_ptr<Fixture> f(make());
-    for (auto [u, p] : {std::pair{"alice", "wrong"}, {"nobody", "alice-pass"},
-                        {"carol", "carol-pass"}, {"", ""}}) {
+    for (auto [u, p] : {std::pair{"alice", "wrong"},
+                        {"nobody", "alice-pass"},
+                        {"carol", "carol-pass"},
+                        {"", ""}}) {
         Decision d;
         assert_true(sign_in(*f, u, p, &d).empty());
         assert_int_equal(d.status, 401);
@@ -205,14 +210,14 @@ void csrf_is_required(void**) {
 }
 
 void idle_timeout_and_lifetime(void**) {
-    std::unique_ptr<Fixture> f(make({{"authgate_idle_timeout", "10s"},
-                                     {"authgate_session_lifetime", "30s"}}));
+    std::unique_ptr<Fixture> f(
+        make({{"authgate_idle_timeout", "10s"}, {"authgate_session_lifetime", "30s"}}));
     std::string cookie = sign_in(*f, "bob", "bob-pass");
-    for (int i = 0; i < 5; ++i) {  // active use keeps it alive past the idle timeout
+    for (int i = 0; i < 5; ++i) { // active use keeps it alive past the idle timeout
         f->clock.advance(5000);
         assert_true(access(*f, cookie).allowed());
     }
-    f->clock.advance(11'000);  // idle too long
+    f->clock.advance(11'000); // idle too long
     auto d = access(*f, cookie);
     assert_false(d.allowed());
     assert_int_equal((int)d.error, (int)Error::session_expired);
@@ -222,7 +227,7 @@ void idle_timeout_and_lifetime(void**) {
         f->clock.advance(5000);
         assert_true(access(*f, cookie).allowed());
     }
-    f->clock.advance(5000);  // 30 s after sign-in: lifetime over despite activity
+    f->clock.advance(5000); // 30 s after sign-in: lifetime over despite activity
     assert_false(access(*f, cookie).allowed());
 }
 
@@ -232,11 +237,11 @@ void session_id_rotates_at_sign_in(void**) {
     std::string second = sign_in(*f, "alice", "alice-pass", nullptr, first);
     assert_false(second.empty());
     assert_true(first != second);
-    assert_false(access(*f, first).allowed());  // the old session is gone
+    assert_false(access(*f, first).allowed()); // the old session is gone
     assert_true(access(*f, second).allowed());
     assert_int_equal(session_records(f->store), 1);
     auto bob = run(list_user_sessions(f->store, "bob", f->clock.now_ms()));
-    assert_int_equal(bob.value.size(), 0);  // the rotated-out session left bob's index
+    assert_int_equal(bob.value.size(), 0); // the rotated-out session left bob's index
 }
 
 void tampered_cookies_are_rejected(void**) {
@@ -244,8 +249,9 @@ void tampered_cookies_are_rejected(void**) {
     std::string cookie = sign_in(*f, "alice", "alice-pass");
     std::string tampered = cookie;
     tampered[tampered.size() - 5] ^= 1;
-    for (const std::string& c : {tampered, cookie.substr(0, cookie.size() - 3),
-                                 std::string("authgate_session="), std::string("authgate_session=x")}) {
+    for (const std::string& c :
+         {tampered, cookie.substr(0, cookie.size() - 3), std::string("authgate_session="),
+          std::string("authgate_session=x")}) {
         auto d = access(*f, c);
         assert_false(d.allowed());
         assert_int_equal((int)d.error, (int)Error::session_invalid);
@@ -268,7 +274,7 @@ void cached_lookups_skip_the_store_until_invalidated(void**) {
     std::string cookie = sign_in(*f, "alice", "alice-pass");
     cache.subscribed(f->clock.now_ms());
     cache.heartbeat(f->clock.now_ms());
-    assert_true(cached(cookie).allowed());  // a miss: read from the store, then cached
+    assert_true(cached(cookie).allowed()); // a miss: read from the store, then cached
     assert_int_equal(cache.size(), 1);
     f->store.down = true;
     auto hit = cached(cookie);
@@ -281,13 +287,13 @@ void cached_lookups_skip_the_store_until_invalidated(void**) {
         p.sessions = &cache;
         return check_access_cached(p, f->cfg, r.view());
     };
-    auto fast = inline_check(cookie);  // the same answer without a coroutine
+    auto fast = inline_check(cookie); // the same answer without a coroutine
     assert_true(fast.has_value() && fast->allowed());
     assert_string_equal(fast->identity.email.c_str(), "alice@example.com");
     std::string tampered = cookie;
     tampered[tampered.size() - 2] ^= 1;
     assert_false(inline_check(tampered).has_value());
-    assert_false(cached(tampered).allowed());  // not a cached value: goes to the store
+    assert_false(cached(tampered).allowed()); // not a cached value: goes to the store
     // Announced write (logout on another server): the store decides again.
     std::string key = cache.find(cookie.substr(cookie.find('=') + 1), f->clock.now_ms())->store_key;
     cache.invalidate(key);
@@ -311,7 +317,7 @@ void cached_lookups_skip_the_store_until_invalidated(void**) {
 // Regression (issue 8, timing reveals user names): the decoy hash verified for unknown users
 // copied an arbitrary user's cost; it must have the default cost whatever the file holds.
 void decoy_hash_has_the_default_cost(void**) {
-    std::unique_ptr<Fixture> f(make());  // every user in this file has m=1024,t=1,p=1
+    std::unique_ptr<Fixture> f(make()); // every user in this file has m=1024,t=1,p=1
     assert_true(f->cfg.decoy_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     assert_false(verify_password(f->cfg.decoy_hash, ""));
 }
@@ -341,7 +347,7 @@ void logout_revokes_on_the_server(void**) {
     assert_int_equal(d.status, 200);
     assert_true(cookie_pair(d, "authgate_session") == "authgate_session=");
     assert_false(access(*f, cookie).allowed());
-    assert_int_equal(f->store.size(), 0);  // record and index entry both gone
+    assert_int_equal(f->store.size(), 0); // record and index entry both gone
 }
 
 void user_index_lists_and_revokes(void**) {
@@ -360,7 +366,7 @@ void user_index_lists_and_revokes(void**) {
     assert_int_equal(revoked.value, 2);
     assert_false(access(*f, a1).allowed());
     assert_false(access(*f, a2).allowed());
-    assert_true(access(*f, b1).allowed());  // other users keep theirs
+    assert_true(access(*f, b1).allowed()); // other users keep theirs
     assert_int_equal(run(list_user_sessions(f->store, "alice", f->clock.now_ms())).value.size(), 0);
 
     f->store.down = true;
@@ -373,9 +379,9 @@ void index_entries_expire_with_their_sessions(void**) {
     f->clock.advance(30'000);
     sign_in(*f, "bob", "bob-pass");
     assert_int_equal(run(list_user_sessions(f->store, "bob", f->clock.now_ms())).value.size(), 2);
-    f->clock.advance(31'000);  // the first reached its lifetime
+    f->clock.advance(31'000); // the first reached its lifetime
     assert_int_equal(run(list_user_sessions(f->store, "bob", f->clock.now_ms())).value.size(), 1);
-    f->clock.advance(30'000);  // both gone, and the index record with them
+    f->clock.advance(30'000); // both gone, and the index record with them
     assert_false(f->store.entries().contains("u:{bob}:sessions") &&
                  f->store.entries().at("u:{bob}:sessions").second > f->clock.now_ms());
 }
@@ -388,7 +394,7 @@ void run_time_users_sign_in_from_a_durable_store(void**) {
     dave.email = "dave@example.com";
     dave.groups = {"ops"};
     assert_true(run(f->store.hash_set(user_record_key("dave"), user_to_fields(dave))).ok());
-    assert_true(sign_in(*f, "dave", "dave-pass").empty());  // not durable: not consulted
+    assert_true(sign_in(*f, "dave", "dave-pass").empty()); // not durable: not consulted
 
     f->store.durable_ = true;
     std::string cookie = sign_in(*f, "dave", "dave-pass");
@@ -397,7 +403,7 @@ void run_time_users_sign_in_from_a_durable_store(void**) {
     assert_true(d.allowed());
     assert_true((d.identity.groups == std::vector<std::string>{"ops"}));
     assert_true(sign_in(*f, "dave", "wrong").empty());
-    assert_false(sign_in(*f, "alice", "alice-pass").empty());  // the users file still works
+    assert_false(sign_in(*f, "alice", "alice-pass").empty()); // the users file still works
 
     assert_true(run(f->store.hash_set(user_record_key("dave"), {{"disabled", "1"}})).ok());
     assert_true(sign_in(*f, "dave", "dave-pass").empty());
@@ -451,8 +457,8 @@ void open_redirect_through_login_lands_locally(void**) {
     Req get;
     get.path = "/_authgate/login";
     auto page = run(handle_endpoint(f->ports(), f->cfg, get.view()));
-    for (const char* rd : {"%2F%2Fevil.com", "https%3A%2F%2Fevil.com", "%2F%5Cevil.com",
-                           "%2F%252F%252Fevil.com"}) {
+    for (const char* rd :
+         {"%2F%2Fevil.com", "https%3A%2F%2Fevil.com", "%2F%5Cevil.com", "%2F%252F%252Fevil.com"}) {
         Req post;
         post.method = "POST";
         post.path = "/_authgate/login";
@@ -531,11 +537,11 @@ void store_users_disabled_or_deleted_lose_sessions(void**) {
     run(f->store.hash_set(user_record_key("erin"), {{"disabled", "1"}}));
     run(f->store.del(user_record_key("frank")));
     f->clock.advance(UserStatusCache::kMaxAge - 1000);
-    assert_true(access(*f, erin).allowed());  // the status read 29 s ago still holds
+    assert_true(access(*f, erin).allowed()); // the status read 29 s ago still holds
     f->clock.advance(1000);
     assert_false(access(*f, erin).allowed());
     assert_false(access(*f, frank).allowed());
-    assert_int_equal(session_records(f->store), 0);  // ended, not only refused
+    assert_int_equal(session_records(f->store), 0); // ended, not only refused
     // Enabled again: the session stays ended.
     run(f->store.hash_set(user_record_key("erin"), {{"disabled", "0"}}));
     assert_false(access(*f, erin).allowed());
@@ -558,7 +564,8 @@ void users_file_is_current_for_every_session(void**) {
     // A reload: the same sessions, another users file.
     static const std::string reloaded = "alice:" + hash_of("alice-pass") +
                                         ":alice@example.com:Alice New:ops:\n"
-                                        "bob:" + hash_of("bob-pass") + ":bob@example.com:Bob::disabled\n";
+                                        "bob:" +
+                                        hash_of("bob-pass") + ":bob@example.com:Bob::disabled\n";
     auto db = UserDb::parse(reloaded);
     assert_true(db.ok());
     Session sso;
@@ -577,7 +584,7 @@ void users_file_is_current_for_every_session(void**) {
     assert_int_equal(d.identity.groups.size(), 1);
     assert_string_equal(d.identity.groups[0].c_str(), "ops");
     assert_string_equal(d.identity.name.c_str(), "Alice New");
-    assert_false(access(*f, bob).allowed());  // an SSO session of a user the file disabled
+    assert_false(access(*f, bob).allowed()); // an SSO session of a user the file disabled
 }
 
 } // namespace

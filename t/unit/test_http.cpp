@@ -22,8 +22,16 @@ void finds_cookie_across_headers_in_order(void**) {
 }
 
 void malformed_cookie_headers_are_survivable(void**) {
-    const std::string cases[] = {"",         ";",         ";;;",       "=",        "=value",
-                                 "noequals", "  ;  = ; ", "a=1;;b=2;", "\x01\x02", "a==b",
+    const std::string cases[] = {"",
+                                 ";",
+                                 ";;;",
+                                 "=",
+                                 "=value",
+                                 "noequals",
+                                 "  ;  = ; ",
+                                 "a=1;;b=2;",
+                                 "\x01\x02",
+                                 "a==b",
                                  std::string(10000, ';')};
     for (const auto& c : cases) {
         auto v = cookie_values({c}, "authgate_session");
@@ -35,10 +43,8 @@ void malformed_cookie_headers_are_survivable(void**) {
 }
 
 void prefix_of_name_does_not_match(void**) {
-    assert_int_equal(cookie_values({"authgate_session_x=1; xauthgate_session=2"},
-                                   "authgate_session")
-                         .size(),
-                     0);
+    assert_int_equal(
+        cookie_values({"authgate_session_x=1; xauthgate_session=2"}, "authgate_session").size(), 0);
 }
 
 void quoted_values_are_unquoted(void**) {

@@ -21,7 +21,7 @@ constexpr const char* kClient = "gate-client";
 
 struct TestKey {
     cjose_jwk_t* jwk = nullptr;
-    json pub;  // public JWK
+    json pub; // public JWK
 };
 
 TestKey make_key(cjose_jwk_t* jwk) {
@@ -30,7 +30,7 @@ TestKey make_key(cjose_jwk_t* jwk) {
     char* text = cjose_jwk_to_json(jwk, false, &err);
     assert_non_null(text);
     TestKey k{jwk, json::parse(text)};
-    free(text);  // NOLINT: cjose allocates with malloc by default
+    free(text); // NOLINT: cjose allocates with malloc by default
     return k;
 }
 
@@ -70,8 +70,8 @@ KeySet keyset(const json& entries) {
 
 // The usual set: an RSA key pinned to RS256 and a P-256 key without alg.
 KeySet standard_set() {
-    return keyset(json::array(
-        {jwk_entry(g_keys->rsa, "rsa1", "RS256"), jwk_entry(g_keys->p256, "ec1")}));
+    return keyset(
+        json::array({jwk_entry(g_keys->rsa, "rsa1", "RS256"), jwk_entry(g_keys->p256, "ec1")}));
 }
 
 std::string b64(std::string_view s) { return crypto::base64url_encode(crypto::bytes(s)); }
@@ -96,7 +96,7 @@ std::string sign(const TestKey& k, const char* alg, const char* kid, const json&
 }
 
 json id_claims() {
-    return json{{"iss", kIssuer}, {"aud", kClient},         {"sub", "user-1"},
+    return json{{"iss", kIssuer},     {"aud", kClient},    {"sub", "user-1"},
                 {"exp", kNowS + 300}, {"iat", kNowS - 10}, {"nonce", "n-123"}};
 }
 
@@ -130,7 +130,7 @@ void jwks_keeps_kid_alg_and_skips_what_it_cannot_use(void**) {
         cjose_err err{};
         char* text = cjose_jwk_to_json(g_keys->p256.jwk, true, &err);
         priv_key = json::parse(text);
-        free(text);  // NOLINT
+        free(text); // NOLINT
     }
     json enc = jwk_entry(g_keys->rsa2, "enc1");
     enc["use"] = "enc";
@@ -141,15 +141,15 @@ void jwks_keeps_kid_alg_and_skips_what_it_cannot_use(void**) {
     json oaep = jwk_entry(g_keys->rsa2, "oaep", "RSA-OAEP");
     json wrong_family = jwk_entry(g_keys->p256, "ec-rs", "RS256");
     json garbage = {{"kty", "RSA"}, {"n", "!!"}, {"e", "AQAB"}};
-    json padded = jwk_entry(g_keys->rsa2, "padded");  // cjose would assert on "A=" inside
+    json padded = jwk_entry(g_keys->rsa2, "padded"); // cjose would assert on "A=" inside
     padded["e"] = "A=AB";
     json missing = {{"kty", "EC"}, {"crv", "P-256"}, {"x", "AAAA"}};
     TestKey weak_key = rsa_key(1024);
     json weak = jwk_entry(weak_key, "weak");
     cjose_jwk_release(weak_key.jwk);
     json entries = json::array({jwk_entry(g_keys->rsa, "rsa1", "RS256"),
-                                jwk_entry(g_keys->p384, "ec384"), priv_key, enc, ops, hs, okp,
-                                oaep, wrong_family, garbage, padded, missing, weak, 42});
+                                jwk_entry(g_keys->p384, "ec384"), priv_key, enc, ops, hs, okp, oaep,
+                                wrong_family, garbage, padded, missing, weak, 42});
     auto ks = KeySet::parse(json{{"keys", entries}}.dump());
     assert_true(ks.ok());
     assert_int_equal(ks->size(), 2);
@@ -158,9 +158,9 @@ void jwks_keeps_kid_alg_and_skips_what_it_cannot_use(void**) {
     assert_true(ks->key(1).kid == "ec384" && !ks->key(1).alg &&
                 ks->key(1).type == KeyType::ec_p384);
     assert_true(ks->has_kid("rsa1") && !ks->has_kid("hs"));
-    assert_int_equal(ks->skipped().private_key, 2);  // EC private JWK and the oct key
+    assert_int_equal(ks->skipped().private_key, 2); // EC private JWK and the oct key
     assert_int_equal(ks->skipped().not_signing, 2);
-    assert_int_equal(ks->skipped().unsupported, 2);  // OKP, RSA-OAEP
+    assert_int_equal(ks->skipped().unsupported, 2); // OKP, RSA-OAEP
     assert_int_equal(ks->skipped().invalid, 6);
     assert_int_equal(ks->skipped().total(), 12);
 }
@@ -208,8 +208,7 @@ void hs256_with_public_key_as_secret_rejected(void**) {
     std::string secret = g_keys->rsa.pub.dump();
     std::string n = *crypto::base64url_decode(g_keys->rsa.pub["n"].get<std::string>());
     for (const std::string& key : {secret, n}) {
-        std::string input = b64(R"({"alg":"HS256","kid":"rsa1"})") + "." +
-                            b64(id_claims().dump());
+        std::string input = b64(R"({"alg":"HS256","kid":"rsa1"})") + "." + b64(id_claims().dump());
         auto mac = crypto::hmac_sha256(crypto::bytes(key), input);
         std::string token = input + "." + crypto::base64url_encode(mac);
         expect_error(id(token), Error::token_alg_not_allowed);
@@ -218,25 +217,22 @@ void hs256_with_public_key_as_secret_rejected(void**) {
 
 void ps256_against_rs256_pinned_key(void**) {
     // Same RSA key, but the JWK says RS256: a PS256 signature must not be accepted.
-    expect_error(id(sign(g_keys->rsa, "PS256", "rsa1", id_claims())),
-                 Error::token_alg_not_allowed);
+    expect_error(id(sign(g_keys->rsa, "PS256", "rsa1", id_claims())), Error::token_alg_not_allowed);
     // Without a pin the RSA family is allowed.
     KeySet unpinned = keyset(json::array({jwk_entry(g_keys->rsa, "rsa1")}));
-    assert_true(verify_id_token(sign(g_keys->rsa, "PS256", "rsa1", id_claims()), unpinned,
-                                kAllowed, expect(), kNow)
+    assert_true(verify_id_token(sign(g_keys->rsa, "PS256", "rsa1", id_claims()), unpinned, kAllowed,
+                                expect(), kNow)
                     .ok());
 }
 
 void alg_outside_allow_list_or_curve(void**) {
     std::vector<Alg> only_es{Alg::es256};
-    expect_error(verify_id_token(sign(g_keys->rsa, "RS256", "rsa1", id_claims()),
-                                 standard_set(), only_es, expect(), kNow),
+    expect_error(verify_id_token(sign(g_keys->rsa, "RS256", "rsa1", id_claims()), standard_set(),
+                                 only_es, expect(), kNow),
                  Error::token_alg_not_allowed);
-    expect_error(id(sign(g_keys->rsa, "RS512", "rsa1", id_claims())),
-                 Error::token_alg_not_allowed);
+    expect_error(id(sign(g_keys->rsa, "RS512", "rsa1", id_claims())), Error::token_alg_not_allowed);
     // ES384 is allowed, but the key with that kid is P-256.
-    expect_error(id(sign(g_keys->p384, "ES384", "ec1", id_claims())),
-                 Error::token_alg_not_allowed);
+    expect_error(id(sign(g_keys->p384, "ES384", "ec1", id_claims())), Error::token_alg_not_allowed);
 }
 
 void unknown_kid_is_distinct(void**) {
@@ -248,8 +244,8 @@ void no_kid_uses_the_single_fitting_key(void**) {
     // ES256 without kid: only ec1 fits.
     assert_true(id(sign(g_keys->p256, "ES256", nullptr, id_claims())).ok());
     // RS256 without kid, two RSA keys: ambiguous.
-    KeySet two = keyset(json::array(
-        {jwk_entry(g_keys->rsa, "a", "RS256"), jwk_entry(g_keys->rsa2, "b", "RS256")}));
+    KeySet two = keyset(
+        json::array({jwk_entry(g_keys->rsa, "a", "RS256"), jwk_entry(g_keys->rsa2, "b", "RS256")}));
     expect_error(verify_id_token(sign(g_keys->rsa, "RS256", nullptr, id_claims()), two, kAllowed,
                                  expect(), kNow),
                  Error::token_invalid);
@@ -277,8 +273,8 @@ void tampered_tokens_rejected(void**) {
     for (const std::string& bad :
          {std::string(), std::string("a.b"), std::string("a.b.c.d"), good + ".x",
           good.substr(0, dot2 + 1), std::string("!!!.") + good.substr(dot1 + 1),
-          b64("[1]") + good.substr(dot1), b64(R"({"alg":"RS256","crit":["exp"]})") +
-                                              good.substr(dot1),
+          b64("[1]") + good.substr(dot1),
+          b64(R"({"alg":"RS256","crit":["exp"]})") + good.substr(dot1),
           b64(R"({"alg":"RS256","kid":7})") + good.substr(dot1),
           std::string(kMaxTokenBytes + 1, 'a')}) {
         expect_error(id(bad), Error::token_invalid);
@@ -305,7 +301,7 @@ void padded_or_odd_segments_never_reach_cjose(void**) {
     std::string padded = good.substr(0, dot2 + 1) + "hkSuA=AT15Xwg7Mt";
     expect_error(id(padded), Error::token_invalid);
     expect_error(id(good + "="), Error::token_invalid);
-    expect_error(id(good.substr(0, dot2 + 1) + "AAAAA"), Error::token_invalid);  // 5 % 4 == 1
+    expect_error(id(good.substr(0, dot2 + 1) + "AAAAA"), Error::token_invalid); // 5 % 4 == 1
     expect_error(id(good.substr(0, dot2 + 1) + "AA+/"), Error::token_invalid);
 }
 
@@ -315,7 +311,7 @@ void time_rules(void**) {
     json c = id_claims();
     c["exp"] = kNowS - 120;
     expect_error(id(sign(g_keys->rsa, "RS256", "rsa1", c)), Error::token_expired);
-    c["exp"] = kNowS - 30;  // within the 60 s skew
+    c["exp"] = kNowS - 30; // within the 60 s skew
     assert_true(id(sign(g_keys->rsa, "RS256", "rsa1", c)).ok());
     c = id_claims();
     c.erase("exp");
@@ -339,7 +335,7 @@ void time_rules(void**) {
     Expectations e = expect();
     e.max_age_ms = 600'000;
     expect_error(id(sign(g_keys->rsa, "RS256", "rsa1", c), e), Error::token_expired);
-    c["iat"] = static_cast<double>(kNowS) - 5.5;  // fractional NumericDate
+    c["iat"] = static_cast<double>(kNowS) - 5.5; // fractional NumericDate
     assert_true(id(sign(g_keys->rsa, "RS256", "rsa1", c), e).ok());
 }
 
@@ -354,13 +350,13 @@ void issuer_audience_azp_nonce(void**) {
     c["aud"] = "other-client";
     expect_error(id(sign(g_keys->rsa, "RS256", "rsa1", c)), Error::audience_mismatch);
     c["aud"] = json::array({"other", kClient});
-    expect_error(id(sign(g_keys->rsa, "RS256", "rsa1", c)), Error::audience_mismatch);  // no azp
+    expect_error(id(sign(g_keys->rsa, "RS256", "rsa1", c)), Error::audience_mismatch); // no azp
     c["azp"] = "other";
     expect_error(id(sign(g_keys->rsa, "RS256", "rsa1", c)), Error::audience_mismatch);
     c["azp"] = kClient;
     assert_true(id(sign(g_keys->rsa, "RS256", "rsa1", c)).ok());
     c = id_claims();
-    c["azp"] = "other";  // single aud, but azp present and wrong
+    c["azp"] = "other"; // single aud, but azp present and wrong
     expect_error(id(sign(g_keys->rsa, "RS256", "rsa1", c)), Error::audience_mismatch);
     c = id_claims();
     c["aud"] = json::array({kClient});
@@ -386,8 +382,7 @@ void claim_access_for_mapping(void**) {
     assert_true(c->sub() == "u1" && c->sid() == "s1" && c->jti() == "j1");
     assert_true(c->email() == "a@example.com" && c->email_verified() == true);
     assert_true(c->name() == "Alice" && c->preferred_username() == "alice");
-    assert_true(c->strings("realm_access.roles") ==
-                std::vector<std::string>({"admin", "dev"}));
+    assert_true(c->strings("realm_access.roles") == std::vector<std::string>({"admin", "dev"}));
     assert_true(c->string("https://example.com/roles") == "ops");
     assert_true(c->strings("groups") == std::vector<std::string>({"single"}));
     assert_true(c->string("n.deep.x") == "y");
@@ -409,12 +404,10 @@ void claim_access_for_mapping(void**) {
 // ---- logout tokens ----
 
 json logout_claims() {
-    return json{{"iss", kIssuer},
-                {"aud", kClient},
-                {"iat", kNowS - 5},
-                {"jti", "jti-1"},
-                {"sid", "sess-1"},
-                {"events", {{std::string(kBackchannelLogoutEvent), json::object()}}}};
+    return json{
+        {"iss", kIssuer},   {"aud", kClient},
+        {"iat", kNowS - 5}, {"jti", "jti-1"},
+        {"sid", "sess-1"},  {"events", {{std::string(kBackchannelLogoutEvent), json::object()}}}};
 }
 
 Checked<LogoutToken> logout(const json& claims, const char* typ = "logout+jwt") {
@@ -426,7 +419,7 @@ void logout_token_rules(void**) {
     auto ok = logout(logout_claims());
     assert_true(ok.ok());
     assert_true(ok->sid == "sess-1" && ok->sub.empty() && ok->jti == "jti-1");
-    assert_true(logout(logout_claims(), nullptr).ok());  // typ is optional
+    assert_true(logout(logout_claims(), nullptr).ok()); // typ is optional
     assert_int_equal(logout(logout_claims(), "JWT").error(), Error::token_invalid);
 
     json c = logout_claims();
@@ -510,7 +503,7 @@ void id_tokens_are_not_access_tokens(void**) {
 }
 
 void access_token_scopes(void**) {
-    json c = {{"iss", kIssuer},   {"aud", json::array({"api", "other"})},
+    json c = {{"iss", kIssuer},    {"aud", json::array({"api", "other"})},
               {"azp", "some-spa"}, {"sub", "svc"},
               {"exp", kNowS + 60}, {"scope", "read write"}};
     Expectations e;

@@ -21,7 +21,8 @@ std::string discovery(const std::string& issuer = kIssuer,
                       const std::string& extra = "") {
     return R"({"issuer":")" + issuer +
            R"(","authorization_endpoint":"https://idp.example.com/auth?tenant=x",
-              "token_endpoint":")" + token + R"(",
+              "token_endpoint":")" +
+           token + R"(",
               "jwks_uri":"https://idp.example.com/certs",
               "userinfo_endpoint":"https://idp.example.com/userinfo",
               "id_token_signing_alg_values_supported":["RS256","ES256"],
@@ -40,11 +41,11 @@ void discovery_accepts_a_good_document(void**) {
     assert_true(m->id_token_signing_alg_values_supported ==
                 std::vector<std::string>({"RS256", "ES256"}));
     assert_true(m->code_challenge_methods_supported.size() == 2);
-    auto with_logout = parse_discovery(
-        discovery(kIssuer, "https://idp.example.com/token",
-                  R"(,"end_session_endpoint":"https://idp.example.com/logout",
+    auto with_logout =
+        parse_discovery(discovery(kIssuer, "https://idp.example.com/token",
+                                  R"(,"end_session_endpoint":"https://idp.example.com/logout",
                       "revocation_endpoint":"https://idp.example.com/revoke")"),
-        kIssuer);
+                        kIssuer);
     assert_true(with_logout.ok());
     assert_true(with_logout->end_session_endpoint == "https://idp.example.com/logout");
     // A local test IdP over http on loopback.
@@ -67,13 +68,13 @@ void discovery_rejections(void**) {
         parse_discovery(discovery(kIssuer, "http://localhost.evil.com/token"), kIssuer).ok());
     assert_false(
         parse_discovery(discovery(kIssuer, "http://127.0.0.1@evil.com/token"), kIssuer).ok());
-    assert_false(parse_discovery(discovery("http://idp.example.com"), "http://idp.example.com")
-                     .ok());
-    assert_false(parse_discovery(
-                     discovery(kIssuer, "https://idp.example.com/token",
-                               R"(,"end_session_endpoint":"http://idp.example.com/logout")"),
-                     kIssuer)
-                     .ok());
+    assert_false(
+        parse_discovery(discovery("http://idp.example.com"), "http://idp.example.com").ok());
+    assert_false(
+        parse_discovery(discovery(kIssuer, "https://idp.example.com/token",
+                                  R"(,"end_session_endpoint":"http://idp.example.com/logout")"),
+                        kIssuer)
+            .ok());
     // Missing required endpoints.
     for (const char* name : {"authorization_endpoint", "token_endpoint", "jwks_uri"}) {
         auto j = nlohmann::json::parse(discovery());
@@ -87,8 +88,7 @@ void discovery_rejections(void**) {
           std::string(R"({"issuer":7})"), discovery().substr(0, 40),
           discovery(kIssuer, "https://idp.example.com/token",
                     R"(,"code_challenge_methods_supported":"S256")"),
-          discovery(kIssuer, "https://idp.example.com/token",
-                    R"(,"userinfo_endpoint":["x"])")}) {
+          discovery(kIssuer, "https://idp.example.com/token", R"(,"userinfo_endpoint":["x"])")}) {
         assert_false(parse_discovery(bad, kIssuer).ok());
     }
 }
@@ -98,12 +98,12 @@ void endpoint_rules(void**) {
     assert_true(is_allowed_endpoint("HTTPS://idp.example.com:8443/a?b=c"));
     assert_true(is_allowed_endpoint("http://LOCALHOST:8080/x"));
     assert_true(is_allowed_endpoint("http://[::1]/x"));
-    for (const char* bad : {"", "idp.example.com", "ftp://idp.example.com", "https://",
-                            "https:///path", "https://:443/", "https://a:b@idp.example.com/",
-                            "https://idp.example.com/#frag", "https://idp.example.com/ x",
-                            "https://idp.example.com:99999999/", "https://idp.example.com:x/",
-                            "https://[::1/", "http://127.0.0.2/", "http://[::2]/",
-                            "https://idp.example.com\\@evil/", "javascript:alert(1)"}) {
+    for (const char* bad :
+         {"", "idp.example.com", "ftp://idp.example.com", "https://", "https:///path",
+          "https://:443/", "https://a:b@idp.example.com/", "https://idp.example.com/#frag",
+          "https://idp.example.com/ x", "https://idp.example.com:99999999/",
+          "https://idp.example.com:x/", "https://[::1/", "http://127.0.0.2/", "http://[::2]/",
+          "https://idp.example.com\\@evil/", "javascript:alert(1)"}) {
         if (is_allowed_endpoint(bad)) fail_msg("accepted %s", bad);
     }
 }
@@ -119,21 +119,20 @@ void token_response_success_and_error(void**) {
         "expires_in":"3600"})");
     assert_true(str_exp.ok() && str_exp->expires_in == 3600 && str_exp->id_token.empty());
 
-    auto err = parse_token_response(
-        R"({"error":"invalid_grant","error_description":"code expired"})");
+    auto err =
+        parse_token_response(R"({"error":"invalid_grant","error_description":"code expired"})");
     assert_true(err.ok());
     assert_true(err->is_error() && err->error == "invalid_grant" &&
                 err->error_description == "code expired" && err->access_token.empty());
 
     for (const char* bad :
-         {"", "{", "[]", "\"x\"", R"({"token_type":"Bearer"})",
-          R"({"access_token":"at"})", R"({"access_token":"at","token_type":"mac"})",
+         {"", "{", "[]", "\"x\"", R"({"token_type":"Bearer"})", R"({"access_token":"at"})",
+          R"({"access_token":"at","token_type":"mac"})",
           R"({"access_token":5,"token_type":"Bearer"})",
           R"({"access_token":"at","token_type":"Bearer","expires_in":-1})",
           R"({"access_token":"at","token_type":"Bearer","expires_in":"12a"})",
-          R"({"access_token":"at","token_type":"Bearer","id_token":{}})",
-          R"({"error":7})", R"({"error":""})",
-          R"({"error":"invalid_grant","error_description":[]})"}) {
+          R"({"access_token":"at","token_type":"Bearer","id_token":{}})", R"({"error":7})",
+          R"({"error":""})", R"({"error":"invalid_grant","error_description":[]})"}) {
         if (parse_token_response(bad).ok()) fail_msg("accepted %s", bad);
     }
 }
@@ -164,7 +163,7 @@ void pkce_state_nonce(void**) {
     std::string s1 = new_state(random);
     std::string s2 = new_state(random);
     std::string n = new_nonce(random);
-    assert_true(s1.size() >= 22 && s1 != s2 && n != s1);  // >= 128 bits
+    assert_true(s1.size() >= 22 && s1 != s2 && n != s1); // >= 128 bits
     assert_true(crypto::base64url_decode(s1).has_value());
 }
 
@@ -178,12 +177,11 @@ void authorization_url_encoding(void**) {
     req.code_challenge = "ch";
     req.extra = {{"prompt", "login"}, {"state", "evil"}, {"login_hint", "a&b=c"}};
     std::string url = authorization_url("https://idp.example.com/auth", req);
-    assert_string_equal(
-        url.c_str(),
-        "https://idp.example.com/auth?response_type=code&client_id=my%20client"
-        "&redirect_uri=https%3A%2F%2Fapp.example.com%2F_authgate%2Fcallback%2Fkc"
-        "&scope=openid%20email%20profile&state=st&nonce=no&code_challenge=ch"
-        "&code_challenge_method=S256&prompt=login&login_hint=a%26b%3Dc");
+    assert_string_equal(url.c_str(),
+                        "https://idp.example.com/auth?response_type=code&client_id=my%20client"
+                        "&redirect_uri=https%3A%2F%2Fapp.example.com%2F_authgate%2Fcallback%2Fkc"
+                        "&scope=openid%20email%20profile&state=st&nonce=no&code_challenge=ch"
+                        "&code_challenge_method=S256&prompt=login&login_hint=a%26b%3Dc");
     std::string with_query = authorization_url("https://idp.example.com/auth?tenant=x", req);
     assert_true(with_query.rfind("https://idp.example.com/auth?tenant=x&response_type=code", 0) ==
                 0);
@@ -265,11 +263,11 @@ void flow_state_codec(void**) {
     assert_true(decode_flows(encode_flows({})).ok());
 
     for (std::size_t n = 0; n < enc.size(); ++n) {
-        assert_false(decode_flows(enc.substr(0, n)).ok());  // every truncation
+        assert_false(decode_flows(enc.substr(0, n)).ok()); // every truncation
     }
     assert_false(decode_flows(enc + "x").ok());
     std::string v1 = enc;
-    v1[0] = 1;  // the store record of earlier versions
+    v1[0] = 1; // the store record of earlier versions
     auto r = decode_flows(v1);
     assert_false(r.ok());
     assert_non_null(strstr(r.error().c_str(), "version"));
@@ -290,7 +288,8 @@ void flow_state_codec(void**) {
 void flow_list_keeps_recent_flows_within_limits(void**) {
     constexpr Millis t0 = 1'700'000'000'000;
     std::vector<FlowState> flows;
-    for (int i = 0; i < 5; ++i) add_flow(flows, sample_flow("s" + std::to_string(i), t0 + i), t0 + i);
+    for (int i = 0; i < 5; ++i)
+        add_flow(flows, sample_flow("s" + std::to_string(i), t0 + i), t0 + i);
     assert_int_equal(flows.size(), kMaxFlows);
     // Newest first; the oldest were dropped.
     assert_true(find_flow(flows, "s4", t0 + 10) == std::optional<std::size_t>(0));

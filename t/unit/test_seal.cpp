@@ -22,8 +22,8 @@ void round_trip(void**) {
     auto opened = k.open(sealed, "totp:alice");
     assert_true(opened.ok());
     assert_string_equal(opened->c_str(), "JBSWY3DPEHPK3PXP");
-    assert_true(k.open(k.seal("", "x", random), "x").ok());  // empty plaintext
-    assert_true(k.seal("a", "c", random) != k.seal("a", "c", random));  // fresh nonce each time
+    assert_true(k.open(k.seal("", "x", random), "x").ok());            // empty plaintext
+    assert_true(k.seal("a", "c", random) != k.seal("a", "c", random)); // fresh nonce each time
 }
 
 void tampering_and_wrong_context_fail(void**) {
@@ -36,15 +36,15 @@ void tampering_and_wrong_context_fail(void**) {
         t[i] = t[i] == 'A' ? 'B' : 'A';
         assert_false(k.open(t, "refresh:alice").ok());
     }
-    for (const char* bad : {"", "v1", "v1.k1", "v1.k1.", "v2.k1.AAAA", "v1.zz.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                            "v1.k1.!!!!"}) {
+    for (const char* bad : {"", "v1", "v1.k1", "v1.k1.", "v2.k1.AAAA",
+                            "v1.zz.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "v1.k1.!!!!"}) {
         assert_false(k.open(bad, "x").ok());
     }
 }
 
 void rotated_keys_still_open(void**) {
     auto old_only = ring("old c2Vjb25kLWtleS1zZWNvbmQta2V5LXNlY29uZC1rZXkh\n");
-    auto rotated = ring(testing::test_key_file());  // k1 primary, old kept
+    auto rotated = ring(testing::test_key_file()); // k1 primary, old kept
     testing::CountingRandom random;
     std::string before = old_only.seal("seed", "totp:bob", random);
     auto opened = rotated.open(before, "totp:bob");
@@ -52,7 +52,7 @@ void rotated_keys_still_open(void**) {
     assert_string_equal(opened->c_str(), "seed");
     assert_true(rotated.seal("seed", "totp:bob", random).starts_with("v1.k1."));
     auto other = ring("k1 b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXI=\n");
-    assert_false(other.open(rotated.seal("s", "c", random), "c").ok());  // same id, other secret
+    assert_false(other.open(rotated.seal("s", "c", random), "c").ok()); // same id, other secret
 }
 
 } // namespace

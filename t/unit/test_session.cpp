@@ -40,18 +40,17 @@ void codec_round_trip(void**) {
     assert_true(back->user == "alice" && back->email == s.email && back->name == s.name);
     assert_true(back->groups == s.groups && back->methods == s.methods);
     assert_true(back->created_ms == s.created_ms && back->last_seen_ms == s.last_seen_ms &&
-                back->expires_ms == s.expires_ms && back->csrf == s.csrf &&
-                back->source == "file");
+                back->expires_ms == s.expires_ms && back->csrf == s.csrf && back->source == "file");
 }
 
 void codec_rejects_malformed(void**) {
     std::string enc = encode_session(sample());
     for (std::size_t n = 0; n < enc.size(); ++n) {
-        assert_false(decode_session(enc.substr(0, n)).ok());  // every truncation
+        assert_false(decode_session(enc.substr(0, n)).ok()); // every truncation
     }
-    assert_false(decode_session(enc + "x").ok());  // trailing garbage
+    assert_false(decode_session(enc + "x").ok()); // trailing garbage
     std::string wrong_version = enc;
-    wrong_version[0] = 9;  // unknown version
+    wrong_version[0] = 9; // unknown version
     auto r = decode_session(wrong_version);
     assert_false(r.ok());
     assert_non_null(strstr(r.error().c_str(), "version"));
@@ -72,7 +71,7 @@ void cookie_round_trip_and_tampering(void**) {
     for (std::size_t i = 0; i < value.size(); ++i) {
         std::string t = value;
         t[i] = t[i] == 'A' ? 'B' : 'A';
-        assert_false(parse_session_cookie(t, k).has_value());  // any flipped character
+        assert_false(parse_session_cookie(t, k).has_value()); // any flipped character
     }
     assert_false(parse_session_cookie(value.substr(0, 63), k).has_value());
     assert_false(parse_session_cookie(value + "A", k).has_value());
@@ -80,12 +79,12 @@ void cookie_round_trip_and_tampering(void**) {
     assert_false(parse_session_cookie(std::string(64, '!'), k).has_value());
 
     auto other = keys("k1 b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXI=\n");
-    assert_false(parse_session_cookie(value, other).has_value());  // another server's key
+    assert_false(parse_session_cookie(value, other).has_value()); // another server's key
 }
 
 void rotated_key_still_verifies(void**) {
     auto old_only = keys("old c2Vjb25kLWtleS1zZWNvbmQta2V5LXNlY29uZC1rZXkh\n");
-    auto ring = keys(testing::test_key_file());  // new primary k1, old kept
+    auto ring = keys(testing::test_key_file()); // new primary k1, old kept
     CountingRandom random;
     SessionId id = new_session_id(random);
     std::string issued_before_rotation = session_cookie_value(id, old_only);
@@ -115,10 +114,10 @@ void idle_and_lifetime_expiry(void**) {
 
 void touch_is_rate_limited(void**) {
     Session s = sample();
-    Millis idle = 600'000;  // touch step = 60 s
+    Millis idle = 600'000; // touch step = 60 s
     assert_false(session_needs_touch(s, s.last_seen_ms + 59'000, idle));
     assert_true(session_needs_touch(s, s.last_seen_ms + 60'000, idle));
-    Millis short_idle = 2000;  // touch step = 200 ms
+    Millis short_idle = 2000; // touch step = 200 ms
     assert_true(session_needs_touch(s, s.last_seen_ms + 200, short_idle));
 }
 

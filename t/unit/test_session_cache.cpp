@@ -41,8 +41,8 @@ void unusable_until_subscribed_and_confirmed(void**) {
     assert_false(c.usable(kT0));
     assert_false(c.begin_fill(kT0).has_value());
     c.subscribed(kT0);
-    assert_false(c.usable(kT0));  // no heartbeat through the new subscription yet
-    c.heartbeat(kT0 - 1);          // sent before it: proves nothing
+    assert_false(c.usable(kT0)); // no heartbeat through the new subscription yet
+    c.heartbeat(kT0 - 1);        // sent before it: proves nothing
     assert_false(c.usable(kT0));
     c.heartbeat(kT0 + 5);
     assert_true(c.usable(kT0 + 5));
@@ -58,7 +58,7 @@ void stale_heartbeat_stops_serving(void**) {
     // No heartbeat came back for longer than the window: a silently dead link.
     assert_null(c.find("cookie-a", kT0 + 81));
     assert_false(c.begin_fill(kT0 + 81).has_value());
-    c.heartbeat(kT0 + 70);  // a late one, sent while it still counted
+    c.heartbeat(kT0 + 70); // a late one, sent while it still counted
     assert_non_null(c.find("cookie-a", kT0 + 100));
 }
 
@@ -70,12 +70,12 @@ void a_clock_going_back_proves_nothing(void**) {
     Millis back = kT0 - 10'000;
     assert_false(c.usable(back));
     assert_null(c.find("cookie-a", back));
-    c.heartbeat(back);  // sent "before" the subscription: off until the clock catches up
+    c.heartbeat(back); // sent "before" the subscription: off until the clock catches up
     assert_false(c.usable(back + 1));
-    c.subscribed(back);  // or the subscription is renewed
+    c.subscribed(back); // or the subscription is renewed
     c.heartbeat(back);
     assert_true(c.usable(back + 1));
-    assert_null(c.find("cookie-a", back + 1));  // inserted "in the future": dropped
+    assert_null(c.find("cookie-a", back + 1)); // inserted "in the future": dropped
     assert_int_equal(c.size(), 0);
 }
 
@@ -99,7 +99,7 @@ void in_flight_read_is_not_inserted_after_an_invalidation(void**) {
     make_live(c, kT0);
     auto t = c.begin_fill(kT0);
     assert_true(t.has_value());
-    c.invalidate("s:other");  // any announcement while the read was in flight
+    c.invalidate("s:other"); // any announcement while the read was in flight
     assert_false(c.fill(*t, "cookie-a", "s:a", SessionId{}, session_of("alice"), kT0 + 1));
     assert_int_equal(c.size(), 0);
     auto again = c.begin_fill(kT0 + 1);
@@ -114,7 +114,7 @@ void invalidation_drops_by_store_key(void**) {
     c.invalidate("s:a");
     assert_null(c.find("cookie-a", kT0));
     assert_true(put(c, "cookie-a", "s:a", kT0));
-    c.invalidate(c.find("cookie-a", kT0)->store_key);  // by the entry's own key (ASan)
+    c.invalidate(c.find("cookie-a", kT0)->store_key); // by the entry's own key (ASan)
     assert_null(c.find("cookie-a", kT0));
     const auto* b = c.find("cookie-b", kT0);
     assert_non_null(b);
@@ -139,14 +139,14 @@ void size_is_bounded_least_recently_used_first(void**) {
     assert_true(put(c, "c1", "s:1", kT0));
     assert_true(put(c, "c2", "s:2", kT0));
     assert_true(put(c, "c3", "s:3", kT0));
-    assert_non_null(c.find("c1", kT0));  // c2 is now the least recently used
+    assert_non_null(c.find("c1", kT0)); // c2 is now the least recently used
     assert_true(put(c, "c4", "s:4", kT0));
     assert_int_equal(c.size(), 3);
     assert_null(c.find("c2", kT0));
     assert_non_null(c.find("c1", kT0));
     assert_non_null(c.find("c3", kT0));
     assert_non_null(c.find("c4", kT0));
-    c.invalidate("s:2");  // already evicted: harmless
+    c.invalidate("s:2"); // already evicted: harmless
     assert_int_equal(c.size(), 3);
 }
 

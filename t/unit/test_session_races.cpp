@@ -44,8 +44,8 @@ struct Fixture : SsoWorld {
         assert_int_equal(
             run(store.index_members(sso::sid_index_key("corp", "idp-session-1"), now)).value.size(),
             0);
-        assert_int_equal(run(store.index_members(sso::sub_index_key("corp", "sub-1"), now)).value.size(),
-                         0);
+        assert_int_equal(
+            run(store.index_members(sso::sub_index_key("corp", "sub-1"), now)).value.size(), 0);
     }
 };
 
@@ -63,10 +63,12 @@ RequestView page_request(const Browser& b, std::string& header) {
 
 // The token endpoint answers with a rotated refresh token (and no ID token).
 void rotate_to(Fixture& f, const std::string& refresh_token) {
-    f.http.routes[std::string(kIssuer) + "/token"] = {
-        200, "application/json",
-        json{{"access_token", "at2"}, {"token_type", "Bearer"}, {"expires_in", 300},
-             {"refresh_token", refresh_token}}.dump()};
+    f.http.routes[std::string(kIssuer) + "/token"] = {200, "application/json",
+                                                      json{{"access_token", "at2"},
+                                                           {"token_type", "Bearer"},
+                                                           {"expires_in", 300},
+                                                           {"refresh_token", refresh_token}}
+                                                          .dump()};
 }
 
 std::string stored_refresh_token(Fixture& f, const std::string& key) {
@@ -84,15 +86,15 @@ void touch_loses_to_logout(void**) {
     Browser b;
     assert_int_equal(sign_in(f, b).status, 303);
     std::string key = f.only_session_key();
-    f.clock.advance(120'000);  // the next request writes its idle time back
+    f.clock.advance(120'000); // the next request writes its idle time back
     f.slow_store.held = {"set", "compare_and_set"};
     std::string header;
     RequestView v = page_request(b, header);
     auto task = check_access(f.slow_ports(), f.cfg, v);
     task.start();
     assert_false(task.done());
-    assert_int_equal(f.slow_store.holds.waiting(), 1);  // the touch waits
-    assert_true(run(end_session(f.store, key)).value);  // logout meanwhile
+    assert_int_equal(f.slow_store.holds.waiting(), 1); // the touch waits
+    assert_true(run(end_session(f.store, key)).value); // logout meanwhile
     f.slow_store.holds.release();
     assert_true(task.done());
     assert_false(task.result().allowed());
@@ -113,7 +115,7 @@ void touch_that_loses_to_another_touch_reads_again(void**) {
     task.start();
     assert_int_equal(f.slow_store.holds.waiting(), 1);
     f.clock.advance(5'000);
-    assert_true(get(f, b, "/app", false).allowed());  // another request touches first
+    assert_true(get(f, b, "/app", false).allowed()); // another request touches first
     f.slow_store.held.clear();
     f.slow_store.holds.release();
     assert_true(task.done());
@@ -127,17 +129,17 @@ void refresh_that_loses_to_a_touch_keeps_the_rotated_token(void**) {
     assert_int_equal(sign_in(f, b, json::object(), nullptr, "rt-1").status, 303);
     std::string key = f.only_session_key();
     rotate_to(f, "rt-2");
-    f.clock.advance(290'000);  // refresh due
+    f.clock.advance(290'000); // refresh due
     f.slow_http.held = true;
     std::string header;
     RequestView v = page_request(b, header);
     auto task = check_access(f.slow_ports(), f.cfg, v);
     task.start();
     f.slow_http.release_until("/token");
-    assert_int_equal(f.slow_http.holds.waiting(), 1);  // the refresh waits for the IdP
+    assert_int_equal(f.slow_http.holds.waiting(), 1); // the refresh waits for the IdP
     assert_false(task.done());
     f.clock.advance(70'000);
-    auto during = get(f, b, "/app", false);  // touches; the refresh lock makes it pass
+    auto during = get(f, b, "/app", false); // touches; the refresh lock makes it pass
     assert_true(during.allowed());
     auto touched = decode_session(*run(f.store.get(key)).value);
     Millis touched_at = touched->last_seen_ms;
@@ -148,7 +150,7 @@ void refresh_that_loses_to_a_touch_keeps_the_rotated_token(void**) {
     assert_true(task.result().allowed());
     assert_string_equal(stored_refresh_token(f, key).c_str(), "rt-2");
     auto after = decode_session(*run(f.store.get(key)).value);
-    assert_int_equal(after->last_seen_ms, touched_at);  // the touch was kept too
+    assert_int_equal(after->last_seen_ms, touched_at); // the touch was kept too
     assert_true(after->sso_refresh_at_ms > f.clock.now_ms());
 }
 
@@ -166,7 +168,7 @@ void refresh_that_loses_to_logout_ends_the_session(void**) {
     task.start();
     f.slow_http.release_until("/token");
     assert_int_equal(f.slow_http.holds.waiting(), 1);
-    assert_true(run(end_session(f.store, key)).value);  // logout while the IdP is slow
+    assert_true(run(end_session(f.store, key)).value); // logout while the IdP is slow
     f.slow_http.held = false;
     while (f.slow_http.holds.waiting() > 0) f.slow_http.holds.release();
     assert_true(task.done());
@@ -183,7 +185,7 @@ void refresh_after_logout_before_the_lock_does_not_call_the_idp(void**) {
     std::string key = f.only_session_key();
     rotate_to(f, "rt-2");
     f.clock.advance(290'000);
-    f.slow_store.held = {"set_if_absent"};  // the refresh lock
+    f.slow_store.held = {"set_if_absent"}; // the refresh lock
     std::string header;
     RequestView v = page_request(b, header);
     auto task = check_access(f.slow_ports(), f.cfg, v);

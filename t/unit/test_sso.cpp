@@ -10,8 +10,8 @@
 #include <utility>
 
 #include "authgate/gate.h"
-#include "authgate/oidc.h"
 #include "authgate/http.h"
+#include "authgate/oidc.h"
 #include "authgate/session.h"
 #include "authgate/store_keys.h"
 
@@ -51,7 +51,7 @@ void redirect_carries_pkce_state_nonce_and_seals_the_flow(void**) {
     assert_int_equal(again.set_cookies.size(), 1);
     assert_true(b.cookies[0].size() > 200);
     assert_int_equal(f.store.size(), 0);
-    assert_int_equal(f.fetches("/.well-known/openid-configuration"), 1);  // cached
+    assert_int_equal(f.fetches("/.well-known/openid-configuration"), 1); // cached
 }
 
 void callback_starts_an_indexed_session(void**) {
@@ -70,7 +70,8 @@ void callback_starts_an_indexed_session(void**) {
     assert_string_equal(token.method.c_str(), "POST");
     assert_non_null(strstr(token.body.c_str(), "code_verifier="));
     bool basic = false;
-    for (const auto& [k, v] : token.headers) basic |= k == "Authorization" && v.starts_with("Basic ");
+    for (const auto& [k, v] : token.headers)
+        basic |= k == "Authorization" && v.starts_with("Basic ");
     assert_true(basic);
     auto access = get(f, b, "/app", false);
     assert_true(access.allowed());
@@ -89,18 +90,22 @@ void flow_state_is_single_use_and_browser_bound(void**) {
     Browser b;
     auto start = get(f, b, "/_authgate/sso/corp");
     std::string state = query_param(start.location, "state");
-    Browser attacker;  // without the victim's flow cookie
+    Browser attacker; // without the victim's flow cookie
     auto stolen = get(f, attacker, "/_authgate/callback/corp?code=c&state=" + state);
     assert_int_equal(stolen.status, 400);
     assert_true(stolen.error == Error::state_mismatch);
     assert_int_equal(f.fetches("/token"), 0);
-    assert_int_equal(f.store.size(), 0);  // an unauthenticated callback writes nothing
+    assert_int_equal(f.store.size(), 0); // an unauthenticated callback writes nothing
 
     // Two flows in parallel tabs; each callback finds its own.
     auto second = get(f, b, "/_authgate/sso/corp?rd=/second");
-    json token = {{"access_token", "at"}, {"token_type", "Bearer"}, {"expires_in", 300},
-                  {"id_token", sign_jwt(*g_key, claims_for(query_param(start.location, "nonce"),
-                                                           f.clock.now_ms()).dump())}};
+    json token = {
+        {"access_token", "at"},
+        {"token_type", "Bearer"},
+        {"expires_in", 300},
+        {"id_token",
+         sign_jwt(*g_key,
+                  claims_for(query_param(start.location, "nonce"), f.clock.now_ms()).dump())}};
     f.http.routes[std::string(kIssuer) + "/token"] = {200, "application/json", token.dump()};
     // A flow cookie changed by one character no longer opens.
     Browser tampered = b;
@@ -109,7 +114,7 @@ void flow_state_is_single_use_and_browser_bound(void**) {
     auto forged = get(f, tampered, "/_authgate/callback/corp?code=c&state=" + state);
     assert_true(forged.error == Error::state_mismatch);
     assert_int_equal(f.fetches("/token"), 0);
-    Browser replay = b;  // the request as it was, flow cookie included
+    Browser replay = b; // the request as it was, flow cookie included
     auto done = get(f, b, "/_authgate/callback/corp?code=c&state=" + state);
     assert_int_equal(done.status, 303);
     assert_string_equal(done.location.c_str(), "/");
@@ -119,27 +124,30 @@ void flow_state_is_single_use_and_browser_bound(void**) {
     assert_true(again.error == Error::state_mismatch);
     // The second tab's flow is still in the cookie (its nonce differs: the token is refused
     // by nonce, not by a missing flow).
-    auto other = get(f, b, "/_authgate/callback/corp?code=c&state=" +
-                               query_param(second.location, "state"));
+    auto other =
+        get(f, b, "/_authgate/callback/corp?code=c&state=" + query_param(second.location, "state"));
     assert_true(other.error == Error::nonce_mismatch);
     // Past ten minutes a flow is gone.
     Browser late;
     auto old = get(f, late, "/_authgate/sso/corp");
     f.clock.advance(600'001);
-    auto expired = get(f, late, "/_authgate/callback/corp?code=c&state=" +
-                                    query_param(old.location, "state"));
+    auto expired =
+        get(f, late, "/_authgate/callback/corp?code=c&state=" + query_param(old.location, "state"));
     assert_true(expired.error == Error::state_mismatch);
 }
 
 void idp_error_text_needs_a_consumed_flow(void**) {
     Fixture f;
     Browser b;
-    auto forged = get(f, b, "/_authgate/callback/corp?error=access_denied&error_description=Call+evil");
+    auto forged =
+        get(f, b, "/_authgate/callback/corp?error=access_denied&error_description=Call+evil");
     assert_int_equal(forged.status, 401);
     assert_null(strstr(forged.body.c_str(), "evil"));
     auto start = get(f, b, "/_authgate/sso/corp");
-    auto real = get(f, b, "/_authgate/callback/corp?error=access_denied&error_description=Call+evil"
-                          "&state=" + query_param(start.location, "state"));
+    auto real = get(f, b,
+                    "/_authgate/callback/corp?error=access_denied&error_description=Call+evil"
+                    "&state=" +
+                        query_param(start.location, "state"));
     assert_non_null(strstr(real.body.c_str(), "Call evil"));
     // The flow was consumed: the cookie is cleared.
     assert_true(b.cookies.empty());
@@ -197,7 +205,7 @@ void discovery_failure_is_a_502_and_paced(void**) {
     assert_true(d.error == Error::idp_unreachable);
     assert_non_null(strstr(d.notice.c_str(), "discovery"));
     get(f, b, "/_authgate/sso/corp");
-    assert_int_equal(f.fetches("/.well-known/openid-configuration"), 1);  // paced
+    assert_int_equal(f.fetches("/.well-known/openid-configuration"), 1); // paced
     f.clock.advance(6000);
     get(f, b, "/_authgate/sso/corp");
     assert_int_equal(f.fetches("/.well-known/openid-configuration"), 2);
@@ -238,17 +246,19 @@ void refresh_is_single_flight_and_refusal_ends_the_session(void**) {
     Fixture f("refresh=on");
     Browser b;
     assert_int_equal(sign_in(f, b, json::object(), nullptr, "rt-1").status, 303);
-    f.http.routes[std::string(kIssuer) + "/token"] = {
-        200, "application/json",
-        json{{"access_token", "at2"}, {"token_type", "Bearer"}, {"expires_in", 300},
-             {"refresh_token", "rt-2"}}.dump()};
+    f.http.routes[std::string(kIssuer) + "/token"] = {200, "application/json",
+                                                      json{{"access_token", "at2"},
+                                                           {"token_type", "Bearer"},
+                                                           {"expires_in", 300},
+                                                           {"refresh_token", "rt-2"}}
+                                                          .dump()};
     std::size_t before = f.fetches("/token");
-    f.clock.advance(290'000);  // due (refresh 30 s before the 300 s token lapses)
+    f.clock.advance(290'000); // due (refresh 30 s before the 300 s token lapses)
     assert_true(get(f, b, "/app", false).allowed());
     assert_int_equal(f.fetches("/token"), before + 1);
     assert_non_null(strstr(f.http.requests.back().body.c_str(), "refresh_token=rt-1"));
     assert_true(get(f, b, "/app", false).allowed());
-    assert_int_equal(f.fetches("/token"), before + 1);  // not due again yet
+    assert_int_equal(f.fetches("/token"), before + 1); // not due again yet
     // Another server holds the lock: no second refresh, the request passes.
     f.clock.advance(280'000);
     auto sessions = run(list_user_sessions(f.store, "alice", f.clock.now_ms()));
@@ -257,8 +267,8 @@ void refresh_is_single_flight_and_refusal_ends_the_session(void**) {
     assert_int_equal(f.fetches("/token"), before + 1);
     // The IdP refuses: the session ends.
     f.clock.advance(31'000);
-    f.http.routes[std::string(kIssuer) + "/token"] = {
-        400, "application/json", json{{"error", "invalid_grant"}}.dump()};
+    f.http.routes[std::string(kIssuer) + "/token"] = {400, "application/json",
+                                                      json{{"error", "invalid_grant"}}.dump()};
     auto ended = get(f, b, "/app", false);
     assert_false(ended.allowed());
     assert_int_equal(ended.status, 302);
@@ -272,15 +282,22 @@ void refreshed_id_token_must_name_the_same_user(void**) {
     assert_int_equal(sign_in(f, same, json::object(), nullptr, "rt-a").status, 303);
     f.clock.advance(290'000);
     Millis now = f.clock.now_ms();
-    json refreshed = {{"iss", kIssuer}, {"aud", "gate"}, {"sub", "sub-1"},
-                      {"iat", now / 1000}, {"exp", now / 1000 + 300}};
+    json refreshed = {{"iss", kIssuer},
+                      {"aud", "gate"},
+                      {"sub", "sub-1"},
+                      {"iat", now / 1000},
+                      {"exp", now / 1000 + 300}};
     f.http.routes[std::string(kIssuer) + "/token"] = {
         200, "application/json",
-        json{{"access_token", "at2"}, {"token_type", "Bearer"}, {"expires_in", 300},
-             {"id_token", sign_jwt(*g_key, refreshed.dump())}}.dump()};
+        json{{"access_token", "at2"},
+             {"token_type", "Bearer"},
+             {"expires_in", 300},
+             {"id_token", sign_jwt(*g_key, refreshed.dump())}}
+            .dump()};
     assert_true(get(f, same, "/app", false).allowed());
 
-    assert_int_equal(sign_in(f, other, {{"preferred_username", "bob"}}, nullptr, "rt-b").status, 303);
+    assert_int_equal(sign_in(f, other, {{"preferred_username", "bob"}}, nullptr, "rt-b").status,
+                     303);
     f.clock.advance(290'000);
     now = f.clock.now_ms();
     refreshed["sub"] = "someone-else";
@@ -288,8 +305,11 @@ void refreshed_id_token_must_name_the_same_user(void**) {
     refreshed["exp"] = now / 1000 + 300;
     f.http.routes[std::string(kIssuer) + "/token"] = {
         200, "application/json",
-        json{{"access_token", "at3"}, {"token_type", "Bearer"}, {"expires_in", 300},
-             {"id_token", sign_jwt(*g_key, refreshed.dump())}}.dump()};
+        json{{"access_token", "at3"},
+             {"token_type", "Bearer"},
+             {"expires_in", 300},
+             {"id_token", sign_jwt(*g_key, refreshed.dump())}}
+            .dump()};
     auto d = get(f, other, "/app", false);
     assert_false(d.allowed());
     assert_non_null(strstr(d.notice.c_str(), "another subject"));
@@ -317,8 +337,11 @@ void refresh_with_oversized_tokens_ends_the_session(void**) {
     assert_int_equal(sign_in(f, b, json::object(), nullptr, "rt-1").status, 303);
     f.http.routes[std::string(kIssuer) + "/token"] = {
         200, "application/json",
-        json{{"access_token", "at2"}, {"token_type", "Bearer"}, {"expires_in", 300},
-             {"refresh_token", std::string(oidc::kMaxRefreshTokenBytes + 1, 'r')}}.dump()};
+        json{{"access_token", "at2"},
+             {"token_type", "Bearer"},
+             {"expires_in", 300},
+             {"refresh_token", std::string(oidc::kMaxRefreshTokenBytes + 1, 'r')}}
+            .dump()};
     f.clock.advance(290'000);
     auto d = get(f, b, "/app", false);
     assert_false(d.allowed());
@@ -334,8 +357,8 @@ void bearer_tokens(void**) {
     v.method = "GET";
     v.uri = v.path = "/api";
     Millis now = f.clock.now_ms();
-    json c = {{"iss", kIssuer}, {"aud", "https://api"}, {"sub", "svc"}, {"scope", "read write"},
-              {"iat", now / 1000}, {"exp", now / 1000 + 60}};
+    json c = {{"iss", kIssuer},        {"aud", "https://api"}, {"sub", "svc"},
+              {"scope", "read write"}, {"iat", now / 1000},    {"exp", now / 1000 + 60}};
     std::string header = "Bearer " + sign_jwt(*g_key, c.dump());
     v.authorization = header;
     auto ok = run(check_access(f.ports(), f.cfg, v));
@@ -343,7 +366,7 @@ void bearer_tokens(void**) {
     assert_string_equal(ok.identity.user.c_str(), "svc");
     // Verified once: the same token passes again from the worker's cache, until it expires.
     assert_true(run(check_access(f.ports(), f.cfg, v)).allowed());
-    f.clock.advance(61'000 + 60'000);  // past exp and the 60 s skew
+    f.clock.advance(61'000 + 60'000); // past exp and the 60 s skew
     auto expired = run(check_access(f.ports(), f.cfg, v));
     assert_int_equal(expired.status, 401);
     assert_true(expired.error == Error::token_expired);
@@ -383,7 +406,7 @@ void cached_sessions_do_not_open_bearer_locations(void**) {
     Fixture f("", {{"authgate_bearer", "corp audience=https://api"}});
     Browser b;
     assert_int_equal(sign_in(f, b).status, 303);
-    GateConfig plain = f.cfg;  // a session location beside the API location
+    GateConfig plain = f.cfg; // a session location beside the API location
     plain.bearer_provider = nullptr;
     SessionCache cache(SessionCache::Limits{60'000, 1000, 80});
     cache.subscribed(f.clock.now_ms());
@@ -395,7 +418,7 @@ void cached_sessions_do_not_open_bearer_locations(void**) {
     v.uri = v.path = "/api";
     std::string header = b.cookie_header();
     v.cookie_headers.push_back(header);
-    assert_true(run(check_access(p, plain, v)).allowed());  // cached now
+    assert_true(run(check_access(p, plain, v)).allowed()); // cached now
     assert_true(check_access_cached(p, plain, v).has_value());
     assert_false(check_access_cached(p, f.cfg, v).has_value());
     auto api = run(check_access(p, f.cfg, v));
@@ -453,8 +476,6 @@ struct TestParking final : Parking {
     }
 };
 
-
-
 // Regression (issue 8): concurrent requests each fetched discovery and the JWKS.
 void concurrent_requests_share_one_fetch(void**) {
     Fixture f("", {{"authgate_bearer", "corp audience=https://api"}});
@@ -473,15 +494,15 @@ void concurrent_requests_share_one_fetch(void**) {
     Task<Decision> a = check_access(ports(pa), f.cfg, v);
     Task<Decision> b = check_access(ports(pb), f.cfg, v);
     Task<Decision> c2 = check_access(ports(pc), f.cfg, v);
-    a.start();  // fetches discovery
-    b.start();  // waits for it
+    a.start(); // fetches discovery
+    b.start(); // waits for it
     c2.start();
     assert_int_equal(idp.held(), 1);
     assert_true(pb.parked && pc.parked);
-    idp.release();  // discovery answered: a goes on to the JWKS, b and c are woken, not run
+    idp.release(); // discovery answered: a goes on to the JWKS, b and c are woken, not run
     assert_true(pb.woken && pc.woken);
     assert_int_equal(idp.held(), 1);
-    pb.run_posted();  // b finds the document, then waits for the JWKS in flight
+    pb.run_posted(); // b finds the document, then waits for the JWKS in flight
     pc.run_posted();
     assert_int_equal(idp.held(), 1);
     idp.release();
@@ -513,7 +534,7 @@ void failed_jwks_backs_off(void**) {
     }
     assert_int_equal(f.fetches("/jwks"), 1);
     f.http.routes[std::string(kIssuer) + "/jwks"] = jwks;
-    f.clock.advance(1000);  // 5.5 s after the failure
+    f.clock.advance(1000); // 5.5 s after the failure
     assert_true(run(check_access(f.ports(), f.cfg, v)).allowed());
     assert_int_equal(f.fetches("/jwks"), 2);
 }

@@ -29,7 +29,8 @@ void oversized_field_update_is_refused(void**) {
     assert_int_equal(f.size(), 2);
     // Many large fields: over kMaxRecordBytes, so no new record (the caller keeps the old).
     Store::Fields big;
-    for (int i = 0; i < 20; ++i) big.emplace_back("f" + std::to_string(i), std::string(60'000, 'x'));
+    for (int i = 0; i < 20; ++i)
+        big.emplace_back("f" + std::to_string(i), std::string(60'000, 'x'));
     assert_false(merged_record(current, std::move(big)).has_value());
 }
 
@@ -39,15 +40,17 @@ void full_index_refuses_instead_of_forgetting(void**) {
     assert_int_equal(static_cast<int>(added.outcome), static_cast<int>(IndexUpdate::Outcome::full));
     // Re-adding a member it has, removing one, or dropping expired ones still works.
     auto again = update_index_record(full, "s:5", kNow + 60'000, false, kNow);
-    assert_int_equal(static_cast<int>(again.outcome), static_cast<int>(IndexUpdate::Outcome::write));
+    assert_int_equal(static_cast<int>(again.outcome),
+                     static_cast<int>(IndexUpdate::Outcome::write));
     auto removed = update_index_record(full, "s:0", 0, true, kNow);
     IndexEntries left;
     assert_true(decode_index(removed.value, left));
     assert_int_equal(left.size(), kMaxIndexMembers - 1);
     auto later = update_index_record(full, "s:new", kNow + 50'000, false, kNow + 10'000);
-    assert_int_equal(static_cast<int>(later.outcome), static_cast<int>(IndexUpdate::Outcome::write));
+    assert_int_equal(static_cast<int>(later.outcome),
+                     static_cast<int>(IndexUpdate::Outcome::write));
     assert_true(decode_index(later.value, left));
-    assert_int_equal(left.size(), kMaxIndexMembers);  // the expired first one made room
+    assert_int_equal(left.size(), kMaxIndexMembers); // the expired first one made room
 }
 
 void index_too_large_in_bytes_is_refused(void**) {
@@ -66,7 +69,8 @@ void last_member_removed_erases_the_index(void**) {
     auto u = update_index_record(one, "s:0", 0, true, kNow);
     assert_int_equal(static_cast<int>(u.outcome), static_cast<int>(IndexUpdate::Outcome::erase));
     auto fresh = update_index_record(std::nullopt, "s:a", kNow + 10, false, kNow);
-    assert_int_equal(static_cast<int>(fresh.outcome), static_cast<int>(IndexUpdate::Outcome::write));
+    assert_int_equal(static_cast<int>(fresh.outcome),
+                     static_cast<int>(IndexUpdate::Outcome::write));
     assert_int_equal(fresh.expires_ms, kNow + 10);
 }
 
@@ -76,7 +80,8 @@ void memory_store_keeps_records_on_refused_updates(void**) {
     MemoryStore store(clock);
     assert_true(run(store.hash_set("u:{a}", {{"email", "a@example.com"}})).ok());
     Store::Fields big;
-    for (int i = 0; i < 20; ++i) big.emplace_back("f" + std::to_string(i), std::string(60'000, 'x'));
+    for (int i = 0; i < 20; ++i)
+        big.emplace_back("f" + std::to_string(i), std::string(60'000, 'x'));
     assert_false(run(store.hash_set("u:{a}", std::move(big))).ok());
     auto kept = run(store.hash_get("u:{a}"));
     assert_true(kept.value.has_value());
@@ -90,7 +95,7 @@ void memory_store_keeps_records_on_refused_updates(void**) {
     assert_false(run(store.index_add("u:{a}:sessions", "s:late", kNow + 90'000, kNow)).ok());
     auto members = run(store.index_members("u:{a}:sessions", kNow)).value;
     assert_int_equal(members.size(), kMaxIndexMembers);
-    assert_string_equal(members.front().c_str(), "s:0");  // earliest expiry first, kept
+    assert_string_equal(members.front().c_str(), "s:0"); // earliest expiry first, kept
 }
 
 void members_come_earliest_expiry_first(void**) {
@@ -108,7 +113,7 @@ void members_come_earliest_expiry_first(void**) {
 void compare_and_set_replaces_only_the_expected_value(void**) {
     ManualClock clock(kNow);
     MemoryStore store(clock);
-    assert_false(run(store.compare_and_set("k", "v1", "v2", 1000)).value);  // gone: not created
+    assert_false(run(store.compare_and_set("k", "v1", "v2", 1000)).value); // gone: not created
     assert_int_equal(store.size(), 0);
     run(store.set("k", "v1", 1000));
     assert_false(run(store.compare_and_set("k", "other", "v2", 1000)).value);

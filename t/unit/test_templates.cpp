@@ -8,8 +8,8 @@ using namespace authgate;
 namespace {
 
 void renders_with_escaping_and_sections(void**) {
-    auto t = Template::parse("<p>{{name}}</p>{{#error}}<b>{{error}}</b>{{/error}}!",
-                             {"name", "error"});
+    auto t =
+        Template::parse("<p>{{name}}</p>{{#error}}<b>{{error}}</b>{{/error}}!", {"name", "error"});
     assert_true(t.ok());
     assert_string_equal(t->render({{"name", "<x>&\"'"}}).c_str(),
                         "<p>&lt;x&gt;&amp;&quot;&#39;</p>!");
@@ -41,8 +41,8 @@ void rejects_bad_templates(void**) {
 void builtin_pages_parse(void**) {
     auto t = Templates::builtin();
     assert_true(t.ok());
-    std::string page = t->login.render(
-        {{"action", "/_authgate/login"}, {"csrf", "tok"}, {"has_password", "1"}});
+    std::string page =
+        t->login.render({{"action", "/_authgate/login"}, {"csrf", "tok"}, {"has_password", "1"}});
     assert_non_null(strstr(page.c_str(), "name=\"csrf\" value=\"tok\""));
     assert_non_null(strstr(page.c_str(), "name=\"username\""));
     assert_null(strstr(page.c_str(), "Sign in with"));
@@ -68,8 +68,8 @@ void builtin_pages_parse(void**) {
 void list_sections_repeat_and_shadow(void**) {
     auto t = Template::parse("{{*items}}[{{v}}|{{outer}}]{{/items}}", {"items", "v", "outer"});
     assert_true(t.ok());
-    std::string out = t->render({{"outer", "o"}, {"v", "shadowed"}},
-                                {{"items", {{{"v", "1"}}, {{"v", "<2>"}}}}});
+    std::string out =
+        t->render({{"outer", "o"}, {"v", "shadowed"}}, {{"items", {{{"v", "1"}}, {{"v", "<2>"}}}}});
     assert_string_equal(out.c_str(), "[1|o][&lt;2&gt;|o]");
     assert_string_equal(t->render({}).c_str(), "");
 }

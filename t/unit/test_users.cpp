@@ -31,7 +31,8 @@ void verifies_password(void**) {
 void parses_users_file(void**) {
     std::string text = "# users\n\nalice:" + alice_hash() +
                        ":alice@example.com:Alice A:admins, staff:\n"
-                       "carol:" + alice_hash() + ":carol@example.com:Carol::disabled\n";
+                       "carol:" +
+                       alice_hash() + ":carol@example.com:Carol::disabled\n";
     auto db = UserDb::parse(text);
     assert_true(db.ok());
     assert_int_equal(db->size(), 2);

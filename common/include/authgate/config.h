@@ -42,7 +42,7 @@ struct RequireRule {
 };
 
 struct IdentityHeaders {
-    std::string user;   // empty: not sent
+    std::string user; // empty: not sent
     std::string email;
     std::string name;
     std::string groups;
@@ -55,12 +55,12 @@ struct ShmZone {
 
 // authgate_redis: where the shared store lives and how to talk to it.
 struct RedisSettings {
-    std::string host;         // empty for a unix socket
+    std::string host; // empty for a unix socket
     int port = 6379;
-    std::string unix_path;    // "unix:/path" addresses
-    std::string master_name;  // "sentinel:<name>": the master comes from the sentinels
+    std::string unix_path;   // "unix:/path" addresses
+    std::string master_name; // "sentinel:<name>": the master comes from the sentinels
     int db = 0;
-    std::string user;         // ACL user; empty: default user
+    std::string user; // ACL user; empty: default user
     std::string password_file;
     std::string prefix = "authgate:";
     Millis connect_timeout = 1000;
@@ -73,10 +73,10 @@ struct RedisSettings {
 struct OidcProvider {
     enum class AuthMethod { client_secret_basic, client_secret_post };
     std::string name;
-    std::string label;  // button text on the sign-in page
+    std::string label; // button text on the sign-in page
     std::string preset = "generic";
     std::string issuer;
-    bool discovery = true;  // off: the endpoints below are given explicitly
+    bool discovery = true; // off: the endpoints below are given explicitly
     std::string authorization_endpoint;
     std::string token_endpoint;
     std::string jwks_uri;
@@ -84,30 +84,30 @@ struct OidcProvider {
     std::string end_session_endpoint;
     std::string client_id;
     std::string client_secret_file;
-    std::string ca_file;       // trusted CAs for the IdP's https endpoints; empty: system
-    std::string redirect_uri;  // empty: <authgate_public_origin><prefix>callback/<name>
+    std::string ca_file;      // trusted CAs for the IdP's https endpoints; empty: system
+    std::string redirect_uri; // empty: <authgate_public_origin><prefix>callback/<name>
     std::vector<std::string> scopes{"openid", "email", "profile"};
-    std::string extra_params;  // query form, appended to the authorization request
+    std::string extra_params; // query form, appended to the authorization request
     AuthMethod auth_method = AuthMethod::client_secret_basic;
     std::vector<std::string> algs{"RS256"};
-    std::vector<std::string> claim_user{"preferred_username", "email", "sub"};  // first present
+    std::vector<std::string> claim_user{"preferred_username", "email", "sub"}; // first present
     std::string claim_email = "email";
     std::string claim_name = "name";
     std::string claim_groups = "groups";
-    std::vector<std::string> allowed_domains;  // email domains; empty: any
-    std::vector<std::string> allowed_groups;   // any of these; empty: any
+    std::vector<std::string> allowed_domains; // email domains; empty: any
+    std::vector<std::string> allowed_groups;  // any of these; empty: any
     bool userinfo = false;
-    bool refresh = false;     // refresh tokens keep the session's IdP tokens fresh
-    bool rp_logout = false;   // logout also ends the session at the IdP
+    bool refresh = false;   // refresh tokens keep the session's IdP tokens fresh
+    bool rp_logout = false; // logout also ends the session at the IdP
     Millis skew = 60'000;
-    Millis timeout = 5'000;  // every HTTP call to this IdP
+    Millis timeout = 5'000; // every HTTP call to this IdP
 };
 
 // authgate_bearer: an API location takes Bearer JWTs from a provider instead of sessions.
 struct BearerSettings {
     std::string provider;
-    std::string audience;             // empty: the provider's client id (see AccessTokenRules)
-    std::vector<std::string> scopes;  // all required
+    std::string audience;            // empty: the provider's client id (see AccessTokenRules)
+    std::vector<std::string> scopes; // all required
 };
 
 // Raw, per-level directive values; unset until a directive or a default sets them.
@@ -129,11 +129,11 @@ struct Settings {
     std::optional<IdentityHeaders> identity_headers;
     std::optional<ShmZone> shm_zone;
     std::optional<RedisSettings> redis;
-    std::optional<std::vector<std::string>> redis_sentinels;  // "host:port" each
-    std::optional<unsigned> idp_threads;  // main context only
+    std::optional<std::vector<std::string>> redis_sentinels; // "host:port" each
+    std::optional<unsigned> idp_threads;                     // main context only
     // One object per directive line, shared by every level that inherits it.
     std::optional<std::vector<std::shared_ptr<const OidcProvider>>> oidc_providers;
-    std::optional<std::string> default_provider;  // "off" clears an inherited one
+    std::optional<std::string> default_provider; // "off" clears an inherited one
     std::optional<std::string> public_origin;
     std::optional<BearerSettings> bearer;
 
@@ -147,12 +147,12 @@ using Args = std::span<const std::string_view>;
 
 struct Directive {
     std::string_view name;
-    unsigned contexts;        // Context bits
+    unsigned contexts; // Context bits
     unsigned min_args;
-    unsigned max_args;        // kUnbounded for lists
-    bool inherit;             // merge rule: an unset child takes the parent's value
-    std::string_view default_value;  // parsed like a directive argument; empty: none
-    std::string_view example;        // valid arguments, for docs and tests
+    unsigned max_args;              // kUnbounded for lists
+    bool inherit;                   // merge rule: an unset child takes the parent's value
+    std::string_view default_value; // parsed like a directive argument; empty: none
+    std::string_view example;       // valid arguments, for docs and tests
     std::string_view help;
     Result<void> (*apply)(Settings&, Args);
     bool (*is_set)(const Settings&);
@@ -193,10 +193,10 @@ struct GateConfig {
     bool enabled = false;
     bool endpoint = false;
     std::string prefix;
-    std::string public_origin;  // authgate_public_origin; empty when not configured
+    std::string public_origin; // authgate_public_origin; empty when not configured
     std::string cookie_name;
     std::string csrf_cookie_name;
-    std::string host_cookie_name;       // "__Host-" forms, used under TLS
+    std::string host_cookie_name; // "__Host-" forms, used under TLS
     std::string host_csrf_cookie_name;
     std::string cookie_domain;
     config::CookieSecure cookie_secure = config::CookieSecure::auto_;
@@ -216,15 +216,15 @@ struct GateConfig {
     std::vector<std::string> gate_cookie_probes;
     std::shared_ptr<const KeyRing> keys;
     std::shared_ptr<const UserDb> users;
-    std::string decoy_hash;  // verified for unknown users: same work as a wrong password
+    std::string decoy_hash; // verified for unknown users: same work as a wrong password
     std::shared_ptr<const Templates> templates;
     // SSO providers of this server (sign-in page buttons, /sso/ and /callback/ endpoints).
     std::vector<std::shared_ptr<const ProviderConfig>> providers;
-    const ProviderConfig* default_provider = nullptr;  // protected pages go straight to it
+    const ProviderConfig* default_provider = nullptr; // protected pages go straight to it
     // authgate_bearer: requests need a valid Bearer JWT of this provider instead.
     const ProviderConfig* bearer_provider = nullptr;
     std::string bearer_audience;
-    bool bearer_audience_explicit = false;  // audience= given (else the client id)
+    bool bearer_audience_explicit = false; // audience= given (else the client id)
     std::vector<std::string> bearer_scopes;
 
     const ProviderConfig* find_provider(std::string_view name) const {
@@ -245,8 +245,8 @@ inline constexpr const char* kFlowCookie = "authgate_flow";
 // another server or an ungated location.
 struct OwnedNames {
     OwnedNames();
-    void add(const config::Settings& level);  // the names set at this level
-    void give(GateConfig& g) const;           // to protected_headers, gate_cookies, probes
+    void add(const config::Settings& level); // the names set at this level
+    void give(GateConfig& g) const;          // to protected_headers, gate_cookies, probes
 
     std::vector<std::string> headers;
     std::vector<std::string> cookies;
@@ -269,8 +269,8 @@ class ResourceCache {
     Result<std::shared_ptr<const Templates>> templates(const std::string& dir,
                                                        const FileReader& read);
 
-    Result<std::shared_ptr<const ProviderConfig>> provider(
-        const std::shared_ptr<const config::OidcProvider>& conf, const FileReader& read);
+    Result<std::shared_ptr<const ProviderConfig>>
+    provider(const std::shared_ptr<const config::OidcProvider>& conf, const FileReader& read);
     // The hash verified for unknown user names, at the default cost.
     const std::string& decoy_hash();
 

@@ -27,7 +27,7 @@ class HmacKey {
     Digest mac(std::string_view data) const;
 
   private:
-    alignas(8) unsigned char inner_[112] = {};  // SHA256_CTX
+    alignas(8) unsigned char inner_[112] = {}; // SHA256_CTX
     alignas(8) unsigned char outer_[112] = {};
 };
 // HKDF-SHA256 expanding one secret into a purpose-bound 32-byte key.
@@ -40,8 +40,8 @@ std::string base64url_encode(std::span<const std::uint8_t> data);
 std::optional<std::string> base64url_decode(std::string_view text);
 // Appends the encoding to out (no temporary string).
 void base64url_append(std::string& out, std::span<const std::uint8_t> data);
-std::optional<std::string> base64_decode(std::string_view text);  // standard alphabet, padded
-std::string base64_encode(std::span<const std::uint8_t> data);    // standard alphabet, padded
+std::optional<std::string> base64_decode(std::string_view text); // standard alphabet, padded
+std::string base64_encode(std::span<const std::uint8_t> data);   // standard alphabet, padded
 
 inline std::span<const std::uint8_t> bytes(std::string_view s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};

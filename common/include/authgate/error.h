@@ -19,18 +19,18 @@ enum class Error {
     payload_too_large,
     store_unavailable,
     // Tokens (ID, logout, bearer access tokens) and the OIDC flow.
-    token_invalid,          // malformed, bad signature, not yet valid, missing claims
-    token_too_large,        // an ID or refresh token over the size a session can keep
+    token_invalid,   // malformed, bad signature, not yet valid, missing claims
+    token_too_large, // an ID or refresh token over the size a session can keep
     token_expired,
-    token_unknown_key,      // kid not in the key set: re-fetch the JWKS, then retry once
-    token_alg_not_allowed,  // alg outside the allow-list or not the one pinned to the key
+    token_unknown_key,     // kid not in the key set: re-fetch the JWKS, then retry once
+    token_alg_not_allowed, // alg outside the allow-list or not the one pinned to the key
     issuer_mismatch,
-    audience_mismatch,      // aud lacks the client id, or azp is wrong or missing
+    audience_mismatch, // aud lacks the client id, or azp is wrong or missing
     nonce_mismatch,
-    state_mismatch,         // callback without a matching flow state
+    state_mismatch, // callback without a matching flow state
     insufficient_scope,
-    idp_error,              // the IdP answered with an OAuth error
-    idp_unreachable,        // no usable answer from the IdP (transport, status, bad body)
+    idp_error,       // the IdP answered with an OAuth error
+    idp_unreachable, // no usable answer from the IdP (transport, status, bad body)
     internal,
 };
 

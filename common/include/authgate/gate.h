@@ -8,11 +8,11 @@
 #include "authgate/ports.h"
 #include "authgate/request.h"
 #include "authgate/session.h"
-#include "authgate/sso.h"
 #include "authgate/session_cache.h"
+#include "authgate/sso.h"
 #include "authgate/task.h"
-#include "authgate/waiting.h"
 #include "authgate/user_status.h"
+#include "authgate/waiting.h"
 
 namespace authgate {
 
@@ -38,7 +38,7 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
 // The same check answered inline from ports.sessions when it holds the request's session
 // (no store round trip, no coroutine); nullopt when check_access must run.
 std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
-                                           const RequestView& req);
+                                            const RequestView& req);
 // A user's sessions, through the per-user index (for administration).
 struct UserSession {
     std::string store_key;
@@ -47,8 +47,7 @@ struct UserSession {
 Task<StoreReply<std::vector<UserSession>>> list_user_sessions(Store& store, std::string_view user,
                                                               Millis now);
 // Ends every session of the user on every server sharing the store; value = how many.
-Task<StoreReply<std::size_t>> revoke_user_sessions(Store& store, std::string_view user,
-                                                   Millis now);
+Task<StoreReply<std::size_t>> revoke_user_sessions(Store& store, std::string_view user, Millis now);
 // Ends one session by its store key (record and index entry).
 Task<StoreReply<bool>> end_session(Store& store, std::string_view store_key);
 

@@ -33,7 +33,7 @@ struct SetCookie {
     std::string path = "/";
     std::string domain;
     std::string same_site = "Lax";
-    long long max_age = -1;  // -1: session cookie, 0: delete
+    long long max_age = -1; // -1: session cookie, 0: delete
     bool secure = false;
     bool http_only = true;
 };
@@ -41,7 +41,7 @@ std::string format_set_cookie(const SetCookie& c);
 
 // Decodes %XX and (for forms) '+'. nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space);
-std::string percent_encode(std::string_view in);  // RFC 3986 unreserved kept
+std::string percent_encode(std::string_view in); // RFC 3986 unreserved kept
 // For query and form values (and RFC 6749 client credentials): every byte except the
 // unreserved A-Z a-z 0-9 - . _ ~ as %XX ('/' and ' ' included).
 std::string form_urlencode(std::string_view in);
@@ -53,7 +53,7 @@ std::optional<Params> parse_form(std::string_view body);
 std::optional<std::string_view> param(const Params& p, std::string_view name);
 
 std::string html_escape(std::string_view in);
-std::string json_escape(std::string_view in);  // without the surrounding quotes
+std::string json_escape(std::string_view in); // without the surrounding quotes
 
 // A return target is accepted only as a local absolute path ("/..."): no scheme, host,
 // backslash, control character or their percent-encoded forms, at any decoding depth.

@@ -86,8 +86,8 @@ enum class KeyType { rsa, ec_p256, ec_p384, ec_p521 };
 bool key_fits_alg(KeyType type, Alg alg) noexcept;
 
 struct KeySetLimits {
-    std::size_t max_bytes = 64 * std::size_t{1024};  // whole JWKS document
-    std::size_t max_keys = 50;          // entries in "keys", usable or not
+    std::size_t max_bytes = 64 * std::size_t{1024}; // whole JWKS document
+    std::size_t max_keys = 50;                      // entries in "keys", usable or not
     std::size_t min_rsa_bits = 2048;
 };
 
@@ -96,16 +96,16 @@ struct KeySetLimits {
 class KeySet {
   public:
     struct Info {
-        std::string kid;         // empty when the JWK has none
-        std::optional<Alg> alg;  // the JWK's "alg", which pins the key to that algorithm
+        std::string kid;        // empty when the JWK has none
+        std::optional<Alg> alg; // the JWK's "alg", which pins the key to that algorithm
         KeyType type = KeyType::rsa;
     };
     // Why entries were left out; each counted once.
     struct Skipped {
-        std::size_t not_signing = 0;  // "use" other than "sig", or key_ops without "verify"
-        std::size_t unsupported = 0;  // kty/crv/alg this gate does not verify (oct, OKP, ...)
-        std::size_t private_key = 0;  // carried private material: never used
-        std::size_t invalid = 0;      // malformed or too weak (short RSA modulus)
+        std::size_t not_signing = 0; // "use" other than "sig", or key_ops without "verify"
+        std::size_t unsupported = 0; // kty/crv/alg this gate does not verify (oct, OKP, ...)
+        std::size_t private_key = 0; // carried private material: never used
+        std::size_t invalid = 0;     // malformed or too weak (short RSA modulus)
         std::size_t total() const { return not_signing + unsupported + private_key + invalid; }
     };
 
@@ -136,9 +136,10 @@ class Claims {
   public:
     Claims();
     // A JSON object, at most max_bytes long.
-    static Result<Claims> parse(std::string_view json, std::size_t max_bytes = 64 * std::size_t{1024});
+    static Result<Claims> parse(std::string_view json,
+                                std::size_t max_bytes = 64 * std::size_t{1024});
 
-    bool has(std::string_view name) const;  // top-level member present (any type)
+    bool has(std::string_view name) const; // top-level member present (any type)
     // A string claim. `path` is a member name or, when no member has that exact name, a
     // dotted path through nested objects ("realm_access.roles" style).
     std::optional<std::string> string(std::string_view path) const;
@@ -158,9 +159,7 @@ class Claims {
     std::optional<std::string> email() const { return string("email"); }
     std::optional<bool> email_verified() const { return boolean("email_verified"); }
     std::optional<std::string> name() const { return string("name"); }
-    std::optional<std::string> preferred_username() const {
-        return string("preferred_username");
-    }
+    std::optional<std::string> preferred_username() const { return string("preferred_username"); }
 
     const nlohmann::json& object() const { return *json_; }
 
@@ -173,8 +172,8 @@ class Claims {
 
 struct Token {
     Alg alg = Alg::rs256;
-    std::string kid;  // header kid, empty when absent
-    std::string typ;  // header typ, empty when absent
+    std::string kid; // header kid, empty when absent
+    std::string typ; // header typ, empty when absent
     Claims claims;
 };
 
@@ -193,11 +192,11 @@ Checked<Token> verify_jws(std::string_view compact, const KeySet& keys,
 // ---- Claim validation ----------------------------------------------------------------
 
 struct Expectations {
-    std::string issuer;              // iss must equal this exactly
-    std::string audience;            // aud (string or array) must contain this (client id)
-    std::optional<std::string> nonce;  // when set: the nonce claim must equal it
-    Millis skew_ms = 60'000;         // clock tolerance for exp, nbf and iat
-    Millis max_age_ms = 0;           // when > 0: iat must be at most this old
+    std::string issuer;               // iss must equal this exactly
+    std::string audience;             // aud (string or array) must contain this (client id)
+    std::optional<std::string> nonce; // when set: the nonce claim must equal it
+    Millis skew_ms = 60'000;          // clock tolerance for exp, nbf and iat
+    Millis max_age_ms = 0;            // when > 0: iat must be at most this old
     bool require_exp = true;
     // azp must equal the audience when present, and is required when aud has several
     // values (ID tokens). Access tokens carry the requesting client in azp: off there.
@@ -216,9 +215,9 @@ Checked<Token> verify_id_token(std::string_view compact, const KeySet& keys,
 // OIDC Back-Channel Logout token.
 struct LogoutToken {
     std::string issuer;
-    std::string sub;  // empty when only sid was given
-    std::string sid;  // empty when only sub was given
-    std::string jti;  // for replay protection by the caller
+    std::string sub; // empty when only sid was given
+    std::string sid; // empty when only sub was given
+    std::string jti; // for replay protection by the caller
     Millis iat_ms = 0;
 };
 // Signature, iss, aud and iat (required; max_age_ms applies) as for ID tokens, exp when
@@ -226,8 +225,8 @@ struct LogoutToken {
 // event as an object, nonce is absent, sid or sub is present, jti is present.
 // expect.nonce and expect.require_exp are ignored.
 Checked<LogoutToken> verify_logout_token(std::string_view compact, const KeySet& keys,
-                                         std::span<const Alg> allowed,
-                                         const Expectations& expect, Millis now_ms);
+                                         std::span<const Alg> allowed, const Expectations& expect,
+                                         Millis now_ms);
 
 inline constexpr std::string_view kBackchannelLogoutEvent =
     "http://schemas.openid.net/event/backchannel-logout";
@@ -238,8 +237,8 @@ inline constexpr std::string_view kBackchannelLogoutEvent =
 // JWT ("logout+jwt"...), or when its only audience is the client id, unless the location
 // explicitly asked for that audience (some IdPs issue access tokens for their own client).
 struct AccessTokenRules {
-    std::string client_id;          // the provider's client id (an ID token's audience)
-    bool client_audience = false;   // the location configured audience=<client_id>
+    std::string client_id;        // the provider's client id (an ID token's audience)
+    bool client_audience = false; // the location configured audience=<client_id>
 };
 
 // A bearer JWT access token for an API location: signature, the rules above, iss, aud
@@ -248,12 +247,10 @@ struct AccessTokenRules {
 Checked<Token> verify_access_token(std::string_view compact, const KeySet& keys,
                                    std::span<const Alg> allowed, const Expectations& expect,
                                    const AccessTokenRules& rules,
-                                   std::span<const std::string> required_scopes,
-                                   Millis now_ms);
+                                   std::span<const std::string> required_scopes, Millis now_ms);
 // The same checks but the signature (for a token whose signature was verified before).
 Checked<void> validate_access_token(const Token& token, const Expectations& expect,
                                     const AccessTokenRules& rules,
-                                    std::span<const std::string> required_scopes,
-                                    Millis now_ms);
+                                    std::span<const std::string> required_scopes, Millis now_ms);
 
 } // namespace authgate::jose

@@ -39,7 +39,7 @@ class KeyRing {
     struct Key {
         std::string id;
         std::array<crypto::HmacKey, static_cast<std::size_t>(KeyPurpose::count_)> derived;
-        crypto::Digest sealing;  // AES-256-GCM key
+        crypto::Digest sealing; // AES-256-GCM key
     };
     std::vector<Key> keys_;
 };

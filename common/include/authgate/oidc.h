@@ -16,7 +16,8 @@
 
 namespace authgate::oidc {
 
-constexpr std::size_t kMaxDocumentBytes = 256 * std::size_t{1024};  // discovery, token, userinfo answers
+constexpr std::size_t kMaxDocumentBytes =
+    256 * std::size_t{1024}; // discovery, token, userinfo answers
 // The largest ID and refresh tokens a session keeps (sealed into its record); the callback
 // refuses larger ones with token_too_large.
 constexpr std::size_t kMaxIdTokenBytes = 16 * std::size_t{1024};
@@ -29,9 +30,9 @@ struct ProviderMetadata {
     std::string authorization_endpoint;
     std::string token_endpoint;
     std::string jwks_uri;
-    std::string userinfo_endpoint;     // empty when not offered
-    std::string end_session_endpoint;  // empty when not offered
-    std::string revocation_endpoint;   // empty when not offered
+    std::string userinfo_endpoint;    // empty when not offered
+    std::string end_session_endpoint; // empty when not offered
+    std::string revocation_endpoint;  // empty when not offered
     std::vector<std::string> id_token_signing_alg_values_supported;
     std::vector<std::string> code_challenge_methods_supported;
     // RFC 9207: authorization responses carry iss (then a callback without it is refused).
@@ -53,10 +54,10 @@ Result<ProviderMetadata> parse_discovery(std::string_view json, std::string_view
 struct TokenResponse {
     std::string access_token;
     std::string token_type;
-    std::string id_token;       // empty when absent (refresh answers may omit it)
-    std::string refresh_token;  // empty when absent
-    std::string scope;          // empty when absent
-    std::int64_t expires_in = 0;  // seconds; 0 when absent
+    std::string id_token;        // empty when absent (refresh answers may omit it)
+    std::string refresh_token;   // empty when absent
+    std::string scope;           // empty when absent
+    std::int64_t expires_in = 0; // seconds; 0 when absent
     // An OAuth error answer (RFC 6749 5.2): error is set and the token fields are empty.
     std::string error;
     std::string error_description;
@@ -92,8 +93,8 @@ struct AuthorizationRequest {
     std::string scope = "openid";
     std::string state;
     std::string nonce;
-    std::string code_challenge;  // S256
-    Params extra;                // prompt, login_hint, acr_values, ...; never replaces the above
+    std::string code_challenge; // S256
+    Params extra;               // prompt, login_hint, acr_values, ...; never replaces the above
 };
 
 // The endpoint with the request's query appended ('?' or '&' as the endpoint needs).
@@ -129,11 +130,11 @@ std::string end_session_url(std::string_view endpoint, const EndSessionRequest& 
 // What the callback needs from the redirect that started the flow. It travels sealed in the
 // browser's flow cookie (never in the store), found again by the hash of its state.
 struct FlowState {
-    std::string state_hash;  // sha256(state), 32 raw bytes
+    std::string state_hash; // sha256(state), 32 raw bytes
     std::string provider;
     std::string nonce;
     std::string pkce_verifier;
-    std::string rd;          // local return path, already validated
+    std::string rd; // local return path, already validated
     Millis created_ms = 0;
 };
 

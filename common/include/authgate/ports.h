@@ -8,10 +8,10 @@
 #include <functional>
 #include <optional>
 #include <span>
-#include <utility>
-#include <vector>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "authgate/task.h"
 
@@ -79,17 +79,17 @@ struct HttpRequest {
     std::string method = "GET";
     std::string url;
     std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;                     // sent as is (POST forms: already encoded)
-    Millis timeout_ms = 5000;             // whole exchange
+    std::string body;         // sent as is (POST forms: already encoded)
+    Millis timeout_ms = 5000; // whole exchange
     std::size_t max_response_bytes = 1 << 20;
-    std::string ca_file;  // PEM bundle to verify https peers with; empty: the system's
+    std::string ca_file; // PEM bundle to verify https peers with; empty: the system's
 };
 
 struct HttpResponse {
-    int status = 0;             // 0: no HTTP answer (see error)
-    std::string content_type;   // without parameters, lower-case
+    int status = 0;           // 0: no HTTP answer (see error)
+    std::string content_type; // without parameters, lower-case
     std::string body;
-    std::string error;          // transport failure, for the log (never secrets); empty if answered
+    std::string error; // transport failure, for the log (never secrets); empty if answered
     bool ok() const noexcept { return status != 0 && error.empty(); }
 };
 

@@ -11,17 +11,17 @@ namespace authgate {
 
 // Borrowed views into the server's request; valid while the flow runs.
 struct RequestView {
-    std::string_view method;       // "GET"
-    std::string_view uri;          // as sent: path + "?" + query
-    std::string_view path;         // decoded, normalised path (no query)
-    std::string_view query;        // raw query string without "?"
+    std::string_view method; // "GET"
+    std::string_view uri;    // as sent: path + "?" + query
+    std::string_view path;   // decoded, normalised path (no query)
+    std::string_view query;  // raw query string without "?"
     std::vector<std::string_view> cookie_headers;
     std::string_view accept;
     std::string_view x_requested_with;
     std::string_view content_type;
     std::string_view authorization;
-    std::string_view body;         // form body for POST endpoints
-    std::string_view host;         // Host header as sent (validated by the server)
+    std::string_view body; // form body for POST endpoints
+    std::string_view host; // Host header as sent (validated by the server)
     std::string_view client_addr;
     std::string_view request_id;
     bool tls = false;
@@ -47,15 +47,15 @@ struct Identity {
 struct Decision {
     enum class Kind { allow, respond };
     Kind kind = Kind::respond;
-    Error error = Error::ok;  // becomes $authgate_status
+    Error error = Error::ok; // becomes $authgate_status
     int status = 200;
-    Identity identity;        // allow only
-    std::string location;     // redirects
+    Identity identity;    // allow only
+    std::string location; // redirects
     std::vector<std::string> set_cookies;
     std::vector<Header> headers;
     std::string content_type;
     std::string body;
-    std::string notice;  // a line for the server's log (no secrets), empty when none
+    std::string notice; // a line for the server's log (no secrets), empty when none
 
     bool allowed() const noexcept { return kind == Kind::allow; }
 };

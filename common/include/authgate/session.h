@@ -27,23 +27,23 @@ struct Session {
     Millis created_ms = 0;
     Millis auth_time_ms = 0;
     Millis last_seen_ms = 0;
-    Millis expires_ms = 0;  // absolute lifetime end
+    Millis expires_ms = 0; // absolute lifetime end
     std::string user;
     std::string email;
     std::string name;
     std::vector<std::string> groups;
-    std::vector<std::string> methods;  // "pwd", later "otp", "webauthn", "sso:<provider>"
-    std::uint8_t mfa = 0;              // 0 none needed/done; later: pending states
-    std::string csrf;                  // per-session CSRF token (base64url)
-    std::string source;                // where the user record lives: "file", "store", "sso"
+    std::vector<std::string> methods; // "pwd", later "otp", "webauthn", "sso:<provider>"
+    std::uint8_t mfa = 0;             // 0 none needed/done; later: pending states
+    std::string csrf;                 // per-session CSRF token (base64url)
+    std::string source;               // where the user record lives: "file", "store", "sso"
     // Single sign-on: which provider, the IdP's subject and session id (back-channel
     // logout finds sessions by them), and the provider's tokens sealed with the key ring
     // (refresh token, ID token for logout hints).
     std::string sso_provider;
     std::string sso_sub;
     std::string sso_sid;
-    std::string sso_tokens;            // sealed; empty when none kept
-    Millis sso_refresh_at_ms = 0;      // refresh the IdP tokens after this; 0: never
+    std::string sso_tokens;       // sealed; empty when none kept
+    Millis sso_refresh_at_ms = 0; // refresh the IdP tokens after this; 0: never
 };
 
 // Versioned binary encoding; decode rejects unknown versions and any malformed input.

@@ -38,12 +38,12 @@ class SessionCache {
     };
 
     struct Entry {
-        std::string cookie;     // the verified cookie value (map key)
-        std::string store_key;  // s:<hash>, as announced
+        std::string cookie;    // the verified cookie value (map key)
+        std::string store_key; // s:<hash>, as announced
         SessionId id;
         Session session;
         Millis inserted_ms = 0;
-        Millis expires_ms = 0;  // inserted + max_age (not served before inserted either)
+        Millis expires_ms = 0; // inserted + max_age (not served before inserted either)
     };
 
     // A lookup in progress: which generation its store read started in.
@@ -95,10 +95,10 @@ class SessionCache {
     Limits limits_;
     bool live_ = false;
     Millis subscribed_ms_ = 0;
-    bool confirmed_ = false;   // a heartbeat came back through the current subscription
-    Millis confirmed_ms_ = 0;  // send time of the latest heartbeat that came back
+    bool confirmed_ = false;  // a heartbeat came back through the current subscription
+    Millis confirmed_ms_ = 0; // send time of the latest heartbeat that came back
     std::uint64_t generation_ = 1;
-    List lru_;  // most recently used first
+    List lru_; // most recently used first
     std::unordered_map<std::string_view, List::iterator, Hash, ConstantTimeEqual> by_cookie_;
     std::unordered_map<std::string_view, List::iterator> by_key_;
 };

@@ -21,11 +21,11 @@ namespace sso {
 struct ProviderRuntime {
     std::shared_ptr<const oidc::ProviderMetadata> metadata;
     Millis metadata_expires_ms = 0;
-    Millis metadata_retry_ms = 0;  // after a failed fetch, not before this
+    Millis metadata_retry_ms = 0; // after a failed fetch, not before this
     std::shared_ptr<const jose::KeySet> keys;
     Millis keys_expires_ms = 0;
-    Millis keys_fetched_ms = 0;    // bounds re-fetches for unknown key ids
-    Millis keys_retry_ms = 0;      // after a failed fetch, not before this
+    Millis keys_fetched_ms = 0; // bounds re-fetches for unknown key ids
+    Millis keys_retry_ms = 0;   // after a failed fetch, not before this
     // One fetch of each document in flight; the flows that need it meanwhile wait for it.
     bool metadata_fetching = false;
     WaitList metadata_waiters;

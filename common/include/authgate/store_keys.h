@@ -53,9 +53,9 @@ void sort_index(IndexEntries& entries);
 
 struct IndexUpdate {
     enum class Outcome {
-        write,  // store `value` until `expires_ms` (the latest member's expiry)
-        erase,  // the index is empty now: remove its record
-        full,   // refused: kMaxIndexMembers or kMaxRecordBytes; the record stays as it was
+        write, // store `value` until `expires_ms` (the latest member's expiry)
+        erase, // the index is empty now: remove its record
+        full,  // refused: kMaxIndexMembers or kMaxRecordBytes; the record stays as it was
     };
     Outcome outcome = Outcome::erase;
     std::string value;

@@ -1,7 +1,7 @@
 // HTML pages from templates: {{name}} inserts an HTML-escaped value, {{#name}}...{{/name}}
 // keeps its content only when the value is non-empty, {{*name}}...{{/name}} repeats its
-// content once per item of a list (an item's values shadow the page's). Unknown names are rejected when
-// the template is loaded, so an operator's typo fails `nginx -t`.
+// content once per item of a list (an item's values shadow the page's). Unknown names are rejected
+// when the template is loaded, so an operator's typo fails `nginx -t`.
 #pragma once
 
 #include <string>
@@ -26,7 +26,7 @@ class Template {
   private:
     struct Node {
         enum class Kind { text, var, section, list } kind;
-        std::string text;  // literal text or variable name
+        std::string text; // literal text or variable name
         std::vector<Node> children;
     };
     std::vector<Node> nodes_;
@@ -42,7 +42,7 @@ class Templates {
     static Result<Templates> load(const std::string& dir, const FileReader& read);
 
     Template login;
-    Template logout;  // sign-out confirmation: a form posting the session's CSRF token
+    Template logout; // sign-out confirmation: a form posting the session's CSRF token
     Template signed_out;
     Template error;
 };

@@ -47,13 +47,13 @@ Store::Fields user_to_fields(const User& user);
 struct UserLookup {
     StoreStatus status = StoreStatus::ok;
     std::optional<User> user;
-    std::string_view source;  // "file" or "store"
+    std::string_view source; // "file" or "store"
 };
 // The users file first (operator-managed), then run-time users when the store is durable.
 Task<UserLookup> find_user(const UserDb* file_users, Store& store, std::string_view name);
 
 struct PasswordCost {
-    unsigned memory_kib = 19456;  // OWASP recommendation for argon2id
+    unsigned memory_kib = 19456; // OWASP recommendation for argon2id
     unsigned iterations = 2;
     unsigned parallelism = 1;
 };

@@ -19,7 +19,7 @@ SigningKey new_rsa_key(const std::string& kid) {
     if (jwk == nullptr) throw std::runtime_error("cannot create an RSA key");
     char* text = cjose_jwk_to_json(jwk, false, &err);
     auto pub = nlohmann::json::parse(text);
-    free(text);  // NOLINT: cjose allocates with malloc
+    free(text); // NOLINT: cjose allocates with malloc
     pub["kid"] = kid;
     pub["alg"] = "RS256";
     pub["use"] = "sig";

@@ -8,9 +8,9 @@
 namespace authgate::testing {
 
 struct SigningKey {
-    void* jwk = nullptr;      // cjose_jwk_t*, released with the key
+    void* jwk = nullptr; // cjose_jwk_t*, released with the key
     std::string kid;
-    std::string public_jwk;   // JSON object with kid, alg RS256, use sig
+    std::string public_jwk; // JSON object with kid, alg RS256, use sig
 
     SigningKey(void* k, std::string id, std::string pub)
         : jwk(k), kid(std::move(id)), public_jwk(std::move(pub)) {}

@@ -25,7 +25,7 @@ struct SsoWorld {
     sso::ProviderRegistry providers;
     ResourceCache cache;
     GateConfig cfg;
-    const SigningKey* key;  // the IdP's current signing key (published in its JWKS)
+    const SigningKey* key; // the IdP's current signing key (published in its JWKS)
 
     Ports ports() { return Ports{store, clock, random, offload, http, providers}; }
     // provider_args extend the authgate_oidc_provider line; `more` adds directives.
@@ -35,7 +35,7 @@ struct SsoWorld {
 };
 
 struct Browser {
-    std::vector<std::string> cookies;  // "name=value"
+    std::vector<std::string> cookies; // "name=value"
     std::string cookie_header() const;
     void take(const Decision& d);
 };

@@ -56,9 +56,8 @@ Task<StoreReply<std::int64_t>> MemoryStore::incr(std::string_view key, std::int6
     co_return StoreReply<std::int64_t>{StoreStatus::ok, value};
 }
 
-Task<StoreReply<bool>> MemoryStore::compare_and_set(std::string_view key,
-                                                    std::string_view expected, std::string value,
-                                                    Millis ttl_ms) {
+Task<StoreReply<bool>> MemoryStore::compare_and_set(std::string_view key, std::string_view expected,
+                                                    std::string value, Millis ttl_ms) {
     if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     assert_true(ttl_ms > 0);
     expire();
@@ -82,8 +81,7 @@ StoreReply<bool> MemoryStore::update_index(std::string_view index, std::string_v
     if (it != data_.end()) current = it->second.first;
     IndexUpdate u = update_index_record(current, member, expires_at_ms, remove, now_ms);
     switch (u.outcome) {
-    case IndexUpdate::Outcome::full:
-        return {StoreStatus::unavailable, false};
+    case IndexUpdate::Outcome::full: return {StoreStatus::unavailable, false};
     case IndexUpdate::Outcome::erase:
         if (it != data_.end()) data_.erase(it);
         return {StoreStatus::ok, true};
@@ -104,7 +102,7 @@ Task<StoreReply<bool>> MemoryStore::index_remove(std::string_view index, std::st
 }
 
 Task<StoreReply<std::vector<std::string>>> MemoryStore::index_members(std::string_view index,
-                                                                       Millis now_ms) {
+                                                                      Millis now_ms) {
     using Reply = StoreReply<std::vector<std::string>>;
     if (down) co_return Reply{StoreStatus::unavailable, {}};
     expire();
@@ -137,7 +135,8 @@ Task<StoreReply<std::optional<Store::Fields>>> MemoryStore::hash_get(std::string
     auto it = data_.find(std::string(key));
     if (it == data_.end()) co_return Reply{StoreStatus::ok, std::nullopt};
     Fields f;
-    if (!decode_fields(it->second.first, f)) co_return Reply{StoreStatus::unavailable, std::nullopt};
+    if (!decode_fields(it->second.first, f))
+        co_return Reply{StoreStatus::unavailable, std::nullopt};
     co_return Reply{StoreStatus::ok, std::move(f)};
 }
 

@@ -2,10 +2,10 @@
 // random source, and cmocka glue for C++.
 #pragma once
 
+#include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
-#include <csetjmp>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -23,10 +23,10 @@ extern "C" {
 // cmocka's fail() macro would shadow authgate::fail(); tests use fail_msg().
 #undef fail
 #undef fail_msg
-#define fail_msg(msg, ...)                                                                  \
-    do {                                                                                    \
-        print_error("ERROR: " msg "\n", ##__VA_ARGS__);                                     \
-        _fail(__FILE__, __LINE__);                                                          \
+#define fail_msg(msg, ...)                                                                         \
+    do {                                                                                           \
+        print_error("ERROR: " msg "\n", ##__VA_ARGS__);                                            \
+        _fail(__FILE__, __LINE__);                                                                 \
     } while (0)
 
 namespace authgate::testing {
@@ -97,9 +97,7 @@ class MemoryStore final : public Store {
     Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) override;
 
     std::size_t size() const;
-    const std::map<std::string, std::pair<std::string, Millis>>& entries() const {
-        return data_;
-    }
+    const std::map<std::string, std::pair<std::string, Millis>>& entries() const { return data_; }
 
   private:
     void expire();
