@@ -1,8 +1,8 @@
 // The access check for protected locations.
+#include "answer/responses.h"
 #include "authgate/gate.h"
 #include "authgate/http.h"
 #include "authz/require.h"
-#include "gate/responses.h"
 #include "gate/session_lookup.h"
 #include "sso/flows.h"
 
@@ -17,12 +17,12 @@ namespace {
 Task<Decision> sign_in_required(Ports ports, const GateConfig& cfg, const RequestView& req,
                                 Millis now, Error why, bool clear_cookie) {
     if (cfg.default_provider == nullptr || http::is_api_client(req.accept, req.x_requested_with)) {
-        co_return gate::unauthenticated(cfg, req, now, why, clear_cookie);
+        co_return answer::unauthenticated(cfg, req, now, why, clear_cookie);
     }
     auto d = co_await sso::redirect_to_idp(ports, cfg, req, *cfg.default_provider,
                                            http::safe_return_path(req.uri));
     if (d.status == 302) d.error = why;
-    if (clear_cookie) d.set_cookies.push_back(gate::clear_session_cookie(cfg, req));
+    if (clear_cookie) d.set_cookies.push_back(answer::clear_session_cookie(cfg, req));
     co_return d;
 }
 
@@ -33,8 +33,9 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
     auto found = co_await gate::lookup_session(ports, cfg, req);
     Millis now = ports.clock.now_ms();
     if (found.error == Error::store_unavailable) {
-        auto d = gate::answers_as_api(req) ? gate::json_error(req, now, Error::store_unavailable)
-                                           : gate::error_page(cfg, Error::store_unavailable);
+        auto d = answer::answers_as_api(req)
+                     ? answer::json_error(req, now, Error::store_unavailable)
+                     : answer::error_page(cfg, Error::store_unavailable);
         d.headers.push_back({"Retry-After", "5"});
         co_return d;
     }
@@ -73,7 +74,7 @@ std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
     // At most a few session cookies, without allocating.
     std::array<std::string_view, 4> values;
     std::size_t n =
-        http::cookie_values(req.cookie_headers, gate::session_cookie_name(cfg, req), values);
+        http::cookie_values(req.cookie_headers, answer::session_cookie_name(cfg, req), values);
     if (n == 0) return std::nullopt;
     const Session* s = gate::cached_session(ports, cfg, std::span(values.data(), n), now);
     if (s == nullptr) return std::nullopt;
@@ -82,7 +83,7 @@ std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
 
 Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now) {
     if (!authz::satisfies(cfg.require, who.user, who.groups)) {
-        auto d = gate::forbidden(cfg, req, now);
+        auto d = answer::forbidden(cfg, req, now);
         d.notice = "access denied to user \"" + who.user + "\" by authgate_require";
         return d;
     }

@@ -1,55 +1,102 @@
-// Routes requests under the gate's prefix to their endpoint.
+// Routes requests under the gate's prefix to their endpoint, through one table.
+#include "answer/responses.h"
 #include "authgate/gate.h"
 #include "authgate/http.h"
 #include "gate/endpoints.h"
-#include "gate/responses.h"
 #include "sso/flows.h"
+
+#include <array>
 
 namespace authgate {
 
 namespace {
 
-Decision not_allowed(const GateConfig& cfg, std::string_view allow) {
-    auto d = gate::error_page(cfg, Error::method_not_allowed);
-    d.headers.push_back({"Allow", std::string(allow)});
+constexpr unsigned kGet = 1; // GET and HEAD
+constexpr unsigned kPost = 2;
+
+// Every handler gets the provider its path names; provider-less routes ignore it.
+using Handler = Task<Decision> (*)(Ports, const GateConfig&, const RequestView&,
+                                   const ProviderConfig*);
+
+struct Route {
+    std::string_view path; // after the prefix; ending in '/': a provider's name follows
+    unsigned methods;
+    Handler handler;
+};
+
+Task<Decision> login_page(Ports ports, const GateConfig& cfg, const RequestView& req,
+                          const ProviderConfig*) {
+    co_return gate::login_page(ports, cfg, req);
+}
+Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestView& req,
+                            const ProviderConfig*) {
+    return gate::login_submit(ports, cfg, req);
+}
+Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req,
+                      const ProviderConfig*) {
+    return gate::logout(ports, cfg, req);
+}
+Task<Decision> health(Ports ports, const GateConfig& cfg, const RequestView& req,
+                      const ProviderConfig*) {
+    return gate::health(ports, cfg, req);
+}
+Task<Decision> sso_start(Ports ports, const GateConfig& cfg, const RequestView& req,
+                         const ProviderConfig* p) {
+    return sso::start(ports, cfg, req, *p);
+}
+Task<Decision> sso_callback(Ports ports, const GateConfig& cfg, const RequestView& req,
+                            const ProviderConfig* p) {
+    return sso::callback(ports, cfg, req, *p);
+}
+Task<Decision> sso_backchannel_logout(Ports ports, const GateConfig& cfg, const RequestView& req,
+                                      const ProviderConfig* p) {
+    return sso::backchannel_logout(ports, cfg, req, *p);
+}
+
+constexpr std::array kRoutes = {
+    Route{"login", kGet, login_page},
+    Route{"login", kPost, login_submit},
+    Route{"logout", kGet | kPost, logout},
+    Route{"sso/", kGet, sso_start},
+    Route{"callback/", kGet, sso_callback},
+    Route{"backchannel-logout/", kPost, sso_backchannel_logout},
+    Route{"health", kGet, health},
+};
+
+bool matches(const Route& r, std::string_view name) {
+    return r.path.ends_with('/') ? name.starts_with(r.path) : name == r.path;
+}
+
+Decision not_allowed(const GateConfig& cfg, unsigned methods) {
+    auto d = answer::error_page(cfg, Error::method_not_allowed);
+    std::string allow = (methods & kGet) != 0 ? "GET, HEAD" : "";
+    if ((methods & kPost) != 0) allow += allow.empty() ? "POST" : ", POST";
+    d.headers.push_back({"Allow", std::move(allow)});
     return d;
 }
 
 } // namespace
 
 Task<Decision> handle_endpoint(Ports ports, const GateConfig& cfg, const RequestView& req) {
-    if (!req.path.starts_with(cfg.prefix)) co_return gate::error_page(cfg, Error::not_found);
+    if (!req.path.starts_with(cfg.prefix)) co_return answer::error_page(cfg, Error::not_found);
     std::string_view name = req.path.substr(cfg.prefix.size());
-    bool get = req.method == "GET" || req.method == "HEAD";
-    bool post = req.method == "POST";
-
-    if (name == "login") {
-        if (get) co_return gate::login_page(ports, cfg, req);
-        if (post) co_return co_await gate::login_submit(ports, cfg, req);
-        co_return not_allowed(cfg, "GET, HEAD, POST");
-    }
-    if (name == "logout") {
-        if (get || post) co_return co_await gate::logout(ports, cfg, req);
-        co_return not_allowed(cfg, "GET, HEAD, POST");
-    }
-    // SSO: sso/{provider}, callback/{provider}, backchannel-logout/{provider}.
-    for (std::string_view route : {"sso/", "callback/", "backchannel-logout/"}) {
-        if (!name.starts_with(route)) continue;
-        const ProviderConfig* provider = cfg.find_provider(name.substr(route.size()));
-        if (provider == nullptr) co_return gate::error_page(cfg, Error::not_found);
-        if (route == "backchannel-logout/") {
-            if (post) co_return co_await sso::backchannel_logout(ports, cfg, req, *provider);
-            co_return not_allowed(cfg, "POST");
+    unsigned method = req.method == "GET" || req.method == "HEAD" ? kGet
+                      : req.method == "POST"                      ? kPost
+                                                                  : 0;
+    unsigned allowed = 0;
+    for (const Route& r : kRoutes) {
+        if (!matches(r, name)) continue;
+        const ProviderConfig* provider = nullptr;
+        if (r.path.ends_with('/')) {
+            // An unknown provider is not found, whatever the method.
+            provider = cfg.find_provider(name.substr(r.path.size()));
+            if (provider == nullptr) co_return answer::error_page(cfg, Error::not_found);
         }
-        if (!get) co_return not_allowed(cfg, "GET, HEAD");
-        if (route == "sso/") co_return co_await sso::start(ports, cfg, req, *provider);
-        co_return co_await sso::callback(ports, cfg, req, *provider);
+        if ((r.methods & method) != 0) co_return co_await r.handler(ports, cfg, req, provider);
+        allowed |= r.methods;
     }
-    if (name == "health") {
-        if (get) co_return co_await gate::health(ports, cfg, req);
-        co_return not_allowed(cfg, "GET, HEAD");
-    }
-    co_return gate::error_page(cfg, Error::not_found);
+    if (allowed != 0) co_return not_allowed(cfg, allowed);
+    co_return answer::error_page(cfg, Error::not_found);
 }
 
 } // namespace authgate

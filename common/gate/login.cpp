@@ -1,12 +1,13 @@
 // GET/POST {prefix}login: the password sign-in form and its submission.
 #include "gate/endpoints.h"
 
+#include "answer/responses.h"
 #include "authgate/http.h"
 #include "authgate/session.h"
 #include "authgate/store_keys.h"
 #include "authgate/users.h"
-#include "gate/responses.h"
-#include "gate/session_start.h"
+#include "signin/session_start.h"
+#include "signin/sign_in.h"
 
 namespace authgate::gate {
 
@@ -33,7 +34,7 @@ bool csrf_valid(const GateConfig& cfg, const RequestView& req, std::string_view 
     auto tag = crypto::base64url_decode(token);
     if (!tag || tag->size() != kCsrfTagBytes) return false;
     bool ok = false;
-    for (auto nonce : http::cookie_values(req.cookie_headers, csrf_cookie_name(cfg, req))) {
+    for (auto nonce : http::cookie_values(req.cookie_headers, answer::csrf_cookie_name(cfg, req))) {
         if (!well_formed_nonce(nonce)) continue;
         ok |= cfg.keys->verify_mac(KeyPurpose::csrf, std::string("login:") + std::string(nonce),
                                    *tag);
@@ -44,14 +45,14 @@ bool csrf_valid(const GateConfig& cfg, const RequestView& req, std::string_view 
 Decision login_form(Ports ports, const GateConfig& cfg, const RequestView& req, int status,
                     std::string_view rd, std::string_view username, std::string_view error) {
     std::string nonce;
-    for (auto v : http::cookie_values(req.cookie_headers, csrf_cookie_name(cfg, req))) {
+    for (auto v : http::cookie_values(req.cookie_headers, answer::csrf_cookie_name(cfg, req))) {
         if (well_formed_nonce(v)) {
             nonce = std::string(v);
             break;
         }
     }
     bool fresh = nonce.empty();
-    if (fresh) nonce = random_token(ports.random, kCsrfNonceBytes);
+    if (fresh) nonce = signin::random_token(ports.random, kCsrfNonceBytes);
     std::string action = cfg.prefix + "login";
     std::string safe_rd = http::safe_return_path(rd);
     // One button per SSO provider; the password form where passwords can work.
@@ -67,16 +68,71 @@ Decision login_form(Ports ports, const GateConfig& cfg, const RequestView& req, 
     }
     bool passwords = cfg.users != nullptr || ports.store.durable() || cfg.providers.empty();
     std::string_view has_providers = buttons.empty() ? "" : "1";
-    auto d = page(status, cfg.templates->login.render({{"action", action},
-                                                       {"rd", safe_rd},
-                                                       {"csrf", csrf_token(cfg, nonce)},
-                                                       {"error", error},
-                                                       {"username", username},
-                                                       {"prefix", cfg.prefix},
-                                                       {"has_providers", has_providers},
-                                                       {"has_password", passwords ? "1" : ""}},
-                                                      {{"providers", std::move(buttons)}}));
-    if (fresh) d.set_cookies.push_back(set_csrf_cookie(cfg, req, nonce));
+    auto d =
+        answer::page(status, cfg.templates->login.render({{"action", action},
+                                                          {"rd", safe_rd},
+                                                          {"csrf", csrf_token(cfg, nonce)},
+                                                          {"error", error},
+                                                          {"username", username},
+                                                          {"prefix", cfg.prefix},
+                                                          {"has_providers", has_providers},
+                                                          {"has_password", passwords ? "1" : ""}},
+                                                         {{"providers", std::move(buttons)}}));
+    if (fresh) d.set_cookies.push_back(answer::set_csrf_cookie(cfg, req, nonce));
+    return d;
+}
+
+// The password proof: the user (users file, then run-time users) and their hash.
+struct PasswordProof {
+    enum Status { proven, failed, store_unavailable, busy } status = failed;
+    bool user_disabled = false; // for the log of a failure
+    signin::ProvenIdentity who;
+};
+
+Task<PasswordProof> prove_password(Ports ports, const GateConfig& cfg, const std::string& username,
+                                   const std::string& password) {
+    PasswordProof out;
+    if (username.empty() || username.size() > kMaxUsername || password.size() > kMaxPassword) {
+        co_return out;
+    }
+    auto found = co_await find_user(cfg.users.get(), ports.store, username);
+    if (found.status != StoreStatus::ok) {
+        out.status = PasswordProof::store_unavailable;
+        co_return out;
+    }
+    const std::optional<User>& user = found.user;
+    // Unknown users cost one hash verification too: no enumeration by timing.
+    const std::string& hash =
+        user && !user->password_hash.empty() ? user->password_hash : cfg.decoy_hash;
+    bool verified = false;
+    bool scheduled = co_await ports.offload.run(
+        [&hash, &password, &verified] { verified = verify_password(hash, password); });
+    if (!scheduled) {
+        out.status = PasswordProof::busy;
+        co_return out;
+    }
+    if (!user || user->password_hash.empty() || !verified) {
+        out.user_disabled = user && user->disabled;
+        co_return out;
+    }
+    out.status = PasswordProof::proven;
+    out.who.user = user->name;
+    out.who.email = user->email;
+    out.who.name = user->display_name;
+    out.who.groups = user->groups;
+    out.who.method = "pwd";
+    out.who.source = std::string(found.source);
+    out.who.proof = "a password";
+    out.who.account = std::move(found.user);
+    co_return out;
+}
+
+Decision bad_credentials(Ports ports, const GateConfig& cfg, const RequestView& req,
+                         std::string_view rd, const std::string& username, bool disabled) {
+    auto d = login_form(ports, cfg, req, 401, rd, username, error_message(Error::bad_credentials));
+    d.error = Error::bad_credentials;
+    d.notice = "sign-in failed for user \"" + http::json_escape(username.substr(0, 64)) + "\"" +
+               (disabled ? " (disabled)" : "");
     return d;
 }
 
@@ -93,7 +149,7 @@ Decision login_page(Ports ports, const GateConfig& cfg, const RequestView& req) 
 
 Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestView& req) {
     auto form = http::parse_form(req.body);
-    if (!form) co_return error_page(cfg, Error::bad_request);
+    if (!form) co_return answer::error_page(cfg, Error::bad_request);
     std::string rd(http::param(*form, "rd").value_or("/"));
     std::string username(http::param(*form, "username").value_or(""));
     std::string password(http::param(*form, "password").value_or(""));
@@ -106,56 +162,34 @@ Task<Decision> login_submit(Ports ports, const GateConfig& cfg, const RequestVie
         co_return d;
     }
 
-    std::optional<User> user;
-    std::string_view source;
-    bool verified = false;
-    if (!username.empty() && username.size() <= kMaxUsername && password.size() <= kMaxPassword) {
-        auto found = co_await find_user(cfg.users.get(), ports.store, username);
-        if (found.status != StoreStatus::ok) co_return error_page(cfg, Error::store_unavailable);
-        user = std::move(found.user);
-        source = found.source;
-        // Unknown users cost one hash verification too: no enumeration by timing.
-        const std::string& hash =
-            user && !user->password_hash.empty() ? user->password_hash : cfg.decoy_hash;
-        bool scheduled = co_await ports.offload.run(
-            [&hash, &password, &verified] { verified = verify_password(hash, password); });
-        if (!scheduled) {
-            // Hashing is bounded per worker: a flood of sign-ins is refused, not queued.
-            auto busy = error_page(cfg, Error::store_unavailable);
-            busy.headers.push_back({"Retry-After", "1"});
-            busy.notice = "sign-in refused: too many password checks in progress";
-            co_return busy;
-        }
-        if (user && user->password_hash.empty()) verified = false;
+    auto proof = co_await prove_password(ports, cfg, username, password);
+    if (proof.status == PasswordProof::store_unavailable) {
+        co_return answer::error_page(cfg, Error::store_unavailable);
     }
-    if (!user || user->disabled || !verified) {
-        auto d =
-            login_form(ports, cfg, req, 401, rd, username, error_message(Error::bad_credentials));
-        d.error = Error::bad_credentials;
-        d.notice = "sign-in failed for user \"" + http::json_escape(username.substr(0, 64)) + "\"" +
-                   (user && user->disabled ? " (disabled)" : "");
-        co_return d;
+    if (proof.status == PasswordProof::busy) {
+        // Hashing is bounded per worker: a flood of sign-ins is refused, not queued.
+        auto busy = answer::error_page(cfg, Error::store_unavailable);
+        busy.headers.push_back({"Retry-After", "1"});
+        busy.notice = "sign-in refused: too many password checks in progress";
+        co_return busy;
+    }
+    if (proof.status == PasswordProof::failed) {
+        co_return bad_credentials(ports, cfg, req, rd, username, proof.user_disabled);
     }
 
-    Millis now = ports.clock.now_ms();
-    Session s;
-    s.created_ms = s.auth_time_ms = s.last_seen_ms = now;
-    s.expires_ms = now + cfg.session_lifetime;
-    s.user = user->name;
-    s.email = user->email;
-    s.name = user->display_name;
-    s.groups = user->groups;
-    s.methods = {"pwd"};
-    s.source = std::string(source);
-    s.csrf = random_token(ports.random, 16);
-    auto started = co_await start_session(ports, cfg, req, s);
-    if (!started) co_return error_page(cfg, Error::store_unavailable);
-
-    auto d = redirect(303, http::safe_return_path(rd));
-    d.set_cookies.push_back(std::move(started->set_cookie));
-    d.set_cookies.push_back(clear_csrf_cookie(cfg, req));
-    d.notice = "user \"" + s.user + "\" signed in with a password";
-    co_return d;
+    proof.who.rd = rd;
+    auto done = co_await signin::complete_sign_in(ports, cfg, req, std::move(proof.who));
+    switch (done.status) {
+    case signin::SignInStatus::signed_in:
+    case signin::SignInStatus::next_factor:
+        done.answer.set_cookies.push_back(answer::clear_csrf_cookie(cfg, req));
+        co_return std::move(done.answer);
+    case signin::SignInStatus::refused:
+        // A disabled user learns no more than from a wrong password.
+        co_return bad_credentials(ports, cfg, req, rd, username, true);
+    case signin::SignInStatus::store_unavailable: break;
+    }
+    co_return answer::error_page(cfg, Error::store_unavailable);
 }
 
 } // namespace authgate::gate

@@ -1,11 +1,11 @@
 // GET/POST {prefix}logout: ends the session on the server and in the browser.
 #include "gate/endpoints.h"
 
+#include "answer/responses.h"
 #include "authgate/crypto.h"
 #include "authgate/http.h"
 #include "authgate/oidc.h"
 #include "authgate/session.h"
-#include "gate/responses.h"
 #include "gate/session_lookup.h"
 #include "sso/flows.h"
 #include "sso/identity.h"
@@ -24,7 +24,7 @@ struct LiveSession {
 Task<StoreReply<std::vector<LiveSession>>> live_sessions(Ports ports, const GateConfig& cfg,
                                                          const RequestView& req) {
     StoreReply<std::vector<LiveSession>> out;
-    for (auto v : http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req))) {
+    for (auto v : http::cookie_values(req.cookie_headers, answer::session_cookie_name(cfg, req))) {
         auto id = parse_session_cookie(v, *cfg.keys);
         if (!id) continue;
         std::string key = session_store_key(*id);
@@ -45,10 +45,11 @@ Task<StoreReply<std::vector<LiveSession>>> live_sessions(Ports ports, const Gate
 
 Decision signed_out(const GateConfig& cfg, const RequestView& req, std::string_view rd) {
     Decision d = !rd.empty() && http::is_safe_return_path(rd)
-                     ? redirect(303, std::string(rd))
-                     : page(200, cfg.templates->signed_out.render(
-                                     {{"login_url", login_url(cfg, "")}, {"prefix", cfg.prefix}}));
-    d.set_cookies.push_back(clear_session_cookie(cfg, req));
+                     ? answer::redirect(303, std::string(rd))
+                     : answer::page(200, cfg.templates->signed_out.render(
+                                             {{"login_url", answer::login_url(cfg, "")},
+                                              {"prefix", cfg.prefix}}));
+    d.set_cookies.push_back(answer::clear_session_cookie(cfg, req));
     return d;
 }
 
@@ -56,21 +57,22 @@ Decision signed_out(const GateConfig& cfg, const RequestView& req, std::string_v
 // cross-site navigation alone ends nothing.
 Decision confirmation(const GateConfig& cfg, const Session& s, std::string_view rd) {
     std::string safe_rd = !rd.empty() && http::is_safe_return_path(rd) ? std::string(rd) : "";
-    return page(200, cfg.templates->logout.render({{"action", cfg.prefix + "logout"},
-                                                   {"csrf", s.csrf},
-                                                   {"rd", safe_rd},
-                                                   {"user", s.user},
-                                                   {"prefix", cfg.prefix}}));
+    return answer::page(200, cfg.templates->logout.render({{"action", cfg.prefix + "logout"},
+                                                           {"csrf", s.csrf},
+                                                           {"rd", safe_rd},
+                                                           {"user", s.user},
+                                                           {"prefix", cfg.prefix}}));
 }
 
 Decision refused(const GateConfig& cfg) {
-    auto d = page(403, cfg.templates->error.render(
-                           {{"status", "403"},
-                            {"title", "Sign-out not confirmed"},
-                            {"message", "This sign-out request did not come from this site's "
-                                        "sign-out page. Nothing was ended."},
-                            {"login_url", ""},
-                            {"prefix", cfg.prefix}}));
+    auto d =
+        answer::page(403, cfg.templates->error.render(
+                              {{"status", "403"},
+                               {"title", "Sign-out not confirmed"},
+                               {"message", "This sign-out request did not come from this site's "
+                                           "sign-out page. Nothing was ended."},
+                               {"login_url", ""},
+                               {"prefix", cfg.prefix}}));
     d.error = Error::csrf_mismatch;
     d.notice = "sign-out refused: CSRF token missing or wrong";
     return d;
@@ -93,7 +95,7 @@ Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req
         everywhere = post && http::param(*params, "everywhere") == "1";
     }
     auto live = co_await live_sessions(ports, cfg, req);
-    if (!live.ok()) co_return error_page(cfg, Error::store_unavailable);
+    if (!live.ok()) co_return answer::error_page(cfg, Error::store_unavailable);
     if (live.value.empty()) co_return signed_out(cfg, req, rd);
     if (!post) co_return confirmation(cfg, live.value.front().session, rd);
 
@@ -122,12 +124,12 @@ Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req
         }
         if (everywhere) {
             auto ended = co_await revoke_user_sessions(ports.store, s.user, ports.clock.now_ms());
-            if (!ended.ok()) co_return error_page(cfg, Error::store_unavailable);
+            if (!ended.ok()) co_return answer::error_page(cfg, Error::store_unavailable);
             notice = "user \"" + s.user + "\" signed out everywhere (" +
                      std::to_string(ended.value) + " sessions)";
         }
         auto removed = co_await end_session(ports.store, l->key);
-        if (!removed.ok()) co_return error_page(cfg, Error::store_unavailable);
+        if (!removed.ok()) co_return answer::error_page(cfg, Error::store_unavailable);
     }
 
     if (rp != nullptr) {
@@ -138,8 +140,9 @@ Task<Decision> logout(Ports ports, const GateConfig& cfg, const RequestView& req
             es.client_id = rp->conf.client_id;
             std::string origin = sso::public_origin(cfg, rp);
             if (!origin.empty()) es.post_logout_redirect_uri = origin + cfg.prefix + "logout";
-            Decision d = redirect(303, oidc::end_session_url(meta.value->end_session_endpoint, es));
-            d.set_cookies.push_back(clear_session_cookie(cfg, req));
+            Decision d =
+                answer::redirect(303, oidc::end_session_url(meta.value->end_session_endpoint, es));
+            d.set_cookies.push_back(answer::clear_session_cookie(cfg, req));
             d.notice = notice.empty() ? "signed out at provider \"" + rp->conf.name + "\""
                                       : std::move(notice);
             co_return d;
@@ -184,7 +187,7 @@ Task<Decision> health(Ports ports, const GateConfig& cfg, const RequestView&) {
         body += "]";
     }
     body += "}\n";
-    co_return json(ok ? 200 : 503, std::move(body));
+    co_return answer::json(ok ? 200 : 503, std::move(body));
 }
 
 } // namespace authgate::gate

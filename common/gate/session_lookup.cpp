@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
+#include "answer/responses.h"
 #include "authgate/http.h"
 #include "authgate/users.h"
-#include "gate/responses.h"
-#include "gate/user_check.h"
+#include "users/user_check.h"
 
 namespace authgate::gate {
 
@@ -44,7 +44,7 @@ const Session* cached_session(Ports ports, const GateConfig& cfg,
 
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req) {
     SessionLookup out;
-    auto values = http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req));
+    auto values = http::cookie_values(req.cookie_headers, answer::session_cookie_name(cfg, req));
     if (values.empty()) co_return out;
     out.had_cookie = true;
     out.error = Error::session_invalid;

@@ -3,9 +3,10 @@
 // it names (by sid, else by sub) end on every server sharing the store.
 #include "sso/flows.h"
 
+#include "answer/responses.h"
 #include "authgate/http.h"
 #include "authgate/oidc.h"
-#include "gate/responses.h"
+#include "authgate/store_keys.h"
 #include "sso/identity.h"
 #include "sso/provider_state.h"
 
@@ -21,7 +22,7 @@ Decision answer(int status, std::string_view error, std::string_view description
         body = "{\"error\":\"" + std::string(error) + "\",\"error_description\":\"" +
                http::json_escape(description) + "\"}\n";
     }
-    auto d = gate::json(status, std::move(body));
+    auto d = answer::json(status, std::move(body));
     d.headers.push_back({"Cache-Control", "no-store"});
     return d;
 }

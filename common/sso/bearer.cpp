@@ -5,12 +5,12 @@
 
 #include <algorithm>
 
+#include "answer/responses.h"
 #include "authgate/crypto.h"
 #include "authgate/http.h"
-#include "gate/responses.h"
-#include "gate/user_check.h"
 #include "sso/identity.h"
 #include "sso/provider_state.h"
+#include "users/user_check.h"
 
 namespace authgate::sso {
 
@@ -19,7 +19,7 @@ namespace {
 // RFC 6750 section 3: no error code when the request had no token at all.
 Decision bearer_refusal(const GateConfig& cfg, const RequestView& req, Millis now, Error e,
                         std::string_view code, std::string_view description) {
-    auto d = gate::json_error(req, now, e, description);
+    auto d = answer::json_error(req, now, e, description);
     std::string challenge = "Bearer realm=\"authgate\"";
     if (!code.empty()) {
         challenge += ", error=\"" + std::string(code) + "\"";
@@ -59,11 +59,11 @@ Decision admit(const GateConfig& cfg, const RequestView& req, const ProviderConf
 Task<Decision> current_user_only(Ports ports, const GateConfig& cfg, const RequestView& req,
                                  Millis now, Decision d) {
     if (!d.allowed()) co_return d;
-    auto user = co_await gate::check_user(ports, cfg, d.identity.user, "bearer");
-    if (user == gate::UserCheck::store_unavailable) {
-        co_return gate::json_error(req, now, Error::store_unavailable);
+    auto user = co_await check_user(ports, cfg, d.identity.user, "bearer");
+    if (user == UserCheck::store_unavailable) {
+        co_return answer::json_error(req, now, Error::store_unavailable);
     }
-    if (user == gate::UserCheck::refused) {
+    if (user == UserCheck::refused) {
         auto refused = bearer_refusal(cfg, req, now, Error::token_invalid, "invalid_token",
                                       "The token's user is disabled.");
         refused.notice = "bearer token of disabled user \"" +

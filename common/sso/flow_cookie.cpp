@@ -2,10 +2,10 @@
 // that neither the nonce nor the PKCE verifier is ever stored or readable by the client.
 #include "sso/flows.h"
 
+#include "answer/responses.h"
 #include "authgate/crypto.h"
 #include "authgate/http.h"
 #include "authgate/keys.h"
-#include "gate/responses.h"
 
 namespace authgate::sso {
 
@@ -19,7 +19,7 @@ constexpr std::size_t kMaxSealedBytes = 4096;
 
 std::vector<oidc::FlowState> read_flows(const GateConfig& cfg, const RequestView& req) {
     std::size_t tried = 0;
-    for (auto v : http::cookie_values(req.cookie_headers, gate::flow_cookie_name(cfg, req))) {
+    for (auto v : http::cookie_values(req.cookie_headers, answer::flow_cookie_name(cfg, req))) {
         if (tried++ == kMaxCookiesTried) break;
         if (v.size() > kMaxSealedBytes) continue;
         auto plain = cfg.keys->open(v, kFlowContext);
@@ -32,9 +32,9 @@ std::vector<oidc::FlowState> read_flows(const GateConfig& cfg, const RequestView
 
 std::string flow_cookie(const GateConfig& cfg, const RequestView& req, Random& random,
                         const std::vector<oidc::FlowState>& flows) {
-    if (flows.empty()) return gate::clear_flow_cookie(cfg, req);
-    return gate::set_flow_cookie(cfg, req,
-                                 cfg.keys->seal(oidc::encode_flows(flows), kFlowContext, random));
+    if (flows.empty()) return answer::clear_flow_cookie(cfg, req);
+    return answer::set_flow_cookie(cfg, req,
+                                   cfg.keys->seal(oidc::encode_flows(flows), kFlowContext, random));
 }
 
 std::string used_state_key(std::string_view state) {

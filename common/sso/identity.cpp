@@ -130,12 +130,4 @@ std::optional<ProviderTokens> open_tokens(const KeyRing& keys, const Session& s)
     return ProviderTokens{plain->substr(0, nl), plain->substr(nl + 1)};
 }
 
-std::string sid_index_key(std::string_view provider, std::string_view sid) {
-    return "o:{" + http::percent_encode(provider) + "}:sid:" + http::percent_encode(sid);
-}
-
-std::string sub_index_key(std::string_view provider, std::string_view sub) {
-    return "o:{" + http::percent_encode(provider) + "}:sub:" + http::percent_encode(sub);
-}
-
 } // namespace authgate::sso

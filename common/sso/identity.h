@@ -29,8 +29,4 @@ struct ProviderTokens {
 };
 std::optional<ProviderTokens> open_tokens(const KeyRing& keys, const Session& s);
 
-// Store keys of the back-channel logout indexes: sessions by the IdP's sid and sub.
-std::string sid_index_key(std::string_view provider, std::string_view sid);
-std::string sub_index_key(std::string_view provider, std::string_view sub);
-
 } // namespace authgate::sso

@@ -2,10 +2,10 @@
 // state, nonce), with the flow sealed into the browser's flow cookie for the callback.
 #include "sso/flows.h"
 
+#include "answer/responses.h"
 #include "authgate/crypto.h"
 #include "authgate/http.h"
 #include "authgate/oidc.h"
-#include "gate/responses.h"
 #include "sso/provider_state.h"
 
 namespace authgate::sso {
@@ -51,8 +51,8 @@ std::string redirect_uri(const GateConfig& cfg, const ProviderConfig& provider) 
 Decision idp_unavailable(const GateConfig& cfg, const RequestView& req, Millis now,
                          std::string detail) {
     auto d = http::is_api_client(req.accept, req.x_requested_with)
-                 ? gate::json_error(req, now, Error::idp_unreachable)
-                 : gate::error_page(cfg, Error::idp_unreachable);
+                 ? answer::json_error(req, now, Error::idp_unreachable)
+                 : answer::error_page(cfg, Error::idp_unreachable);
     d.notice = std::move(detail);
     return d;
 }
@@ -60,7 +60,7 @@ Decision idp_unavailable(const GateConfig& cfg, const RequestView& req, Millis n
 Task<Decision> redirect_to_idp(Ports ports, const GateConfig& cfg, const RequestView& req,
                                const ProviderConfig& provider, std::string rd, oidc::Params extra) {
     std::string callback_uri = redirect_uri(cfg, provider);
-    if (callback_uri.empty()) co_return gate::error_page(cfg, Error::internal);
+    if (callback_uri.empty()) co_return answer::error_page(cfg, Error::internal);
     Millis now = ports.clock.now_ms();
     auto meta = co_await provider_metadata(ports, provider);
     if (!meta.ok()) co_return idp_unavailable(cfg, req, now, meta.detail);
@@ -95,7 +95,7 @@ Task<Decision> redirect_to_idp(Ports ports, const GateConfig& cfg, const Request
     auto flows = read_flows(cfg, req);
     oidc::add_flow(flows, std::move(flow), now);
 
-    auto d = gate::redirect(302, oidc::authorization_url(meta.value->authorization_endpoint, ar));
+    auto d = answer::redirect(302, oidc::authorization_url(meta.value->authorization_endpoint, ar));
     d.headers.push_back({"Cache-Control", "no-store"});
     d.set_cookies.push_back(flow_cookie(cfg, req, ports.random, flows));
     co_return d;
@@ -104,7 +104,7 @@ Task<Decision> redirect_to_idp(Ports ports, const GateConfig& cfg, const Request
 Task<Decision> start(Ports ports, const GateConfig& cfg, const RequestView& req,
                      const ProviderConfig& provider) {
     auto query = http::parse_form(req.query);
-    if (!query) co_return gate::error_page(cfg, Error::bad_request);
+    if (!query) co_return answer::error_page(cfg, Error::bad_request);
     std::string rd = http::safe_return_path(http::param(*query, "rd").value_or("/"));
 
     oidc::Params extra;
@@ -112,7 +112,7 @@ Task<Decision> start(Ports ports, const GateConfig& cfg, const RequestView& req,
     // this gate starts, so state, nonce and PKCE protect it like any other.
     if (auto iss = http::param(*query, "iss")) {
         if (*iss != provider.conf.issuer) {
-            auto d = gate::error_page(cfg, Error::issuer_mismatch);
+            auto d = answer::error_page(cfg, Error::issuer_mismatch);
             d.notice = "IdP-initiated login for provider \"" + provider.conf.name +
                        "\" refused: unexpected iss";
             co_return d;
@@ -120,7 +120,7 @@ Task<Decision> start(Ports ports, const GateConfig& cfg, const RequestView& req,
         if (auto target = http::param(*query, "target_link_uri")) {
             auto local = local_target(*target, public_origin(cfg, &provider));
             if (!local) {
-                auto d = gate::error_page(cfg, Error::bad_request);
+                auto d = answer::error_page(cfg, Error::bad_request);
                 d.notice = "IdP-initiated login refused: target_link_uri is not on this site";
                 co_return d;
             }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "authgate/http.h"
 #include "base/bytes.h"
 
 namespace authgate {
@@ -40,6 +41,14 @@ std::string user_record_key(std::string_view user) {
     std::string out = "u:";
     append_user_tag(out, user);
     return out;
+}
+
+std::string sid_index_key(std::string_view provider, std::string_view sid) {
+    return "o:{" + http::percent_encode(provider) + "}:sid:" + http::percent_encode(sid);
+}
+
+std::string sub_index_key(std::string_view provider, std::string_view sub) {
+    return "o:{" + http::percent_encode(provider) + "}:sub:" + http::percent_encode(sub);
 }
 
 std::string encode_fields(const Store::Fields& fields) {

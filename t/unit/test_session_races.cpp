@@ -42,10 +42,9 @@ struct Fixture : SsoWorld {
         Millis now = clock.now_ms();
         assert_int_equal(run(store.index_members(user_sessions_key("alice"), now)).value.size(), 0);
         assert_int_equal(
-            run(store.index_members(sso::sid_index_key("corp", "idp-session-1"), now)).value.size(),
-            0);
-        assert_int_equal(
-            run(store.index_members(sso::sub_index_key("corp", "sub-1"), now)).value.size(), 0);
+            run(store.index_members(sid_index_key("corp", "idp-session-1"), now)).value.size(), 0);
+        assert_int_equal(run(store.index_members(sub_index_key("corp", "sub-1"), now)).value.size(),
+                         0);
     }
 };
 

@@ -5,6 +5,8 @@
 //   u:{<user>}                          run-time user record (hash, no TTL): password
 //                                       (argon2id), email, name, groups (comma list),
 //                                       disabled ("1" when disabled)
+//   o:{<provider>}:sid:<sid>            index of the sessions of one IdP session (back-channel
+//   o:{<provider>}:sub:<sub>            logout), and of one IdP subject (sid/sub encoded)
 //   invalidate (pub/sub channel)        Redis only: announces every write to an s: key
 //                                       (payload: the key) to the workers' session caches
 // User names are percent-encoded inside the braces, which are the Redis Cluster hash tag:
@@ -25,6 +27,9 @@ std::string user_sessions_key(std::string_view user);
 // Whether a key is a session record ("s:..."), whose writes are announced to caches.
 inline bool is_session_key(std::string_view key) { return key.starts_with("s:"); }
 std::string user_record_key(std::string_view user);
+// The back-channel logout indexes: sessions by the IdP's sid and by its sub.
+std::string sid_index_key(std::string_view provider, std::string_view sid);
+std::string sub_index_key(std::string_view provider, std::string_view sub);
 
 // Stores that keep a hash record or an index as one value (shared memory, tests) compute
 // the new value first and replace the old one only when the update succeeded: a refused

@@ -8,7 +8,7 @@
 
 #include "authgate/gate.h"
 
-namespace authgate::gate {
+namespace authgate::signin {
 
 struct StartedSession {
     std::string store_key;
@@ -22,4 +22,4 @@ Task<std::optional<StartedSession>> start_session(Ports ports, const GateConfig&
 // A random base64url token of n bytes (CSRF tokens, flow state).
 std::string random_token(Random& random, std::size_t n);
 
-} // namespace authgate::gate
+} // namespace authgate::signin

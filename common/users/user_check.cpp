@@ -1,10 +1,10 @@
-#include "gate/user_check.h"
+#include "users/user_check.h"
 
 #include "authgate/store_keys.h"
 #include "authgate/user_status.h"
 #include "authgate/users.h"
 
-namespace authgate::gate {
+namespace authgate {
 
 namespace {
 
@@ -60,4 +60,4 @@ void apply_users_file(const GateConfig& cfg, Session& s) {
     }
 }
 
-} // namespace authgate::gate
+} // namespace authgate

@@ -1,10 +1,10 @@
-#include "gate/responses.h"
+#include "answer/responses.h"
 
 #include <ctime>
 
 #include "authgate/http.h"
 
-namespace authgate::gate {
+namespace authgate::answer {
 
 namespace {
 
@@ -215,4 +215,4 @@ Decision forbidden(const GateConfig& cfg, const RequestView& req, Millis now) {
     return error_page(cfg, Error::forbidden);
 }
 
-} // namespace authgate::gate
+} // namespace authgate::answer

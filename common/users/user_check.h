@@ -8,7 +8,7 @@
 
 #include "authgate/gate.h"
 
-namespace authgate::gate {
+namespace authgate {
 
 enum class UserCheck { allowed, refused, store_unavailable };
 
@@ -27,4 +27,4 @@ Task<UserCheck> check_user(Ports ports, const GateConfig& cfg, std::string_view 
 // its sign-in), so a reload that changes them takes effect at once.
 void apply_users_file(const GateConfig& cfg, Session& s);
 
-} // namespace authgate::gate
+} // namespace authgate

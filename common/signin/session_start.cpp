@@ -1,11 +1,11 @@
-#include "gate/session_start.h"
+#include "signin/session_start.h"
 
+#include "answer/responses.h"
 #include "authgate/crypto.h"
 #include "authgate/http.h"
 #include "authgate/store_keys.h"
-#include "gate/responses.h"
 
-namespace authgate::gate {
+namespace authgate::signin {
 
 std::string random_token(Random& random, std::size_t n) {
     std::string raw(n, '\0');
@@ -39,7 +39,7 @@ Task<bool> end_oldest_sessions(Store& store, const std::string& user, unsigned c
 
 Task<std::optional<StartedSession>> start_session(Ports ports, const GateConfig& cfg,
                                                   const RequestView& req, const Session& s) {
-    for (auto v : http::cookie_values(req.cookie_headers, session_cookie_name(cfg, req))) {
+    for (auto v : http::cookie_values(req.cookie_headers, answer::session_cookie_name(cfg, req))) {
         if (auto old = parse_session_cookie(v, *cfg.keys)) {
             auto ended = co_await end_session(ports.store, session_store_key(*old));
             if (!ended.ok()) co_return std::nullopt;
@@ -61,9 +61,9 @@ Task<std::optional<StartedSession>> start_session(Ports ports, const GateConfig&
         co_await ports.store.del(out.store_key);
         co_return std::nullopt;
     }
-    out.set_cookie =
-        set_session_cookie(cfg, req, session_cookie_value(id, *cfg.keys), cfg.session_lifetime);
+    out.set_cookie = answer::set_session_cookie(cfg, req, session_cookie_value(id, *cfg.keys),
+                                                cfg.session_lifetime);
     co_return out;
 }
 
-} // namespace authgate::gate
+} // namespace authgate::signin

@@ -1,7 +1,6 @@
 // Sessions by user: the per-user index kept beside the session records.
 #include "authgate/gate.h"
 #include "authgate/store_keys.h"
-#include "sso/identity.h"
 
 namespace authgate {
 
@@ -15,10 +14,10 @@ Task<StoreReply<bool>> end_session(Store& store, std::string_view store_key) {
         auto unindexed = co_await store.index_remove(user_sessions_key(s->user), store_key);
         if (!unindexed.ok()) co_return StoreReply<bool>{StoreStatus::unavailable, false};
         if (!s->sso_sid.empty()) {
-            co_await store.index_remove(sso::sid_index_key(s->sso_provider, s->sso_sid), store_key);
+            co_await store.index_remove(sid_index_key(s->sso_provider, s->sso_sid), store_key);
         }
         if (!s->sso_sub.empty()) {
-            co_await store.index_remove(sso::sub_index_key(s->sso_provider, s->sso_sub), store_key);
+            co_await store.index_remove(sub_index_key(s->sso_provider, s->sso_sub), store_key);
         }
     }
     co_return StoreReply<bool>{StoreStatus::ok, removed.value};

@@ -8,7 +8,7 @@
 #include "authgate/request.h"
 #include "authgate/templates.h"
 
-namespace authgate::gate {
+namespace authgate::answer {
 
 bool cookies_secure(const GateConfig& cfg, const RequestView& req);
 // Effective names: "__Host-" prefixed when secure and host-only.
@@ -48,4 +48,4 @@ Decision forbidden(const GateConfig& cfg, const RequestView& req, Millis now);
 
 std::string iso8601(Millis t);
 
-} // namespace authgate::gate
+} // namespace authgate::answer
