@@ -93,7 +93,8 @@ Task<Decision> callback(Ports ports, const GateConfig& cfg, const RequestView& r
     const jose::Claims* info = *userinfo.value ? &**userinfo.value : nullptr;
     auto who = admit(cx, *claims.value, info, *tokens.value, flow.rd);
     if (!who.value) co_return with_cookie(std::move(who.refusal));
-    co_return with_cookie(co_await sign_in(cx, std::move(*who.value), ports.clock.now_ms()));
+    Decision signed_in = co_await sign_in(cx, std::move(*who.value), ports.clock.now_ms());
+    co_return with_cookie(std::move(signed_in));
 }
 
 } // namespace authgate::sso
