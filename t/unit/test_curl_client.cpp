@@ -64,8 +64,8 @@ class OneShotServer {
 
 std::string http_reply(const std::string& content_type, const std::string& body) {
     return "HTTP/1.1 200 OK\r\nContent-Type: " + content_type +
-           "\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\nConnection: close\r\n\r\n" + body;
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+           body;
 }
 
 void answers_status_media_type_and_body(void**) {
