@@ -60,4 +60,11 @@ struct Decision {
     bool allowed() const noexcept { return kind == Kind::allow; }
 };
 
+// The largest request body the endpoints read (sign-in forms). Adapters refuse a larger one
+// (declared or received, or one the server spooled to a file) with body_too_large() before
+// any flow runs.
+inline constexpr std::size_t kMaxEndpointBody = 16 * 1024;
+bool body_fits(std::size_t length) noexcept;
+Decision body_too_large();
+
 } // namespace authgate
