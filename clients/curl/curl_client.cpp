@@ -66,7 +66,8 @@ HttpResponse fetch(const HttpRequest& request, const std::atomic<bool>* cancel) 
         CURL* c = curl.get();
         std::unique_ptr<curl_slist, SlistDeleter> headers;
         for (const auto& [name, value] : request.headers) {
-            std::string line = name + ": " + value;
+            std::string line = name;
+            line.append(": ").append(value);
             curl_slist* next = curl_slist_append(headers.get(), line.c_str());
             if (next == nullptr) {
                 response.error = "out of memory";

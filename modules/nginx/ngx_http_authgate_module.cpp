@@ -298,7 +298,8 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "authgate: cannot initialise libcurl");
             return NGX_ERROR;
         }
-        auto* rt = new Runtime();
+        auto owned = std::make_unique<Runtime>(); // exit_process deletes it once published
+        Runtime* rt = owned.get();
         if (mc->redis != nullptr) {
             if (mc->redis->session_cache > 0) {
                 rt->sessions = std::make_unique<SessionCache>(SessionCache::Limits{
@@ -310,7 +311,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
             rt->store = std::make_unique<ShmStore>(mc->zone, cycle->log);
         }
         rt->thread_pool = mc->thread_pool;
-        g_runtime = rt;
+        g_runtime = owned.release();
         rt->idp_pool =
             std::make_unique<IdpPool>(mc->idp_threads, kMaxIdpCallsPerWorker, cycle->log);
         if (!rt->idp_pool->start()) {
