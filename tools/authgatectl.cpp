@@ -8,9 +8,12 @@
 //                                 disable, delete and end-sessions end every session of
 //                                 the user at once, announced to the gates' caches
 #include <cstdio>
+#include <initializer_list>
 #include <iostream>
+#include <span>
 #include <string>
 #include <unistd.h>
+#include <utility>
 
 #include <openssl/crypto.h>
 
@@ -84,21 +87,47 @@ std::string cell(std::string_view text) {
     return out;
 }
 
+std::string context_list(unsigned bits,
+                         std::initializer_list<std::pair<unsigned, const char*>> names) {
+    std::string out;
+    for (const auto& [bit, name] : names) {
+        if ((bits & bit) == 0) continue;
+        if (!out.empty()) out += ", ";
+        out += name;
+    }
+    return out;
+}
+
+template <class Option>
+void print_options(std::string_view directive, std::span<const Option> options) {
+    std::cout << "\n`" << directive << "` options (`key=value`):\n\n";
+    std::cout << "| option | default | meaning |\n|---|---|---|\n";
+    for (const auto& o : options) {
+        std::cout << "| `" << o.name << "` | "
+                  << (o.default_value.empty() ? "—" : "`" + cell(o.default_value) + "`") << " | "
+                  << cell(o.help) << " |\n";
+    }
+}
+
 int directives_cmd() {
     using namespace authgate::config;
-    std::cout << "| directive | context | default | example | meaning |\n";
-    std::cout << "|---|---|---|---|---|\n";
+    std::cout << "| nginx directive | nginx context | Apache directive | Apache context | default "
+                 "| example | meaning |\n";
+    std::cout << "|---|---|---|---|---|---|---|\n";
     for (const auto& d : directives()) {
-        std::string ctx;
-        if (d.contexts & kMain) ctx += "http ";
-        if (d.contexts & kServer) ctx += "server ";
-        if (d.contexts & kLocation) ctx += "location";
-        while (!ctx.empty() && ctx.back() == ' ') ctx.pop_back();
-        std::cout << "| `" << d.name << "` | " << ctx << " | "
-                  << (d.default_value.empty() ? "—" : "`" + cell(d.default_value) + "`") << " | `"
-                  << d.name << (d.example.empty() ? "" : " ") << d.example << ";` | "
+        std::cout << "| `" << d.name << "` | "
+                  << context_list(d.contexts,
+                                  {{kMain, "http"}, {kServer, "server"}, {kLocation, "location"}})
+                  << " | `" << d.apache_name << "` | "
+                  << context_list(d.apache_contexts, {{kServerConfig, "server config"},
+                                                      {kVirtualHost, "virtual host"},
+                                                      {kDirectory, "directory"}})
+                  << " | " << (d.default_value.empty() ? "—" : "`" + cell(d.default_value) + "`")
+                  << " | `" << d.name << (d.example.empty() ? "" : " ") << d.example << ";` | "
                   << cell(d.help) << " |\n";
     }
+    print_options("authgate_redis", redis_options());
+    print_options("authgate_oidc_provider", provider_options());
     return 0;
 }
 

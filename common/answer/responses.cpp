@@ -89,8 +89,7 @@ std::string clear_csrf_cookie(const GateConfig& cfg, const RequestView& req) {
 // The SSO flow cookie binds a sign-in started here to the callback. Lax whatever the
 // session cookie's SameSite: the IdP's redirect back is a cross-site top-level GET.
 const std::string& flow_cookie_name(const GateConfig& cfg, const RequestView& req) {
-    static const std::string plain = "authgate_flow", host = "__Host-authgate_flow";
-    return cookies_secure(cfg, req) ? host : plain;
+    return cookies_secure(cfg, req) ? cfg.host_flow_cookie_name : cfg.flow_cookie_name;
 }
 
 std::string set_flow_cookie(const GateConfig& cfg, const RequestView& req, std::string_view value) {

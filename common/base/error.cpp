@@ -1,108 +1,82 @@
+// The error table: every Error's stable name, HTTP status and sentence, in one place.
 #include "authgate/error.h"
+
+#include <array>
 
 namespace authgate {
 
-std::string_view error_name(Error e) noexcept {
-    switch (e) {
-    case Error::ok: return "allowed";
-    case Error::no_session: return "no_session";
-    case Error::session_invalid: return "session_invalid";
-    case Error::session_expired: return "session_expired";
-    case Error::forbidden: return "forbidden";
-    case Error::bad_credentials: return "bad_credentials";
-    case Error::csrf_mismatch: return "csrf_mismatch";
-    case Error::bad_request: return "bad_request";
-    case Error::not_found: return "not_found";
-    case Error::method_not_allowed: return "method_not_allowed";
-    case Error::payload_too_large: return "payload_too_large";
-    case Error::store_unavailable: return "store_unavailable";
-    case Error::token_invalid: return "token_invalid";
-    case Error::token_expired: return "token_expired";
-    case Error::token_too_large: return "token_too_large";
-    case Error::token_unknown_key: return "token_unknown_key";
-    case Error::token_alg_not_allowed: return "token_alg_not_allowed";
-    case Error::issuer_mismatch: return "issuer_mismatch";
-    case Error::audience_mismatch: return "audience_mismatch";
-    case Error::nonce_mismatch: return "nonce_mismatch";
-    case Error::state_mismatch: return "state_mismatch";
-    case Error::insufficient_scope: return "insufficient_scope";
-    case Error::idp_error: return "idp_error";
-    case Error::idp_unreachable: return "idp_unreachable";
-    case Error::internal: return "internal";
+namespace {
+
+struct ErrorInfo {
+    Error error;
+    std::string_view name;
+    int status;
+    std::string_view message;
+};
+
+constexpr std::array<ErrorInfo, 25> kErrors = {{
+    {Error::ok, "allowed", 200, "Allowed."},
+    {Error::no_session, "no_session", 401, "Sign-in required."},
+    {Error::session_invalid, "session_invalid", 401,
+     "Your session is not valid. Please sign in again."},
+    {Error::session_expired, "session_expired", 401,
+     "Your session has expired. Please sign in again."},
+    {Error::forbidden, "forbidden", 403, "You do not have access to this page."},
+    {Error::bad_credentials, "bad_credentials", 401, "Invalid username or password."},
+    {Error::csrf_mismatch, "csrf_mismatch", 403,
+     "The sign-in form has expired or was not sent by this site. Please try again."},
+    {Error::bad_request, "bad_request", 400, "The request is malformed."},
+    {Error::not_found, "not_found", 404, "There is nothing here."},
+    {Error::method_not_allowed, "method_not_allowed", 405, "This method is not allowed here."},
+    {Error::payload_too_large, "payload_too_large", 413, "The request body is too large."},
+    {Error::store_unavailable, "store_unavailable", 503,
+     "The sign-in service is temporarily unavailable. Please try again shortly."},
+    {Error::token_invalid, "token_invalid", 401, "The sign-in token is not valid."},
+    {Error::token_too_large, "token_too_large", 401,
+     "The identity provider's sign-in token is too large for this site."},
+    {Error::token_expired, "token_expired", 401, "The sign-in token has expired."},
+    {Error::token_unknown_key, "token_unknown_key", 401,
+     "The sign-in token was signed with a key this site does not know."},
+    {Error::token_alg_not_allowed, "token_alg_not_allowed", 401,
+     "The sign-in token uses a signature algorithm this site does not accept."},
+    {Error::issuer_mismatch, "issuer_mismatch", 401,
+     "The sign-in token was not issued by the expected identity provider."},
+    {Error::audience_mismatch, "audience_mismatch", 401,
+     "The sign-in token was not issued for this site."},
+    {Error::nonce_mismatch, "nonce_mismatch", 401,
+     "The sign-in response does not belong to this sign-in attempt. Please try again."},
+    {Error::state_mismatch, "state_mismatch", 400,
+     "This sign-in attempt has expired or was not started here. Please try again."},
+    {Error::insufficient_scope, "insufficient_scope", 403,
+     "The access token lacks a required scope."},
+    {Error::idp_error, "idp_error", 401,
+     "The identity provider answered with an error and did not complete the sign-in."},
+    {Error::idp_unreachable, "idp_unreachable", 502,
+     "The identity provider could not be reached. Please try again shortly."},
+    {Error::internal, "internal", 500, "An internal error occurred."},
+}};
+
+// The table is in enum order: a lookup is an index, and a missing or misplaced row is a
+// build error.
+constexpr bool in_enum_order() {
+    for (std::size_t i = 0; i < kErrors.size(); ++i) {
+        if (static_cast<std::size_t>(kErrors[i].error) != i) return false;
     }
-    return "internal";
+    return static_cast<std::size_t>(Error::internal) + 1 == kErrors.size();
+}
+static_assert(in_enum_order(), "kErrors must list every Error once, in enum order");
+
+const ErrorInfo& info(Error e) noexcept {
+    auto i = static_cast<std::size_t>(e);
+    return i < kErrors.size() ? kErrors[i] : kErrors.back();
 }
 
-int http_status(Error e) noexcept {
-    switch (e) {
-    case Error::ok: return 200;
-    case Error::no_session:
-    case Error::session_invalid:
-    case Error::session_expired:
-    case Error::bad_credentials: return 401;
-    case Error::forbidden:
-    case Error::csrf_mismatch: return 403;
-    case Error::bad_request: return 400;
-    case Error::not_found: return 404;
-    case Error::method_not_allowed: return 405;
-    case Error::payload_too_large: return 413;
-    case Error::store_unavailable: return 503;
-    case Error::token_invalid:
-    case Error::token_too_large:
-    case Error::token_expired:
-    case Error::token_unknown_key:
-    case Error::token_alg_not_allowed:
-    case Error::issuer_mismatch:
-    case Error::audience_mismatch:
-    case Error::nonce_mismatch:
-    case Error::idp_error: return 401;
-    case Error::state_mismatch: return 400;
-    case Error::insufficient_scope: return 403;
-    case Error::idp_unreachable: return 502;
-    case Error::internal: return 500;
-    }
-    return 500;
-}
+} // namespace
 
-std::string_view error_message(Error e) noexcept {
-    switch (e) {
-    case Error::ok: return "Allowed.";
-    case Error::no_session: return "Sign-in required.";
-    case Error::session_invalid: return "Your session is not valid. Please sign in again.";
-    case Error::session_expired: return "Your session has expired. Please sign in again.";
-    case Error::forbidden: return "You do not have access to this page.";
-    case Error::bad_credentials: return "Invalid username or password.";
-    case Error::csrf_mismatch:
-        return "The sign-in form has expired or was not sent by this site. Please try again.";
-    case Error::bad_request: return "The request is malformed.";
-    case Error::not_found: return "There is nothing here.";
-    case Error::method_not_allowed: return "This method is not allowed here.";
-    case Error::payload_too_large: return "The request body is too large.";
-    case Error::store_unavailable:
-        return "The sign-in service is temporarily unavailable. Please try again shortly.";
-    case Error::token_invalid: return "The sign-in token is not valid.";
-    case Error::token_expired: return "The sign-in token has expired.";
-    case Error::token_too_large:
-        return "The identity provider's sign-in token is too large for this site.";
-    case Error::token_unknown_key:
-        return "The sign-in token was signed with a key this site does not know.";
-    case Error::token_alg_not_allowed:
-        return "The sign-in token uses a signature algorithm this site does not accept.";
-    case Error::issuer_mismatch:
-        return "The sign-in token was not issued by the expected identity provider.";
-    case Error::audience_mismatch: return "The sign-in token was not issued for this site.";
-    case Error::nonce_mismatch:
-        return "The sign-in response does not belong to this sign-in attempt. Please try again.";
-    case Error::state_mismatch:
-        return "This sign-in attempt has expired or was not started here. Please try again.";
-    case Error::insufficient_scope: return "The access token lacks a required scope.";
-    case Error::idp_error:
-        return "The identity provider answered with an error and did not complete the sign-in.";
-    case Error::idp_unreachable:
-        return "The identity provider could not be reached. Please try again shortly.";
-    case Error::internal: return "An internal error occurred.";
-    }
-    return "An internal error occurred.";
-}
+std::string_view error_name(Error e) noexcept { return info(e).name; }
+
+int http_status(Error e) noexcept { return info(e).status; }
+
+std::string_view error_message(Error e) noexcept { return info(e).message; }
 
 } // namespace authgate

@@ -26,11 +26,14 @@ template <auto Member, auto Parser> Parsed field_apply(Settings& s, Args args) {
 }
 
 template <auto Member, auto Parser>
-constexpr Directive field(std::string_view name, unsigned contexts, unsigned min_args,
-                          unsigned max_args, bool inherit, std::string_view default_value,
-                          std::string_view example, std::string_view help) {
+constexpr Directive field(std::string_view name, std::string_view apache_name, unsigned contexts,
+                          unsigned apache_contexts, unsigned min_args, unsigned max_args,
+                          bool inherit, std::string_view default_value, std::string_view example,
+                          std::string_view help) {
     return Directive{name,
+                     apache_name,
                      contexts,
+                     apache_contexts,
                      min_args,
                      max_args,
                      inherit,
@@ -170,8 +173,21 @@ Result<ShmZone> shm_zone(Args a) {
     return ShmZone{std::string(v.substr(0, colon)), *size};
 }
 
-Result<IdentityHeaders> identity_headers(Args a) {
-    IdentityHeaders h{"X-Auth-User", "X-Auth-Email", "X-Auth-Name", "X-Auth-Groups"};
+// Fields not named keep these (the directive's default, written once).
+constexpr std::string_view kIdentityHeadersDefault =
+    "user=X-Auth-User email=X-Auth-Email name=X-Auth-Name groups=X-Auth-Groups";
+
+std::vector<std::string_view> words(std::string_view text) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        auto sp = text.find(' ');
+        out.push_back(text.substr(0, sp));
+        text = sp == std::string_view::npos ? std::string_view{} : text.substr(sp + 1);
+    }
+    return out;
+}
+
+Result<IdentityHeaders> identity_fields(IdentityHeaders h, Args a) {
     for (auto arg : a) {
         auto eq = arg.find('=');
         if (eq == std::string_view::npos) {
@@ -197,6 +213,10 @@ Result<IdentityHeaders> identity_headers(Args a) {
         }
     }
     return h;
+}
+
+Result<IdentityHeaders> identity_headers(Args a) {
+    return identity_fields(default_identity_headers(), a);
 }
 
 Result<RequireRule> require_rule(Args a) {
@@ -301,96 +321,102 @@ Result<BearerSettings> bearer(Args a) {
 }
 
 constexpr unsigned kAny = kMain | kServer | kLocation;
+constexpr unsigned kAnyApache = kServerConfig | kVirtualHost | kDirectory;
 
 const std::array kDirectives = {
-    field<&Settings::enabled, flag>("authgate", kAny, 1, 1, true, "off", "on",
-                                    "Protects the location: requests need a valid session."),
+    field<&Settings::enabled, flag>("authgate", "AuthGate", kAny, kAnyApache, 1, 1, true, "off",
+                                    "on", "Protects the location: requests need a valid session."),
     field<&Settings::endpoint, present>(
-        "authgate_endpoint", kLocation, 0, 0, false, "", "",
+        "authgate_endpoint", "AuthGateEndpoint", kLocation, kDirectory, 0, 0, false, "", "",
         "Serves the gate's endpoints (login, logout, health) in this location."),
-    field<&Settings::prefix, url_prefix>("authgate_prefix", kAny, 1, 1, true, "/_authgate/",
-                                         "/_authgate/", "URL prefix of the gate's endpoints."),
+    field<&Settings::prefix, url_prefix>("authgate_prefix", "AuthGatePrefix", kAny, kAnyApache, 1,
+                                         1, true, "/_authgate/", "/_authgate/",
+                                         "URL prefix of the gate's endpoints."),
     field<&Settings::key_file, path>(
-        "authgate_key_file", kAny, 1, 1, true, "", "/etc/authgate/authgate.key",
+        "authgate_key_file", "AuthGateKeyFile", kAny, kAnyApache, 1, 1, true, "",
+        "/etc/authgate/authgate.key",
         "Server key ring: lines \"<id> <base64 secret of 32+ bytes>\", primary first."),
     field<&Settings::users_file, path>(
-        "authgate_users_file", kAny, 1, 1, true, "", "/etc/authgate/users",
+        "authgate_users_file", "AuthGateUsersFile", kAny, kAnyApache, 1, 1, true, "",
+        "/etc/authgate/users",
         "Local users: \"user:argon2id-hash:email:Display Name:group,group:flags\"."),
     field<&Settings::templates_dir, path>(
-        "authgate_templates", kAny, 1, 1, true, "", "/etc/authgate/templates",
+        "authgate_templates", "AuthGateTemplates", kAny, kAnyApache, 1, 1, true, "",
+        "/etc/authgate/templates",
         "Directory with login.html, logout.html, signed_out.html and error.html overriding "
         "the built-ins."),
     field<&Settings::cookie_name, cookie_name>(
-        "authgate_cookie_name", kAny, 1, 1, true, "authgate_session", "authgate_session",
+        "authgate_cookie_name", "AuthGateCookieName", kAny, kAnyApache, 1, 1, true,
+        kDefaultSessionCookie, "authgate_session",
         "Session cookie name (\"__Host-\" is prefixed under TLS when no domain is set)."),
     field<&Settings::cookie_domain, cookie_domain>(
-        "authgate_cookie_domain", kAny, 1, 1, true, "", "example.com",
-        "Domain attribute of the session cookie, to share it with subdomains."),
+        "authgate_cookie_domain", "AuthGateCookieDomain", kAny, kAnyApache, 1, 1, true, "",
+        "example.com", "Domain attribute of the session cookie, to share it with subdomains."),
     field<&Settings::cookie_secure, cookie_secure>(
-        "authgate_cookie_secure", kAny, 1, 1, true, "auto", "on",
-        "Secure attribute: auto sets it on TLS requests."),
-    field<&Settings::cookie_samesite, same_site>("authgate_cookie_samesite", kAny, 1, 1, true,
-                                                 "lax", "strict",
-                                                 "SameSite attribute of the session cookie."),
-    field<&Settings::idle_timeout, duration>("authgate_idle_timeout", kAny, 1, 1, true, "1h", "30m",
+        "authgate_cookie_secure", "AuthGateCookieSecure", kAny, kAnyApache, 1, 1, true, "auto",
+        "on", "Secure attribute: auto sets it on TLS requests."),
+    field<&Settings::cookie_samesite, same_site>(
+        "authgate_cookie_samesite", "AuthGateCookieSameSite", kAny, kAnyApache, 1, 1, true, "lax",
+        "strict", "SameSite attribute of the session cookie."),
+    field<&Settings::idle_timeout, duration>("authgate_idle_timeout", "AuthGateIdleTimeout", kAny,
+                                             kAnyApache, 1, 1, true, "1h", "30m",
                                              "A session unused for this long ends."),
     field<&Settings::session_lifetime, duration>(
-        "authgate_session_lifetime", kAny, 1, 1, true, "12h", "8h",
-        "A session ends this long after sign-in, however active."),
+        "authgate_session_lifetime", "AuthGateSessionLifetime", kAny, kAnyApache, 1, 1, true, "12h",
+        "8h", "A session ends this long after sign-in, however active."),
     field<&Settings::max_sessions_per_user, session_count>(
-        "authgate_max_sessions_per_user", kAny, 1, 1, true, "100", "20",
+        "authgate_max_sessions_per_user", "AuthGateMaxSessionsPerUser", kAny, kAnyApache, 1, 1,
+        true, "100", "20",
         "Live sessions one user may have (1 to 1000); a sign-in beyond it ends the oldest."),
-    Directive{"authgate_require", kAny, 1, kUnbounded, true, "", "any group:admins user:alice",
+    Directive{"authgate_require", "AuthGateRequire", kAny, kAnyApache, 1, kUnbounded, true, "",
+              "any group:admins user:alice",
               "Authorization: [any|all] user:NAME|group:NAME...; repeated lines must all hold.",
               &require_apply, &field_is_set<&Settings::require>, &field_copy<&Settings::require>},
     field<&Settings::identity_headers, identity_headers>(
-        "authgate_identity_headers", kAny, 1, 4, true,
-        "user=X-Auth-User email=X-Auth-Email name=X-Auth-Name groups=X-Auth-Groups",
-        "user=X-Remote-User groups=off",
+        "authgate_identity_headers", "AuthGateIdentityHeaders", kAny, kAnyApache, 1, 4, true,
+        kIdentityHeadersDefault, "user=X-Remote-User groups=off",
         "Identity headers sent upstream (fields user, email, name, groups; \"off\" omits one)."),
     field<&Settings::shm_zone, shm_zone>(
-        "authgate_shm_zone", kMain, 1, 1, false, "", "authgate:10m",
-        "Shared-memory zone of the embedded store (created as authgate:10m when omitted)."),
+        "authgate_shm_zone", "AuthGateShmZone", kMain, kServerConfig, 1, 1, false, "authgate:10m",
+        "authgate:10m",
+        "Shared-memory zone of the embedded store (unless authgate_redis is used)."),
     field<&Settings::redis, redis>(
-        "authgate_redis", kMain, 1, 8, false, "",
+        "authgate_redis", "AuthGateRedis", kMain, kServerConfig, 1, 8, false, "",
         "127.0.0.1:6379 db=0 prefix=authgate: command_timeout=500ms session_cache=1s",
-        "Shared store in Redis instead of shared memory: host:port or unix:/path, then "
-        "db=N user=NAME password_file=PATH prefix=STR connect_timeout=T command_timeout=T "
-        "session_cache=T|off (per-worker cache of session lookups, invalidated over pub/sub; "
-        "default 1s); sentinel:<master name> follows the master that "
-        "authgate_redis_sentinels report."),
+        "Shared store in Redis instead of shared memory: host:port, unix:/path or "
+        "sentinel:<master name> (the master that authgate_redis_sentinels report), then the "
+        "key=value options of the authgate_redis table below."),
     field<&Settings::idp_threads, idp_threads>(
-        "authgate_idp_threads", kMain, 1, 1, false, "4", "8",
+        "authgate_idp_threads", "AuthGateIdpThreads", kMain, kServerConfig, 1, 1, false, "4", "8",
         "Threads per worker for calls to identity providers (discovery, JWKS, token, "
         "userinfo), apart from nginx's default thread pool that hashes passwords; at most "
         "256 calls wait per worker, beyond that they fail at once."),
     field<&Settings::redis_sentinels, sentinels>(
-        "authgate_redis_sentinels", kMain, 1, kUnbounded, false, "",
-        "127.0.0.1:26379 127.0.0.1:26380 127.0.0.1:26381",
+        "authgate_redis_sentinels", "AuthGateRedisSentinels", kMain, kServerConfig, 1, kUnbounded,
+        false, "", "127.0.0.1:26379 127.0.0.1:26380 127.0.0.1:26381",
         "Redis Sentinels to ask for the master of \"authgate_redis sentinel:<name>\"."),
     Directive{
-        "authgate_oidc_provider", kMain | kServer, 2, kUnbounded, true, "",
+        "authgate_oidc_provider", "AuthGateOidcProvider", kMain | kServer,
+        kServerConfig | kVirtualHost, 2, kUnbounded, true, "",
         "corp issuer=https://idp.example.com client_id=web "
         "client_secret_file=/etc/authgate/corp.secret",
-        "OpenID Provider NAME: preset=generic|google|entra|okta|auth0|keycloak tenant= label= "
-        "issuer= discovery= *_endpoint= jwks_uri= client_id= client_secret_file= ca_file= "
-        "redirect_uri= scopes=a,b extra_params=k=v&k2=v2 auth_method= algs= claim_user= "
-        "claim_email= claim_name= claim_groups= allowed_domains= allowed_groups= "
-        "userinfo= refresh= rp_logout= skew= timeout= (IdP HTTP calls, default 5s, at most "
-        "60s); repeat for several providers.",
+        "OpenID Provider NAME, then the key=value options of the authgate_oidc_provider table "
+        "below; repeat for several providers.",
         &provider_apply, &field_is_set<&Settings::oidc_providers>,
         &field_copy<&Settings::oidc_providers>},
     field<&Settings::public_origin, public_origin>(
-        "authgate_public_origin", kAny, 1, 1, true, "", "https://app.example.com",
+        "authgate_public_origin", "AuthGatePublicOrigin", kAny, kAnyApache, 1, 1, true, "",
+        "https://app.example.com",
         "Origin (scheme://host[:port]) browsers reach this site at: SSO redirect_uri and "
         "post-logout URLs are built from it, never from the Host header. Required where SSO "
         "providers are used without their own redirect_uri=."),
     field<&Settings::default_provider, provider_name>(
-        "authgate_default_provider", kAny, 1, 1, true, "", "corp",
+        "authgate_default_provider", "AuthGateDefaultProvider", kAny, kAnyApache, 1, 1, true, "",
+        "corp",
         "Protected pages send browsers straight to this provider instead of the sign-in "
         "page (\"off\" for none)."),
     field<&Settings::bearer, bearer>(
-        "authgate_bearer", kAny, 1, 3, true, "",
+        "authgate_bearer", "AuthGateBearer", kAny, kAnyApache, 1, 3, true, "",
         "corp audience=https://api.example.com scopes=read",
         "API location: requests need \"Authorization: Bearer\" with a JWT access token from "
         "this provider (audience= defaults to its client_id; scopes= all required); no session "
@@ -402,6 +428,12 @@ const std::array kDirectives = {
 } // namespace
 
 std::span<const Directive> directives() { return kDirectives; }
+
+IdentityHeaders default_identity_headers() {
+    auto args = words(kIdentityHeadersDefault);
+    auto h = identity_fields(IdentityHeaders{}, args);
+    return h ? *h : IdentityHeaders{};
+}
 
 const Directive* find_directive(std::string_view name) {
     for (const auto& d : kDirectives) {
@@ -438,13 +470,7 @@ void apply_defaults(Settings& s) {
     for (const auto& d : kDirectives) {
         if (d.is_set(s) || d.default_value.empty()) continue;
         // Defaults are written like directive arguments; the directive test checks them.
-        std::vector<std::string_view> args;
-        std::string_view rest = d.default_value;
-        while (!rest.empty()) {
-            auto sp = rest.find(' ');
-            args.push_back(rest.substr(0, sp));
-            rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
-        }
+        auto args = words(d.default_value);
         (void)d.apply(s, args);
     }
 }

@@ -30,14 +30,16 @@ void add_cookie(std::vector<std::string>& to, const std::string& name) {
 
 void add_cookie_pair(std::vector<std::string>& to, const std::string& name) {
     add_cookie(to, name);
-    add_cookie(to, "__Host-" + name);
+    add_cookie(to, kHostCookiePrefix + name);
 }
 
 } // namespace
 
 OwnedNames::OwnedNames() {
-    for (const char* h : {"X-Auth-User", "X-Auth-Email", "X-Auth-Name", "X-Auth-Groups"}) {
-        headers.emplace_back(h);
+    const auto defaults = config::default_identity_headers();
+    for (const std::string* h :
+         {&defaults.user, &defaults.email, &defaults.name, &defaults.groups}) {
+        add_header(headers, *h);
     }
     for (const char* c : {kDefaultSessionCookie, kCsrfCookie, kFlowCookie}) {
         add_cookie_pair(cookies, c);

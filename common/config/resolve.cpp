@@ -94,32 +94,36 @@ ResourceCache::provider(const std::shared_ptr<const config::OidcProvider>& conf,
     return ptr;
 }
 
-Result<GateConfig> resolve(const config::Settings& s, ResourceCache& cache,
+Result<GateConfig> resolve(const config::Settings& merged, ResourceCache& cache,
                            const FileReader& read) {
+    config::Settings s = merged;
+    config::apply_defaults(s); // the table's defaults (merge applied them already)
     GateConfig g;
-    g.enabled = s.enabled.value_or(false);
-    g.endpoint = s.endpoint.value_or(false);
-    g.prefix = s.prefix.value_or("/_authgate/");
-    g.cookie_name = s.cookie_name.value_or(kDefaultSessionCookie);
+    g.enabled = *s.enabled;
+    g.endpoint = s.endpoint.value_or(false); // a flag without a default: set or not
+    g.prefix = *s.prefix;
+    g.cookie_name = *s.cookie_name;
     g.csrf_cookie_name = kCsrfCookie;
+    g.flow_cookie_name = kFlowCookie;
     g.cookie_domain = s.cookie_domain.value_or("");
-    g.cookie_secure = s.cookie_secure.value_or(config::CookieSecure::auto_);
-    g.cookie_samesite = s.cookie_samesite.value_or(config::SameSite::lax);
-    g.idle_timeout = s.idle_timeout.value_or(3'600'000);
-    g.session_lifetime = s.session_lifetime.value_or(12 * 3'600'000);
-    g.max_sessions_per_user = s.max_sessions_per_user.value_or(100);
+    g.cookie_secure = *s.cookie_secure;
+    g.cookie_samesite = *s.cookie_samesite;
+    g.idle_timeout = *s.idle_timeout;
+    g.session_lifetime = *s.session_lifetime;
+    g.max_sessions_per_user = *s.max_sessions_per_user;
     if (s.require) g.require = *s.require;
-    if (s.identity_headers) g.identity_headers = *s.identity_headers;
+    g.identity_headers = *s.identity_headers;
 
-    g.host_cookie_name = "__Host-" + g.cookie_name;
-    g.host_csrf_cookie_name = "__Host-" + g.csrf_cookie_name;
+    g.host_cookie_name = kHostCookiePrefix + g.cookie_name;
+    g.host_csrf_cookie_name = kHostCookiePrefix + g.csrf_cookie_name;
+    g.host_flow_cookie_name = kHostCookiePrefix + g.flow_cookie_name;
     OwnedNames own; // the defaults and this location's names; adapters add the rest
     own.add(s);
     own.give(g);
 
     bool bearer = s.bearer && s.bearer->provider != "off";
-    if (bearer) g.enabled = true;            // an API location is gated by its tokens
-    if (!g.enabled && !g.endpoint) return g; // nothing to load for ungated locations
+    if (bearer) g.enabled = true;          // an API location is gated by its tokens
+    if (!config::gate_active(s)) return g; // nothing to load for ungated locations
 
     // Each error names the place of the directive it comes from.
     auto at = [&](std::string_view directive, std::string message) {

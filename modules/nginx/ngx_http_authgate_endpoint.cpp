@@ -5,8 +5,6 @@ namespace authgate::ngx {
 
 namespace {
 
-constexpr off_t kMaxFormBody = 16 * 1024;
-
 using Phase = RequestState::Phase;
 
 LocConf* loc_conf(ngx_http_request_t* r) {
@@ -31,15 +29,6 @@ ngx_int_t run(ngx_http_request_t* r, std::string_view body, bool finalize) {
     return rc;
 }
 
-Decision too_large() {
-    Decision d;
-    d.status = 413;
-    d.error = Error::payload_too_large;
-    d.content_type = "text/plain; charset=utf-8";
-    d.body = std::string(error_message(Error::payload_too_large)) + "\n";
-    return d;
-}
-
 void body_ready(ngx_http_request_t* r) noexcept {
     guard(r->connection->log, 0, [&] {
         std::string body;
@@ -55,8 +44,8 @@ void body_ready(ngx_http_request_t* r) noexcept {
                             static_cast<std::size_t>(cl->buf->last - cl->buf->pos));
             }
         }
-        if (in_file || body.size() > static_cast<std::size_t>(kMaxFormBody)) {
-            ngx_http_finalize_request(r, send_decision(r, too_large()));
+        if (in_file || !body_fits(body.size())) {
+            ngx_http_finalize_request(r, send_decision(r, body_too_large()));
             return 0;
         }
         run(r, body, true);
@@ -75,9 +64,10 @@ ngx_int_t endpoint_handler(ngx_http_request_t* r) {
                          if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_ERROR;
                          return run(r, {}, false);
                      }
-                     if (r->headers_in.content_length_n > kMaxFormBody) {
+                     off_t declared = r->headers_in.content_length_n;
+                     if (declared > 0 && !body_fits(static_cast<std::size_t>(declared))) {
                          if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_ERROR;
-                         return send_decision(r, too_large());
+                         return send_decision(r, body_too_large());
                      }
                      ngx_int_t rc = ngx_http_read_client_request_body(r, body_ready);
                      if (rc >= NGX_HTTP_SPECIAL_RESPONSE) return rc;

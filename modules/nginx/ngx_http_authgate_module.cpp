@@ -1,7 +1,7 @@
 // The nginx module: directives (generated from the core's directive table),
 // configuration create/merge, phase registration and per-worker runtime.
+#include "curl_client.h"
 #include "ngx_http_authgate_conf.h"
-#include "ngx_http_authgate_http.h"
 #include "ngx_http_authgate_request.h"
 #include "ngx_http_authgate_shm_store.h"
 
@@ -30,8 +30,6 @@ constexpr bool same_text(const char* a, const char* b) {
 }
 static_assert(same_text(NGX_MODULE_SIGNATURE, AUTHGATE_NGINX_SIGNATURE),
               "nginx headers do not match the ABI signature of the target nginx binary");
-
-constexpr std::size_t kDefaultZoneSize = 10 * 1024 * 1024;
 
 Runtime* g_runtime = nullptr;
 
@@ -78,74 +76,23 @@ FileReader file_reader(ngx_conf_t* cf) {
     };
 }
 
-// Turns authgate_redis settings into a numeric endpoint: names are resolved here, at
-// configuration time, never on the event loop.
-Result<RedisAddress> resolve_address(ngx_conf_t* cf, const std::string& host, int port) {
-    ngx_url_t u{};
-    std::string hostport = host + ":" + std::to_string(port);
-    u.url = pool_str(cf->pool, hostport);
-    u.default_port = static_cast<in_port_t>(port);
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-        return fail("cannot resolve \"" + hostport + "\"" +
-                    (u.err ? std::string(": ") + u.err : std::string()));
-    }
-    u_char text[NGX_SOCKADDR_STRLEN];
-    size_t len =
-        ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text, NGX_SOCKADDR_STRLEN, 0);
-    RedisAddress a;
-    a.ip.assign(reinterpret_cast<char*>(text), len);
-    a.port = port;
-    return a;
-}
-
-// Errors are complete messages naming the directive at fault and its place.
-Result<RedisEndpoint> redis_endpoint(ngx_conf_t* cf, const config::Settings& settings) {
-    const config::RedisSettings& s = *settings.redis;
-    const auto* sentinels = settings.redis_sentinels ? &*settings.redis_sentinels : nullptr;
-    auto at = [&](std::string_view directive, const std::string& message) {
-        return fail(std::string(directive) + " " + message +
-                    config::origin_of(settings, directive));
+// The core's resolver port: host names are resolved here, at configuration time, never on
+// the event loop.
+config::Resolver resolver(ngx_conf_t* cf) {
+    return [cf](const std::string& host, int port) -> Result<std::string> {
+        ngx_url_t u{};
+        std::string hostport = host + ":" + std::to_string(port);
+        u.url = pool_str(cf->pool, hostport);
+        u.default_port = static_cast<in_port_t>(port);
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+            return fail("cannot resolve \"" + hostport + "\"" +
+                        (u.err ? std::string(": ") + u.err : std::string()));
+        }
+        u_char text[NGX_SOCKADDR_STRLEN];
+        size_t len =
+            ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text, NGX_SOCKADDR_STRLEN, 0);
+        return std::string(reinterpret_cast<char*>(text), len);
     };
-    RedisEndpoint ep;
-    ep.db = s.db;
-    ep.user = s.user;
-    ep.prefix = s.prefix;
-    ep.connect_timeout = s.connect_timeout;
-    ep.command_timeout = s.command_timeout;
-    ep.session_cache = s.session_cache;
-    ep.master_name = s.master_name;
-    if (!s.master_name.empty()) {
-        if (sentinels == nullptr) {
-            return at("authgate_redis",
-                      "\"sentinel:" + s.master_name + "\" needs authgate_redis_sentinels");
-        }
-        for (const auto& hp : *sentinels) {
-            auto colon = hp.rfind(':');
-            auto a = resolve_address(cf, hp.substr(0, colon), std::stoi(hp.substr(colon + 1)));
-            if (!a) return at("authgate_redis_sentinels", a.error());
-            ep.sentinels.push_back(std::move(*a));
-        }
-        ep.display = "sentinel master " + s.master_name;
-    } else if (!s.unix_path.empty()) {
-        ep.address.unix_path = s.unix_path;
-        ep.display = ep.address.display();
-    } else {
-        auto a = resolve_address(cf, s.host, s.port);
-        if (!a) return at("authgate_redis", a.error());
-        ep.address = std::move(*a);
-        ep.display = ep.address.display();
-    }
-    if (!s.password_file.empty()) {
-        auto text = file_reader(cf)(s.password_file);
-        if (!text) return at("authgate_redis", "password_file " + text.error());
-        std::string pw = *text;
-        while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
-        if (pw.empty()) {
-            return at("authgate_redis", "password_file \"" + s.password_file + "\" is empty");
-        }
-        ep.password = std::move(pw);
-    }
-    return ep;
 }
 
 // ---- directives -------------------------------------------------------------------
@@ -177,15 +124,7 @@ char* set_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
         if (d->name == "authgate_identity_headers" || d->name == "authgate_cookie_name") {
             mc->owned->add(*settings);
         }
-        // authgate_bearer gates its location too: without it here, a config whose only
-        // gated location is a bearer API would leave that API open.
-        bool turns_on = d->name == "authgate_endpoint" ||
-                        (d->name == "authgate" && settings->enabled.value_or(false)) ||
-                        (d->name == "authgate_bearer" && settings->bearer &&
-                         settings->bearer->provider != "off");
-        if (turns_on && (cmd->type & NGX_HTTP_LOC_CONF) && d->contexts != config::kMain) {
-            mc->used = true;
-        }
+        if (d->contexts != config::kMain && config::gate_active(*settings)) mc->used = true;
         if (d->name == "authgate_endpoint") {
             auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
                 ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
@@ -248,35 +187,28 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
         auto* mc = static_cast<MainConf*>(conf);
         const config::Settings& settings = *mc->settings;
         // Runs after the http block: errors name the directive's place, not the "}".
-        if (settings.redis_sentinels && !settings.redis) {
-            return conf_error(cf, "authgate_redis_sentinels needs \"authgate_redis "
-                                  "sentinel:<master name>\"" +
-                                      config::origin_of(settings, "authgate_redis_sentinels"));
+        if (auto checked = config::check_main(settings); !checked) {
+            return conf_error(cf, checked.error());
         }
         if (!mc->used) return static_cast<char*>(NGX_CONF_OK);
+        auto plan = config::plan_store(settings, resolver(cf), file_reader(cf));
+        if (!plan) return conf_error(cf, plan.error());
         // Password hashing: nginx's default pool (sized with "thread_pool default ...").
         // IdP calls get threads of their own in each worker (IdpPool).
         ngx_str_t pool_name = ngx_string("default");
         mc->thread_pool = ngx_thread_pool_add(cf, &pool_name);
         if (mc->thread_pool == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
-        mc->idp_threads = mc->settings->idp_threads.value_or(4);
-        if (mc->settings->redis) {
-            if (mc->settings->shm_zone) {
-                return conf_error(cf, "authgate_redis and authgate_shm_zone are exclusive" +
-                                          config::origin_of(settings, "authgate_redis"));
-            }
-            auto endpoint = redis_endpoint(cf, settings);
-            if (!endpoint) return conf_error(cf, endpoint.error());
+        config::Settings with_defaults = settings;
+        config::apply_defaults(with_defaults);
+        mc->idp_threads = *with_defaults.idp_threads;
+        if (plan->kind == config::StorePlan::Kind::redis) {
             mc->redis = pool_new<RedisEndpoint>(cf->pool);
             if (mc->redis == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
-            *mc->redis = std::move(*endpoint);
+            *mc->redis = std::move(plan->redis);
             return static_cast<char*>(NGX_CONF_OK);
         }
-        config::ShmZone zone =
-            mc->settings->shm_zone.value_or(config::ShmZone{"authgate", kDefaultZoneSize});
-        ngx_str_t name = pool_str(cf->pool, zone.name);
-        mc->zone = shm_store_zone_add(cf, name, zone.size,
-                                      config::origin_of(settings, "authgate_shm_zone"));
+        ngx_str_t name = pool_str(cf->pool, plan->zone.name);
+        mc->zone = shm_store_zone_add(cf, name, plan->zone.size, plan->zone_origin);
         if (mc->zone == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
         return static_cast<char*>(NGX_CONF_OK);
     });
@@ -297,9 +229,7 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
         auto* prev = static_cast<LocConf*>(parent);
         auto* conf = static_cast<LocConf*>(child);
         config::merge(*conf->settings, *prev->settings);
-        bool active = conf->settings->enabled.value_or(false) ||
-                      conf->settings->endpoint.value_or(false) ||
-                      (conf->settings->bearer && conf->settings->bearer->provider != "off");
+        bool active = config::gate_active(*conf->settings);
         auto* mc = static_cast<MainConf*>(
             ngx_http_conf_get_module_main_conf(cf, ngx_http_authgate_module));
         // Where the gate is used at all, every location (gated or not) gets a resolved
@@ -308,23 +238,15 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
         if (!active && !mc->used) return static_cast<char*>(NGX_CONF_OK);
         auto resolved = resolve(*conf->settings, *mc->cache, file_reader(cf));
         if (!resolved) return conf_error(cf, resolved.error()); // names its directive's place
-        if (resolved->endpoint) {
-            // The endpoint only answers under the prefix the gate redirects to.
-            auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
-                ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+        auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+            ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
 #if (NGX_PCRE)
-            bool regex = clcf->regex != nullptr;
+        bool regex = clcf->regex != nullptr;
 #else
-            bool regex = false;
+        bool regex = false;
 #endif
-            if (!regex && sv(clcf->name) != resolved->prefix) {
-                return conf_error(cf, "authgate_endpoint is in location \"" +
-                                          std::string(sv(clcf->name)) +
-                                          "\" but authgate_prefix is \"" + resolved->prefix +
-                                          "\"; they must match" +
-                                          config::origin_of(*conf->settings, "authgate_endpoint"));
-            }
-        }
+        auto placed = check_endpoint_location(*resolved, *conf->settings, sv(clcf->name), regex);
+        if (!placed) return conf_error(cf, placed.error());
         conf->gate = pool_new<GateConfig>(cf->pool);
         if (conf->gate == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
         *conf->gate = std::move(*resolved);
@@ -372,11 +294,12 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         auto* mc = static_cast<MainConf*>(
             ngx_http_cycle_get_module_main_conf(cycle, ngx_http_authgate_module));
         if (mc == nullptr || !mc->used) return NGX_OK;
-        if (!curl_init()) {
+        if (!curl::global_init()) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "authgate: cannot initialise libcurl");
             return NGX_ERROR;
         }
-        auto* rt = new Runtime();
+        auto owned = std::make_unique<Runtime>(); // exit_process deletes it once published
+        Runtime* rt = owned.get();
         if (mc->redis != nullptr) {
             if (mc->redis->session_cache > 0) {
                 rt->sessions = std::make_unique<SessionCache>(SessionCache::Limits{
@@ -388,7 +311,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
             rt->store = std::make_unique<ShmStore>(mc->zone, cycle->log);
         }
         rt->thread_pool = mc->thread_pool;
-        g_runtime = rt;
+        g_runtime = owned.release();
         rt->idp_pool =
             std::make_unique<IdpPool>(mc->idp_threads, kMaxIdpCallsPerWorker, cycle->log);
         if (!rt->idp_pool->start()) {
@@ -405,7 +328,7 @@ void exit_process(ngx_cycle_t*) noexcept {
     if (g_runtime->idp_pool) g_runtime->idp_pool->stop();
     delete g_runtime;
     g_runtime = nullptr;
-    curl_shutdown();
+    curl::global_shutdown();
 }
 
 std::vector<ngx_command_t> g_commands = build_commands();

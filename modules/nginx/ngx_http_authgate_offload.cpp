@@ -28,7 +28,7 @@ struct ThreadJob {
     bool failed;
 };
 
-void thread_run(void* data, ngx_log_t* log) {
+void thread_run(void* data, ngx_log_t* /*log*/) {
     auto* job = static_cast<ThreadJob*>(data);
     try {
         (*job->work)();

@@ -132,10 +132,6 @@ int send_raw(redisAsyncContext* ac, redisCallbackFn* fn, void* priv,
 
 } // namespace
 
-std::string RedisAddress::display() const {
-    return unix_path.empty() ? ip + ":" + std::to_string(port) : "unix:" + unix_path;
-}
-
 RedisClient::RedisClient(RedisEndpoint endpoint, ngx_log_t* log, SessionCache* cache)
     : ep_(std::move(endpoint)), log_(log), cache_(cache) {
     master_.owner = this;

@@ -14,6 +14,7 @@
 
 #include "authgate/ports.h"
 #include "authgate/session_cache.h"
+#include "authgate/store_plan.h"
 
 namespace authgate::ngx {
 
@@ -29,27 +30,9 @@ inline constexpr Millis kSessionCacheBeat = 20;
 inline constexpr Millis kSessionCacheLiveWindow = 60;
 inline constexpr std::size_t kSessionCacheEntries = 10000;
 
-struct RedisAddress {
-    std::string ip; // numeric address, or empty for a unix socket
-    int port = 6379;
-    std::string unix_path;
-    std::string display() const;
-};
-
-// Resolved at configuration time (no DNS at run time).
-struct RedisEndpoint {
-    RedisAddress address; // the server, unless the master comes from sentinels
-    std::string master_name;
-    std::vector<RedisAddress> sentinels;
-    int db = 0;
-    std::string user;
-    std::string password;
-    std::string prefix;
-    Millis connect_timeout = 1000;
-    Millis command_timeout = 500;
-    Millis session_cache = 1000; // max age of a cached session lookup; 0: no cache
-    std::string display;         // "127.0.0.1:6379" or "sentinel master mymaster" for logs
-};
+// Decided by the core at configuration time (no DNS at run time).
+using RedisAddress = config::ServerAddress;
+using RedisEndpoint = config::RedisPlan;
 
 // What a command came back with.
 struct RedisResult {

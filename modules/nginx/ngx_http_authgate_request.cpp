@@ -11,21 +11,6 @@ namespace authgate::ngx {
 
 namespace {
 
-bool header_name_equal(std::string_view a, std::string_view b) {
-    // Case-insensitive, and '_' equals '-' (underscored names reach CGI-like upstreams
-    // under the same variable name).
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x == '_') x = '-';
-        if (y == '_') y = '-';
-        if (x != y) return false;
-    }
-    return true;
-}
-
 template <class F> void for_each_header(ngx_list_t& list, F&& fn) {
     for (ngx_list_part_t* part = &list.part; part != nullptr; part = part->next) {
         auto* h = static_cast<ngx_table_elt_t*>(part->elts);
@@ -250,8 +235,8 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
     }
     for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
         std::string_view k = sv(h.key);
-        if (k.size() == 6 && header_name_equal(k, "accept")) v.accept = sv(h.value);
-        if (k.size() == 16 && header_name_equal(k, "x-requested-with")) {
+        if (k.size() == 6 && http::same_header_name(k, "accept")) v.accept = sv(h.value);
+        if (k.size() == 16 && http::same_header_name(k, "x-requested-with")) {
             v.x_requested_with = sv(h.value);
         }
     });
@@ -361,26 +346,13 @@ void RequestState::finish_async() {
 void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
     DropList drop;
     for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
-        std::string_view k = sv(h.key);
-        for (const auto& n : cfg.protected_headers) {
-            if (n.size() == k.size() && header_name_equal(k, n)) {
-                drop.push(&h);
-                return;
-            }
-        }
+        if (cfg.protects_header(sv(h.key))) drop.push(&h);
     });
     // The gate's own cookies (any configured in the http block) are not for the upstream.
     auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
     for (ngx_uint_t i = 0; i < r->headers_in.cookies.nelts; ++i) {
         std::string_view value = sv(cookies[i]->value);
-        bool maybe = false;
-        for (const auto& probe : cfg.gate_cookie_probes) {
-            if (value.find(probe) != std::string_view::npos) {
-                maybe = true;
-                break;
-            }
-        }
-        if (!maybe) continue;
+        if (!cfg.may_hold_gate_cookie(value)) continue;
         save_client_cookies(r);
         auto* out = static_cast<u_char*>(ngx_pnalloc(r->pool, 2 * value.size() + 1));
         if (out == nullptr) throw std::bad_alloc();

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "authgate/gate.h"
-#include "ngx_http_authgate_http.h"
+#include "curl_client.h"
 
 namespace authgate::ngx {
 
@@ -105,7 +105,7 @@ class RequestState {
     Task<Decision> task_;
     ThreadOffloader offloader_;
     IdpOffloader idp_offloader_;
-    ThreadHttpClient http_;
+    curl::CurlHttpClient http_;
     EventParking parking_;
 };
 

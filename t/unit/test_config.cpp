@@ -1,6 +1,7 @@
 // The directive table is complete and consistent; values parse strictly; merge inherits.
 #include "support/support.h"
 
+#include <cctype>
 #include <set>
 
 #include "authgate/config.h"
@@ -21,6 +22,17 @@ std::vector<std::string_view> words(std::string_view s) {
     return out;
 }
 
+// authgate_cookie_samesite and AuthGateCookieSameSite are the same name.
+bool same_ignoring_underscores(std::string_view nginx, std::string_view apache) {
+    std::string a, b;
+    for (char c : nginx) {
+        if (c != '_') a.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    for (char c : apache)
+        b.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    return a == b && std::isupper(static_cast<unsigned char>(apache[0]));
+}
+
 void every_directive_is_complete(void**) {
     std::set<std::string_view> names;
     std::size_t count = 0;
@@ -29,6 +41,13 @@ void every_directive_is_complete(void**) {
         assert_true(d.name == "authgate" || d.name.starts_with("authgate_"));
         assert_true(names.insert(d.name).second); // unique
         assert_true(d.contexts != 0);
+        // The Apache name is the nginx name in CamelCase (authgate_idle_timeout:
+        // AuthGateIdleTimeout), and the Apache contexts mirror the nginx ones (http: server
+        // config, server: virtual host, location: directory).
+        assert_true(d.apache_name.starts_with("AuthGate"));
+        assert_true(names.insert(d.apache_name).second);
+        assert_true(same_ignoring_underscores(d.name, d.apache_name));
+        assert_int_equal(d.apache_contexts, d.contexts);
         assert_true(d.min_args <= d.max_args);
         assert_false(d.help.empty());
         assert_non_null(d.apply);
@@ -61,6 +80,48 @@ void every_directive_is_complete(void**) {
     }
     // Settings has 23 fields; each has exactly one directive.
     assert_int_equal(count, 23);
+}
+
+// Option tables (authgate_redis, authgate_oidc_provider): unique names, help, and a default
+// that parses (defaults are only written there).
+template <class Target, class Options> void options_are_complete(Options options) {
+    std::set<std::string_view> names;
+    for (const auto& o : options) {
+        assert_true(names.insert(o.name).second);
+        assert_false(o.help.empty());
+        assert_non_null(o.apply);
+        if (o.default_value.empty()) continue;
+        Target t{};
+        auto applied = o.apply(t, o.name, o.default_value);
+        if (!applied) fail_msg("%s default: %s", o.name.data(), applied.error().c_str());
+    }
+}
+
+void option_tables_are_complete(void**) {
+    options_are_complete<RedisSettings>(redis_options());
+    options_are_complete<OidcProvider>(provider_options());
+    // The defaults reach a parsed line.
+    std::vector<std::string_view> redis = {"127.0.0.1"};
+    auto r = parse_redis(redis);
+    assert_true(r.ok());
+    assert_string_equal(r->prefix.c_str(), "authgate:");
+    assert_int_equal(r->connect_timeout, 1000);
+    assert_int_equal(r->command_timeout, 500);
+    std::vector<std::string_view> provider = {"corp", "issuer=https://idp.example.com",
+                                              "client_id=web", "client_secret_file=/s"};
+    auto p = parse_oidc_provider(provider);
+    assert_true(p.ok());
+    assert_true(p->discovery);
+    assert_int_equal(p->skew, 60'000);
+    assert_int_equal(p->timeout, 5'000);
+    assert_int_equal(p->algs.size(), 1);
+    assert_string_equal(p->algs[0].c_str(), "RS256");
+    assert_string_equal(p->claim_email.c_str(), "email");
+    assert_string_equal(p->claim_name.c_str(), "name");
+    assert_string_equal(p->claim_groups.c_str(), "groups");
+    assert_int_equal(p->scopes.size(), 3);
+    assert_int_equal(p->claim_user.size(), 3);
+    assert_false(p->userinfo || p->refresh || p->rp_logout);
 }
 
 // Issue 8, item 8: the cap stays below what one index record may hold.
@@ -339,6 +400,7 @@ int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(every_directive_is_complete),
         cmocka_unit_test(defaults_fill_unset_fields),
+        cmocka_unit_test(option_tables_are_complete),
         cmocka_unit_test(max_sessions_per_user_is_bounded),
         cmocka_unit_test(merge_inherits_and_child_wins),
         cmocka_unit_test(durations),

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "authgate/http.h"
 #include "authgate/ports.h"
 #include "authgate/result.h"
 
@@ -24,7 +25,10 @@ class Templates;
 
 namespace config {
 
+// nginx contexts: http, server, location.
 enum Context : unsigned { kMain = 1u, kServer = 2u, kLocation = 4u };
+// Apache httpd contexts: server config, <VirtualHost>, <Directory>/<Location>.
+enum ApacheContext : unsigned { kServerConfig = 1u, kVirtualHost = 2u, kDirectory = 4u };
 enum class CookieSecure { auto_, on, off };
 enum class SameSite { lax, strict, none };
 
@@ -53,30 +57,41 @@ struct ShmZone {
     std::size_t size = 0;
 };
 
-// authgate_redis: where the shared store lives and how to talk to it.
+// authgate_redis: where the shared store lives and how to talk to it. The key=value options
+// and their defaults are the table redis_options().
 struct RedisSettings {
-    std::string host; // empty for a unix socket
-    int port = 6379;
+    std::string host;        // empty for a unix socket
+    int port = 6379;         // Redis's own port, when host:port gives none
     std::string unix_path;   // "unix:/path" addresses
     std::string master_name; // "sentinel:<name>": the master comes from the sentinels
     int db = 0;
     std::string user; // ACL user; empty: default user
     std::string password_file;
-    std::string prefix = "authgate:";
-    Millis connect_timeout = 1000;
-    Millis command_timeout = 500;
+    std::string prefix;
+    Millis connect_timeout = 0;
+    Millis command_timeout = 0;
     // Max age of a per-worker cached session lookup (invalidated over pub/sub); 0: off.
-    Millis session_cache = 1000;
+    Millis session_cache = 0;
 };
 
+// One key=value option of a directive (authgate_redis, authgate_oidc_provider).
+template <class Target> struct Option {
+    std::string_view name;
+    std::string_view default_value; // parsed like a written value; empty: none
+    std::string_view help;
+    Result<void> (*apply)(Target&, std::string_view name, std::string_view value);
+};
+using RedisOption = Option<RedisSettings>;
+
 // authgate_oidc_provider: one OpenID Provider as written in the config (presets applied).
+// The key=value options and their defaults are the table provider_options().
 struct OidcProvider {
     enum class AuthMethod { client_secret_basic, client_secret_post };
     std::string name;
     std::string label; // button text on the sign-in page
-    std::string preset = "generic";
+    std::string preset;
     std::string issuer;
-    bool discovery = true; // off: the endpoints below are given explicitly
+    bool discovery = false; // off: the endpoints below are given explicitly
     std::string authorization_endpoint;
     std::string token_endpoint;
     std::string jwks_uri;
@@ -86,22 +101,24 @@ struct OidcProvider {
     std::string client_secret_file;
     std::string ca_file;      // trusted CAs for the IdP's https endpoints; empty: system
     std::string redirect_uri; // empty: <authgate_public_origin><prefix>callback/<name>
-    std::vector<std::string> scopes{"openid", "email", "profile"};
+    std::vector<std::string> scopes;
     std::string extra_params; // query form, appended to the authorization request
     AuthMethod auth_method = AuthMethod::client_secret_basic;
-    std::vector<std::string> algs{"RS256"};
-    std::vector<std::string> claim_user{"preferred_username", "email", "sub"}; // first present
-    std::string claim_email = "email";
-    std::string claim_name = "name";
-    std::string claim_groups = "groups";
+    std::vector<std::string> algs;
+    std::vector<std::string> claim_user; // the first present
+    std::string claim_email;
+    std::string claim_name;
+    std::string claim_groups;
     std::vector<std::string> allowed_domains; // email domains; empty: any
     std::vector<std::string> allowed_groups;  // any of these; empty: any
     bool userinfo = false;
     bool refresh = false;   // refresh tokens keep the session's IdP tokens fresh
     bool rp_logout = false; // logout also ends the session at the IdP
-    Millis skew = 60'000;
-    Millis timeout = 5'000; // every HTTP call to this IdP
+    Millis skew = 0;
+    Millis timeout = 0; // every HTTP call to this IdP
 };
+
+using ProviderOption = Option<OidcProvider>;
 
 // authgate_bearer: an API location takes Bearer JWTs from a provider instead of sessions.
 struct BearerSettings {
@@ -146,8 +163,10 @@ struct Settings {
 using Args = std::span<const std::string_view>;
 
 struct Directive {
-    std::string_view name;
-    unsigned contexts; // Context bits
+    std::string_view name;        // nginx: authgate_idle_timeout
+    std::string_view apache_name; // Apache httpd: AuthGateIdleTimeout
+    unsigned contexts;            // Context bits (nginx)
+    unsigned apache_contexts;     // ApacheContext bits
     unsigned min_args;
     unsigned max_args;              // kUnbounded for lists
     bool inherit;                   // merge rule: an unset child takes the parent's value
@@ -163,11 +182,21 @@ inline constexpr unsigned kUnbounded = 64;
 
 std::span<const Directive> directives();
 const Directive* find_directive(std::string_view name);
+// authgate_identity_headers' default (user=X-Auth-User email=X-Auth-Email ...).
+IdentityHeaders default_identity_headers();
 
 // Child takes the parent's value for every unset inheritable directive, then
 // defaults fill what is still unset.
 void merge(Settings& child, const Settings& parent);
 void apply_defaults(Settings& s);
+
+// Whether the gate acts at this level: authgate on, authgate_endpoint, or an authgate_bearer
+// other than off (an API location is gated by its tokens). The one definition adapters and
+// resolve() use.
+bool gate_active(const Settings& s);
+
+// Checks between main-context directives that hold whether or not the gate is used.
+Result<void> check_main(const Settings& main);
 
 void record_origin(Settings& s, std::string_view key, std::string place);
 // " in FILE:LINE" of the directive `key` (as nginx ends its own errors), or "" if unknown.
@@ -177,6 +206,8 @@ std::string origin_of(const Settings& s, std::string_view key);
 Result<Millis> parse_duration(std::string_view text);
 Result<std::size_t> parse_size(std::string_view text);
 Result<RedisSettings> parse_redis(Args args);
+std::span<const RedisOption> redis_options();
+std::span<const ProviderOption> provider_options();
 Result<OidcProvider> parse_oidc_provider(Args args);
 
 } // namespace config
@@ -196,8 +227,10 @@ struct GateConfig {
     std::string public_origin; // authgate_public_origin; empty when not configured
     std::string cookie_name;
     std::string csrf_cookie_name;
+    std::string flow_cookie_name; // the SSO flow cookie
     std::string host_cookie_name; // "__Host-" forms, used under TLS
     std::string host_csrf_cookie_name;
+    std::string host_flow_cookie_name;
     std::string cookie_domain;
     config::CookieSecure cookie_secure = config::CookieSecure::auto_;
     config::SameSite cookie_samesite = config::SameSite::lax;
@@ -227,6 +260,21 @@ struct GateConfig {
     bool bearer_audience_explicit = false; // audience= given (else the client id)
     std::vector<std::string> bearer_scopes;
 
+    // A client-sent request header with this name is removed before the upstream sees it.
+    bool protects_header(std::string_view name) const noexcept {
+        for (const auto& h : protected_headers) {
+            if (http::same_header_name(name, h)) return true;
+        }
+        return false;
+    }
+    // False when the Cookie header holds none of the gate's cookies (no rewrite needed).
+    bool may_hold_gate_cookie(std::string_view cookie_header) const noexcept {
+        for (const auto& probe : gate_cookie_probes) {
+            if (cookie_header.find(probe) != std::string_view::npos) return true;
+        }
+        return false;
+    }
+
     const ProviderConfig* find_provider(std::string_view name) const {
         for (const auto& p : providers) {
             if (p->conf.name == name) return p.get();
@@ -238,6 +286,7 @@ struct GateConfig {
 inline constexpr const char* kDefaultSessionCookie = "authgate_session";
 inline constexpr const char* kCsrfCookie = "authgate_csrf";
 inline constexpr const char* kFlowCookie = "authgate_flow";
+inline constexpr const char* kHostCookiePrefix = "__Host-"; // under TLS, without a Domain
 
 // The identity header and cookie names the gate uses anywhere under one configuration root
 // (nginx: the http block; defaults included). Client-sent headers and cookies with any of
@@ -284,5 +333,10 @@ class ResourceCache {
 
 Result<GateConfig> resolve(const config::Settings& merged, ResourceCache& cache,
                            const FileReader& read);
+
+// authgate_endpoint answers only under the prefix the gate redirects to: the location it is
+// in must be that prefix (a regex location cannot be compared and is accepted).
+Result<void> check_endpoint_location(const GateConfig& g, const config::Settings& merged,
+                                     std::string_view location, bool regex);
 
 } // namespace authgate

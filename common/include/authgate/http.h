@@ -61,6 +61,22 @@ bool is_safe_return_path(std::string_view rd);
 // rd when safe, otherwise "/".
 std::string safe_return_path(std::string_view rd);
 
+// Header names as servers compare them: case-insensitive, and '_' equals '-' (underscored
+// names reach CGI-like upstreams under the same variable name). Inline: it runs for every
+// request header on the hot path.
+inline bool same_header_name(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x == '_') x = '-';
+        if (y == '_') y = '-';
+        if (x != y) return false;
+    }
+    return true;
+}
+
 // True when the client is a script/API client rather than a browser navigation.
 bool is_api_client(std::string_view accept, std::string_view x_requested_with);
 

@@ -34,42 +34,11 @@ inline Rejection reject(Error error, std::string detail) {
     return Rejection{error, std::move(detail)};
 }
 
-template <class T> class [[nodiscard]] Checked {
-  public:
-    Checked(T value) : v_(std::move(value)) {}
-    Checked(Rejection r) : v_(std::move(r)) {}
+// What Checked<T>::error() returns: the stable Error (detail() gives the log text).
+inline Error error_of(const Rejection& r) noexcept { return r.error; }
 
-    bool ok() const noexcept { return v_.index() == 0; }
-    explicit operator bool() const noexcept { return ok(); }
-    T& value() & { return std::get<0>(v_); }
-    const T& value() const& { return std::get<0>(v_); }
-    T&& value() && { return std::get<0>(std::move(v_)); }
-    T& operator*() & { return value(); }
-    const T& operator*() const& { return value(); }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
-    Error error() const { return std::get<1>(v_).error; }
-    const std::string& detail() const { return std::get<1>(v_).detail; }
-    const Rejection& rejection() const { return std::get<1>(v_); }
-
-  private:
-    std::variant<T, Rejection> v_;
-};
-
-template <> class [[nodiscard]] Checked<void> {
-  public:
-    Checked() = default;
-    Checked(Rejection r) : failed_(true), r_(std::move(r)) {}
-    bool ok() const noexcept { return !failed_; }
-    explicit operator bool() const noexcept { return ok(); }
-    Error error() const { return r_.error; }
-    const std::string& detail() const { return r_.detail; }
-    const Rejection& rejection() const { return r_; }
-
-  private:
-    bool failed_ = false;
-    Rejection r_;
-};
+// A JOSE check: a T, or the Rejection that says why not (the project's one Result template).
+template <class T> using Checked = Result<T, Rejection>;
 
 // ---- Algorithms and keys -------------------------------------------------------------
 

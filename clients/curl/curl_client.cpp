@@ -1,11 +1,12 @@
-#include "ngx_http_authgate_http.h"
+// libcurl behind the HttpClient port.
+#include "curl_client.h"
 
 #include <curl/curl.h>
 
 #include <cctype>
 #include <memory>
 
-namespace authgate::ngx {
+namespace authgate::curl {
 
 namespace {
 
@@ -50,11 +51,11 @@ struct SlistDeleter {
 
 } // namespace
 
-bool curl_init() noexcept { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
+bool global_init() noexcept { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
 
-void curl_shutdown() noexcept { curl_global_cleanup(); }
+void global_shutdown() noexcept { curl_global_cleanup(); }
 
-HttpResponse curl_fetch(const HttpRequest& request, const std::atomic<bool>* cancel) noexcept {
+HttpResponse fetch(const HttpRequest& request, const std::atomic<bool>* cancel) noexcept {
     HttpResponse response;
     try {
         std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
@@ -65,7 +66,8 @@ HttpResponse curl_fetch(const HttpRequest& request, const std::atomic<bool>* can
         CURL* c = curl.get();
         std::unique_ptr<curl_slist, SlistDeleter> headers;
         for (const auto& [name, value] : request.headers) {
-            std::string line = name + ": " + value;
+            std::string line = name;
+            line.append(": ").append(value);
             curl_slist* next = curl_slist_append(headers.get(), line.c_str());
             if (next == nullptr) {
                 response.error = "out of memory";
@@ -127,9 +129,9 @@ HttpResponse curl_fetch(const HttpRequest& request, const std::atomic<bool>* can
     return response;
 }
 
-Task<HttpResponse> ThreadHttpClient::fetch(const HttpRequest& request) {
+Task<HttpResponse> CurlHttpClient::fetch(const HttpRequest& request) {
     HttpResponse response;
-    bool ran = co_await offload_.run([&] { response = curl_fetch(request, cancel_); });
+    bool ran = co_await offload_.run([&] { response = curl::fetch(request, cancel_); });
     if (!ran) {
         response = HttpResponse{};
         response.error = "too many IdP calls waiting for a thread (authgate_idp_threads)";
@@ -137,4 +139,4 @@ Task<HttpResponse> ThreadHttpClient::fetch(const HttpRequest& request) {
     co_return response;
 }
 
-} // namespace authgate::ngx
+} // namespace authgate::curl
