@@ -270,6 +270,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
             mc->redis = pool_new<RedisEndpoint>(cf->pool);
             if (mc->redis == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
             *mc->redis = std::move(*endpoint);
+            if (!redis_share_beats(cf, *mc->redis)) return static_cast<char*>(NGX_CONF_ERROR);
             return static_cast<char*>(NGX_CONF_OK);
         }
         config::ShmZone zone =
