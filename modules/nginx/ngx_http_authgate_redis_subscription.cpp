@@ -26,6 +26,9 @@ namespace authgate::ngx {
 
 namespace {
 
+// Processes share the page: its atomics must not hide a lock in one process's memory.
+static_assert(std::atomic<Millis>::is_always_lock_free);
+
 // A little under the tick, so that timer jitter does not skip every other interval.
 constexpr Millis kBeatInterval = kSessionCacheBeat - 2;
 

@@ -41,7 +41,7 @@ struct ReplyLimits {
     std::size_t max_bulk = std::size_t{64} * 1024 * 1024;
     std::size_t max_elements = std::size_t{1} << 20;
     std::size_t max_depth = 8;
-    std::size_t max_line = 64 * 1024; // status, error and length lines
+    std::size_t max_line = std::size_t{64} * 1024; // status, error and length lines
 };
 enum class Parse { done, partial, error };
 // Parses the reply at the front of `in`; on done, `used` is the number of bytes it took.
