@@ -150,7 +150,8 @@ int user_cmd(const std::string& cmd, const std::string& name, int argc, char** a
         std::cerr << "authgatectl: " << store.error() << "\n";
         return 1;
     }
-    tools::SyncRedisStore& s = **store;
+    tools::SyncRedisStore& redis = **store;
+    Store& s = redis.store();
     std::string record = user_record_key(name);
     if (cmd == "user-enable" || cmd == "user-disable") {
         auto existing = run_inline(s.hash_get(record));
@@ -170,7 +171,7 @@ int user_cmd(const std::string& cmd, const std::string& name, int argc, char** a
         std::cout << "user \"" << name << "\" " << (flag == "1" ? "disabled" : "enabled") << "\n";
         if (cmd == "user-enable") return 0;
     } else if (cmd == "user-delete") {
-        auto removed = s.remove_record(record);
+        auto removed = run_inline(s.del(record));
         if (!removed.ok()) {
             std::cerr << "authgatectl: redis unavailable\n";
             return 1;
@@ -186,7 +187,7 @@ int user_cmd(const std::string& cmd, const std::string& name, int argc, char** a
         return 1;
     }
     std::cout << ended.value << " session(s) ended\n";
-    if (!s.all_announced()) {
+    if (!redis.all_announced()) {
         std::cerr << "authgatectl: the redis user may not PUBLISH: gates with a session cache "
                      "notice within their session_cache age\n";
     }

@@ -68,6 +68,7 @@ bool SessionCache::usable(Millis now) const {
 }
 
 const SessionCache::Entry* SessionCache::find(std::string_view cookie, Millis now) {
+    demand_ = true;
     if (lru_.empty() || !usable(now)) return nullptr;
     auto it = by_cookie_.find(cookie);
     if (it == by_cookie_.end()) return nullptr;
@@ -81,6 +82,7 @@ const SessionCache::Entry* SessionCache::find(std::string_view cookie, Millis no
 }
 
 std::optional<SessionCache::Ticket> SessionCache::begin_fill(Millis now) const {
+    demand_ = true;
     if (!usable(now) || limits_.max_entries == 0) return std::nullopt;
     return Ticket{generation_};
 }

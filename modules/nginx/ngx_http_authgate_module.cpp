@@ -204,7 +204,8 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
         if (plan->kind == config::StorePlan::Kind::redis) {
             mc->redis = pool_new<RedisEndpoint>(cf->pool);
             if (mc->redis == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
-            *mc->redis = std::move(plan->redis);
+            *mc->redis = RedisEndpoint{std::move(plan->redis)};
+            if (!redis_share_beats(cf, *mc->redis)) return static_cast<char*>(NGX_CONF_ERROR);
             return static_cast<char*>(NGX_CONF_OK);
         }
         ngx_str_t name = pool_str(cf->pool, plan->zone.name);

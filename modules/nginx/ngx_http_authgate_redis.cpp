@@ -1,61 +1,9 @@
 #include "ngx_http_authgate_redis.h"
 
-#include <openssl/rand.h>
-
 #include <charconv>
 #include <stdexcept>
 
 namespace authgate::ngx {
-
-namespace {
-
-constexpr Millis kFirstBackoff = 50;
-constexpr Millis kMaxBackoff = 500; // a returning Redis is used again within ~0.5 s
-constexpr Millis kBeatInterval = kSessionCacheBeat;
-
-Millis now_ms() {
-    ngx_time_t* tp = ngx_timeofday();
-    return static_cast<Millis>(tp->sec) * 1000 + static_cast<Millis>(tp->msec);
-}
-
-void copy_reply(const redisReply* reply, RedisResult& out) {
-    if (reply == nullptr) {
-        out.ok = false;
-        return;
-    }
-    out.ok = true;
-    out.type = reply->type;
-    out.integer = reply->integer;
-    if (reply->str != nullptr) out.str.assign(reply->str, reply->len);
-    if (reply->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < reply->elements; ++i) {
-            const redisReply* e = reply->element[i];
-            if (e != nullptr && e->str != nullptr) out.elements.emplace_back(e->str, e->len);
-        }
-    }
-}
-
-void on_reply(redisAsyncContext* ac, void* reply, void* priv) noexcept {
-    auto* cmd = static_cast<RedisCommand*>(priv);
-    auto* r = static_cast<redisReply*>(reply);
-    if (r != nullptr && r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
-        std::string_view(r->str, 8) == "READONLY") {
-        cmd->client->demoted(ac); // a failed-over master: find the new one
-    }
-    if (cmd->timer.timer_set) ngx_del_timer(&cmd->timer);
-    RedisRequestStore* owner = cmd->owner;
-    if (owner != nullptr) {
-        try {
-            copy_reply(r, *cmd->result);
-        } catch (...) { // out of memory copying the reply: the flow sees "unavailable"
-            cmd->result->ok = false;
-        }
-    }
-    delete cmd;
-    if (owner != nullptr) owner->completed();
-}
-
-} // namespace
 
 // ---- connection ------------------------------------------------------------------
 
@@ -110,8 +58,10 @@ void ev_cleanup(void* p) {
     c->fd = static_cast<ngx_socket_t>(-1);
 }
 
-std::vector<const char*> arg_pointers(const std::vector<std::string>& args,
-                                      std::vector<size_t>& lens) {
+} // namespace
+
+static std::vector<const char*> arg_pointers(const std::vector<std::string>& args,
+                                             std::vector<size_t>& lens) {
     std::vector<const char*> argv;
     argv.reserve(args.size());
     lens.clear();
@@ -122,15 +72,13 @@ std::vector<const char*> arg_pointers(const std::vector<std::string>& args,
     return argv;
 }
 
-int send_raw(redisAsyncContext* ac, redisCallbackFn* fn, void* priv,
-             const std::vector<std::string>& args) {
+int redis_send_argv(redisAsyncContext* ac, redisCallbackFn* fn, void* priv,
+                    const std::vector<std::string>& args) {
     std::vector<size_t> lens;
     auto argv = arg_pointers(args, lens);
     return redisAsyncCommandArgv(ac, fn, priv, static_cast<int>(argv.size()), argv.data(),
                                  lens.data());
 }
-
-} // namespace
 
 RedisClient::RedisClient(RedisEndpoint endpoint, ngx_log_t* log, SessionCache* cache)
     : ep_(std::move(endpoint)), log_(log), cache_(cache) {
@@ -139,15 +87,15 @@ RedisClient::RedisClient(RedisEndpoint endpoint, ngx_log_t* log, SessionCache* c
     sentinel_.sentinel = true;
     sub_.owner = this;
     sub_.subscriber = true;
-    channel_ = ep_.prefix + "invalidate";
-    unsigned char token[8];
-    if (RAND_bytes(token, sizeof token) != 1) throw std::runtime_error("RAND_bytes failed");
-    beat_channel_ = channel_ + ":";
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (unsigned char b : token) {
-        beat_channel_ += kHex[b >> 4];
-        beat_channel_ += kHex[b & 15];
+    keyspace_.prefix = ep_.prefix;
+    channel_ = keyspace_.channel();
+    beats_ = ep_.beats;
+    if (beats_ == nullptr) {
+        own_beats_ = std::make_unique<RedisBeatBoard>();
+        if (!redis_beat_id(own_beats_->id)) throw std::runtime_error("RAND_bytes failed");
+        beats_ = own_beats_.get();
     }
+    beat_channel_ = keyspace_.beat_channel(beats_->id);
     tick_ev_.handler = on_tick;
     for (ngx_event_t* ev : {&reconnect_ev_, &connect_timer_, &discover_ev_, &tick_ev_}) {
         ev->data = this;
@@ -178,7 +126,7 @@ RedisClient::~RedisClient() {
 
 void RedisClient::start() {
     connect();
-    if (cache_ != nullptr) ngx_add_timer(&tick_ev_, static_cast<ngx_msec_t>(kBeatInterval));
+    if (cache_ != nullptr) ngx_add_timer(&tick_ev_, static_cast<ngx_msec_t>(kSessionCacheBeat));
 }
 
 void RedisClient::log_down(const char* why) {
@@ -259,7 +207,7 @@ void RedisClient::discover() {
         return;
     }
     std::vector<std::string> q = {"SENTINEL", "get-master-addr-by-name", ep_.master_name};
-    if (send_raw(sentinel_.ac, on_sentinel_reply, nullptr, q) != REDIS_OK) {
+    if (redis_send_argv(sentinel_.ac, on_sentinel_reply, nullptr, q) != REDIS_OK) {
         close(sentinel_);
         discover();
     }
@@ -293,26 +241,21 @@ void RedisClient::open_master() {
         return;
     }
     // Queued ahead of any request's command on this connection.
-    if (!ep_.password.empty()) {
-        std::vector<std::string> auth = {"AUTH"};
-        if (!ep_.user.empty()) auth.push_back(ep_.user);
-        auth.push_back(ep_.password);
-        send_raw(master_.ac, on_auth_reply, nullptr, auth);
-    }
+    send_auth(master_);
     if (ep_.db != 0)
-        send_raw(master_.ac, on_auth_reply, nullptr, {"SELECT", std::to_string(ep_.db)});
+        redis_send_argv(master_.ac, on_auth_reply, nullptr, {"SELECT", std::to_string(ep_.db)});
     // The link counts as up once this last handshake reply is good: PING, or ROLE (must
     // say "master") with Sentinel.
     if (ep_.master_name.empty()) {
-        send_raw(master_.ac, on_ready_reply, nullptr, {"PING"});
+        redis_send_argv(master_.ac, on_ready_reply, nullptr, {"PING"});
     } else {
-        send_raw(master_.ac, on_ready_reply, nullptr, {"ROLE"});
+        redis_send_argv(master_.ac, on_ready_reply, nullptr, {"ROLE"});
     }
 }
 
 void RedisClient::schedule_reconnect() {
     if (exiting_ || reconnect_ev_.timer_set) return;
-    backoff_ = backoff_ == 0 ? kFirstBackoff : std::min(backoff_ * 2, kMaxBackoff);
+    backoff_ = backoff_ == 0 ? kRedisFirstBackoff : std::min(backoff_ * 2, kRedisMaxBackoff);
     ngx_add_timer(&reconnect_ev_, static_cast<ngx_msec_t>(backoff_));
 }
 
@@ -344,9 +287,10 @@ void RedisClient::demoted(redisAsyncContext* ac) {
     redisAsyncDisconnect(ac); // on_disconnect schedules the reconnect
 }
 
-bool RedisClient::send(RedisCommand* cmd, const std::vector<std::string>& args) {
+bool RedisClient::send(RedisCommand* cmd, const std::string& command) {
     if (master_.ac == nullptr) return false;
-    return send_raw(master_.ac, on_reply, cmd, args) == REDIS_OK;
+    return redisAsyncFormattedCommand(master_.ac, redis_on_reply, cmd, command.data(),
+                                      command.size()) == REDIS_OK;
 }
 
 void RedisClient::on_connect(const redisAsyncContext* ac, int status) {
@@ -480,111 +424,12 @@ void RedisClient::on_event(ngx_event_t* ev) {
     }
 }
 
-// ---- session cache subscription ---------------------------------------------------
-
-// Every kBeatInterval: (re)subscribes while the command link is up, gives up on a
-// subscription that is not confirmed within the connect timeout, and publishes this
-// worker's heartbeat (fire and forget: a stalled Redis simply stops confirming).
-void RedisClient::on_tick(ngx_event_t* ev) {
-    auto* self = static_cast<RedisClient*>(ev->data);
-    if (self->exiting_) return;
-    Millis now = now_ms();
-    if (self->connected_ && self->master_.ac != nullptr) {
-        if (self->sub_.ac == nullptr) {
-            if (now >= self->sub_retry_at_) self->open_subscription();
-        } else if (!self->sub_confirmed_ && now - self->sub_opened_ > self->ep_.connect_timeout) {
-            self->subscription_lost("subscribe timed out");
-        }
-        if (self->sub_confirmed_ && self->master_.ac != nullptr) {
-            char text[24];
-            auto end = std::to_chars(text, text + sizeof text, now).ptr;
-            std::vector<std::string> beat = {"PUBLISH", self->beat_channel_,
-                                             std::string(text, end)};
-            send_raw(self->master_.ac, nullptr, nullptr, beat);
-        }
-    }
-    ngx_add_timer(ev, static_cast<ngx_msec_t>(kBeatInterval));
-}
-
-void RedisClient::open_subscription() {
-    sub_opened_ = now_ms();
-    if (!open(sub_, current_)) {
-        subscription_lost("connect failed");
-        return;
-    }
-    if (!ep_.password.empty()) {
-        std::vector<std::string> auth = {"AUTH"};
-        if (!ep_.user.empty()) auth.push_back(ep_.user);
-        auth.push_back(ep_.password);
-        send_raw(sub_.ac, on_auth_reply, nullptr, auth);
-    }
-    send_raw(sub_.ac, on_subscription, nullptr, {"SUBSCRIBE", channel_, beat_channel_});
-}
-
-void RedisClient::not_announced() {
-    if (publish_logged_) return;
-    ngx_log_error(NGX_LOG_ERR, log_, 0,
-                  "authgate: redis %s refused PUBLISH on \"%s\": session caches of other "
-                  "servers are not told of sign-outs (grant the ACL user &%s*)",
-                  ep_.display.c_str(), channel_.c_str(), channel_.c_str());
-    publish_logged_ = true;
-}
-
-// The cache stops serving at once and is emptied: announcements may be missed until the
-// subscription is confirmed again. `why` null: the command link went down (logged there).
-void RedisClient::subscription_lost(const char* why) {
-    if (cache_ == nullptr) return;
-    cache_->lost();
-    sub_confirmed_ = false;
-    close(sub_);
-    sub_backoff_ = sub_backoff_ == 0 ? kFirstBackoff : std::min(sub_backoff_ * 2, kMaxBackoff);
-    sub_retry_at_ = now_ms() + sub_backoff_;
-    if (why != nullptr && !sub_logged_ && !down_logged_) {
-        ngx_log_error(NGX_LOG_WARN, log_, 0,
-                      "authgate: redis %s session cache subscription lost (%s); cached "
-                      "sessions are not used until it is back",
-                      ep_.display.c_str(), why);
-        sub_logged_ = true;
-    }
-}
-
-void RedisClient::on_subscription(redisAsyncContext* ac, void* reply, void*) {
-    auto* r = static_cast<redisReply*>(reply);
-    Link* link = link_of(ac);
-    RedisClient* self = link->owner;
-    if (r == nullptr || link->ac != ac || self->cache_ == nullptr) return;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
-    const redisReply* kind = r->element[0];
-    const redisReply* chan = r->element[1];
-    const redisReply* data = r->element[2];
-    if (kind->str == nullptr || chan->str == nullptr) return;
-    std::string_view k(kind->str, kind->len);
-    std::string_view c(chan->str, chan->len);
-    if (k == "message" && data->str != nullptr) {
-        std::string_view payload(data->str, data->len);
-        if (c == self->channel_) {
-            self->cache_->invalidate(payload);
-        } else if (c == self->beat_channel_) {
-            Millis sent = 0;
-            auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), sent);
-            if (ec == std::errc{} && end == payload.data() + payload.size()) {
-                self->cache_->heartbeat(sent);
-            }
-        }
-        return;
-    }
-    // Both channels are confirmed in order; the heartbeat channel comes last.
-    if (k == "subscribe" && c == self->beat_channel_) {
-        self->sub_confirmed_ = true;
-        self->sub_backoff_ = 0;
-        self->cache_->subscribed(now_ms());
-        if (self->sub_logged_) {
-            ngx_log_error(NGX_LOG_NOTICE, self->log_, 0,
-                          "authgate: redis %s session cache subscription is back",
-                          self->ep_.display.c_str());
-            self->sub_logged_ = false;
-        }
-    }
+void RedisClient::send_auth(Link& link) {
+    if (ep_.password.empty()) return;
+    std::vector<std::string> auth = {"AUTH"};
+    if (!ep_.user.empty()) auth.push_back(ep_.user);
+    auth.push_back(ep_.password);
+    redis_send_argv(link.ac, on_auth_reply, nullptr, auth);
 }
 
 } // namespace authgate::ngx

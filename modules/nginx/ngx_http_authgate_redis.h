@@ -1,6 +1,8 @@
-// The shared store in Redis: one pipelined hiredis connection per worker, attached to
-// nginx's event loop (never blocking it), with per-command timeouts, reconnect with
-// backoff, and a per-request Store that parks the request while Redis answers.
+// The connection half of the Redis store (the protocol is the core's, authgate/redis.h):
+// one pipelined hiredis connection per worker attached to nginx's event loop (never
+// blocking it), Sentinel discovery, per-command timeouts, reconnect with backoff, the
+// session cache's subscription, and a per-request Connection that parks the request
+// (through RedisParking, implemented by the request layer) while Redis answers.
 #pragma once
 
 #include "ngx_http_authgate_nginx.h"
@@ -8,47 +10,61 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include <atomic>
 #include <coroutine>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "authgate/ports.h"
+#include "authgate/redis.h"
 #include "authgate/session_cache.h"
 #include "authgate/store_plan.h"
 
 namespace authgate::ngx {
 
-class RequestState;
-
-// The session cache: each worker publishes a heartbeat on its own channel every
-// kSessionCacheBeat and serves cached sessions only while one came back through its
-// subscription within kSessionCacheLiveWindow, so an announcement is never missed for
-// longer than that (the revocation guarantee is 100 ms; the rest is margin for nginx's
-// cached clock, as old as the current event-loop turn). At most kSessionCacheEntries
-// sessions per worker (~0.5 KB each).
+// The session cache: a worker serves cached sessions only while a heartbeat published at
+// most kSessionCacheLiveWindow ago came back through its own subscription, so an
+// announcement is never missed for longer than that (the revocation guarantee is 100 ms;
+// the rest is margin for nginx's cached clock, as old as the current event-loop turn).
+// Heartbeats cost O(1) per server and nothing while idle: the workers of one server share
+// one beat channel (RedisBeatBoard), and a beat is published at most every
+// kSessionCacheBeat, only by a worker whose cache was consulted within its max age, and
+// only when no worker of the server published one within that interval. Each worker still
+// proves its own subscription (the beat must come back through it), so a lost or stalled
+// subscription stops its cache within the window. At most kSessionCacheEntries sessions
+// per worker (~0.5 KB each).
 inline constexpr Millis kSessionCacheBeat = 20;
 inline constexpr Millis kSessionCacheLiveWindow = 60;
 inline constexpr std::size_t kSessionCacheEntries = 10000;
 
-// Decided by the core at configuration time (no DNS at run time).
+// One page shared by the workers of a server (mapped before they fork): the id names the
+// server's beat channel; last_beat_ms elects, per interval, the one worker that publishes.
+struct RedisBeatBoard {
+    std::atomic<Millis> last_beat_ms{0};
+    char id[17] = {};
+};
+
+// Decided by the core at configuration time (no DNS at run time), plus the beat board.
 using RedisAddress = config::ServerAddress;
-using RedisEndpoint = config::RedisPlan;
-
-// What a command came back with.
-struct RedisResult {
-    bool ok = false; // false: no answer (down, timeout, protocol error)
-    int type = 0;    // REDIS_REPLY_*
-    long long integer = 0;
-    std::string str;                   // string, status or error text
-    std::vector<std::string> elements; // array replies (strings)
+struct RedisEndpoint : config::RedisPlan {
+    RedisBeatBoard* beats = nullptr; // shared by this server's workers (redis_share_beats)
 };
 
-// A Lua script run with EVALSHA, loaded with EVAL when Redis answers NOSCRIPT.
-struct RedisScript {
-    std::string text;
-    std::string sha1;
-    explicit RedisScript(std::string source);
-};
+// Maps the server's RedisBeatBoard at configuration time (unmapped with the cycle).
+bool redis_share_beats(ngx_conf_t* cf, RedisEndpoint& endpoint);
+
+Millis redis_now_ms();
+
+// Shared by the Redis files.
+inline constexpr Millis kRedisFirstBackoff = 50;
+inline constexpr Millis kRedisMaxBackoff = 500; // a returning Redis is used again within ~0.5 s
+int redis_send_argv(redisAsyncContext* ac, redisCallbackFn* fn, void* priv,
+                    const std::vector<std::string>& argv);
+void redis_on_reply(redisAsyncContext* ac, void* reply, void* priv) noexcept;
+void redis_copy_reply(const redisReply* reply, redis::Reply& out);
+// A random hex id (16 digits and a NUL) for a server's beat channel.
+bool redis_beat_id(char (&id)[17]);
 
 struct RedisCommand;
 
@@ -64,13 +80,13 @@ class RedisClient {
     void start();
     bool usable() const { return master_.ac != nullptr; }
     const RedisEndpoint& endpoint() const { return ep_; }
+    const redis::Keyspace& keyspace() const { return keyspace_; }
     SessionCache* cache() const { return cache_; }
-    // The channel that announces changed or ended sessions (payload: store key).
-    const std::string& channel() const { return channel_; }
+    ngx_log_t* log() const { return log_; }
     // A session write could not be announced (ACL without channel permission): logged once.
     void not_announced();
-    // Queues a command; false when there is no connection (cmd not taken).
-    bool send(RedisCommand* cmd, const std::vector<std::string>& argv);
+    // Queues an encoded command; false when there is no connection (cmd not taken).
+    bool send(RedisCommand* cmd, const std::string& command);
     // Drops the connection (replies are ordered: a stuck head blocks the rest).
     void fail(const char* why);
     // The server answered READONLY: it is no longer the master. Safe inside callbacks.
@@ -110,8 +126,11 @@ class RedisClient {
     static void on_subscription(redisAsyncContext* ac, void* reply, void* priv);
     void open_subscription();
     void subscription_lost(const char* why);
+    void beat(Millis now);
+    void send_auth(Link& link);
 
     RedisEndpoint ep_;
+    redis::Keyspace keyspace_;
     ngx_log_t* log_;
     Link master_;
     Link sentinel_;
@@ -128,8 +147,11 @@ class RedisClient {
     ngx_event_t discover_ev_{}; // posted: runs once hiredis has freed the old sentinel link
 
     SessionCache* cache_;
-    std::string channel_;      // <prefix>invalidate
-    std::string beat_channel_; // <prefix>invalidate:<random>, this worker's heartbeats
+    std::string channel_;                       // <prefix>invalidate
+    std::string beat_channel_;                  // <prefix>invalidate:<server id>
+    std::unique_ptr<RedisBeatBoard> own_beats_; // when no board is shared (tests of one process)
+    RedisBeatBoard* beats_ = nullptr;
+    Millis last_demand_ms_ = -(Millis{1} << 40); // the cache's latest lookup, at a tick
     Link sub_;
     bool sub_confirmed_ = false;
     bool sub_logged_ = false;
@@ -140,62 +162,59 @@ class RedisClient {
     ngx_event_t tick_ev_{}; // heartbeats and subscription supervision
 };
 
-// The Store a flow sees for one request backed by Redis.
-class RedisRequestStore final : public Store {
+// How a request waits for Redis, implemented by the request layer: the Redis files never
+// see the request state.
+class RedisParking {
   public:
-    RedisRequestStore(RedisClient& client, RequestState& state) : client_(client), state_(state) {}
+    // The flow suspends at `h` until resume().
+    virtual void park(std::coroutine_handle<> h) = 0;
+    // The reply (or the command's timeout) came: resume the flow now.
+    virtual void resume() noexcept = 0;
+
+  protected:
+    ~RedisParking() = default;
+};
+
+// The Connection the core's RedisStore uses for one request: each command is queued on
+// the worker's connection and the request is parked until Redis answers or the
+// command's timer fires.
+class RedisRequestStore final : public redis::Connection {
+  public:
+    RedisRequestStore(RedisClient& client, RedisParking& parking)
+        : client_(client), parking_(parking), store_(*this, client.keyspace(), client.cache()) {}
     ~RedisRequestStore() override;
-    std::string_view kind() const noexcept override { return "redis"; }
-    bool durable() const noexcept override { return true; }
+    Store& store() { return store_; }
 
-    Task<StoreReply<std::optional<std::string>>> get(std::string_view key) override;
-    Task<StoreReply<bool>> set(std::string_view key, std::string value, Millis ttl_ms) override;
-    Task<StoreReply<bool>> set_if_absent(std::string_view key, std::string value,
-                                         Millis ttl_ms) override;
-    Task<StoreReply<bool>> compare_and_set(std::string_view key, std::string_view expected,
-                                           std::string value, Millis ttl_ms) override;
-    Task<StoreReply<bool>> del(std::string_view key) override;
-    Task<StoreReply<std::int64_t>> incr(std::string_view key, std::int64_t delta,
-                                        Millis ttl_ms) override;
-    Task<StoreReply<bool>> index_add(std::string_view index, std::string_view member,
-                                     Millis expires_at_ms, Millis now_ms) override;
-    Task<StoreReply<bool>> index_remove(std::string_view index, std::string_view member) override;
-    Task<StoreReply<std::vector<std::string>>> index_members(std::string_view index,
-                                                             Millis now_ms) override;
-    Task<StoreReply<bool>> hash_set(std::string_view key, Fields fields) override;
-    Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) override;
-
-    struct Awaiter;
-    Awaiter command(std::vector<std::string> argv);
+    Task<std::optional<redis::Reply>> call(std::string command) override;
+    void not_announced() noexcept override { client_.not_announced(); }
     void completed();
 
-  private:
-    std::string key(std::string_view k) const { return client_.endpoint().prefix + std::string(k); }
-    Task<RedisResult> eval(const RedisScript& script, std::vector<std::string> keys,
-                           std::vector<std::string> args);
+    struct Awaiter;
 
+  private:
     RedisClient& client_;
-    RequestState& state_;
+    RedisParking& parking_;
     RedisCommand* pending_ = nullptr;
+    redis::RedisStore store_;
 };
 
 // A command in flight. hiredis owns it until its callback runs; the request side
 // detaches (owner = nullptr) when it stops waiting.
 struct RedisCommand {
     RedisRequestStore* owner = nullptr;
-    RedisResult* result = nullptr;
+    std::optional<redis::Reply>* result = nullptr;
     ngx_event_t timer{};
     RedisClient* client = nullptr;
 };
 
 struct RedisRequestStore::Awaiter {
     RedisRequestStore& store;
-    std::vector<std::string> argv;
-    RedisResult result;
+    std::string command;
+    std::optional<redis::Reply> result;
 
     bool await_ready() const noexcept { return !store.client_.usable(); }
     bool await_suspend(std::coroutine_handle<> h);
-    RedisResult await_resume() { return std::move(result); }
+    std::optional<redis::Reply> await_resume() { return std::move(result); }
 };
 
 } // namespace authgate::ngx

@@ -272,8 +272,8 @@ Ports RequestState::ports() {
     Runtime* rt = runtime();
     if (rt->redis) {
         if (!redis_store_) redis_store_.emplace(*rt->redis, *this);
-        return Ports{*redis_store_, rt->clock,          rt->random, offloader_,      http_,
-                     rt->providers, rt->sessions.get(), &parking_,  &rt->user_status};
+        return Ports{redis_store_->store(), rt->clock,          rt->random, offloader_,      http_,
+                     rt->providers,         rt->sessions.get(), &parking_,  &rt->user_status};
     }
     return Ports{*rt->store, rt->clock,     rt->random, offloader_,
                  http_,      rt->providers, nullptr,    &parking_};
@@ -297,6 +297,12 @@ void RequestState::park(std::coroutine_handle<> h) {
 void RequestState::wake() {
     woken_ = true;
     r->write_event_handler(r);
+}
+
+void RequestState::resume() noexcept {
+    ngx_connection_t* c = r->connection;
+    wake();
+    ngx_http_run_posted_requests(c);
 }
 
 void RequestState::resume_handler(ngx_http_request_t* r) noexcept {

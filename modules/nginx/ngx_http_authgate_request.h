@@ -58,7 +58,7 @@ class EventParking final : public Parking {
     bool parked_ = false;
 };
 
-class RequestState {
+class RequestState final : public RedisParking {
   public:
     enum class Phase { access, content };
 
@@ -76,11 +76,13 @@ class RequestState {
     // Starts the flow; true when it completed inline (decision is set).
     bool start(Task<Decision> task);
     // An awaiter parks the flow: the request's write handler resumes `h` later.
-    void park(std::coroutine_handle<> h);
+    void park(std::coroutine_handle<> h) override;
     // What the flow waits for has happened (Redis answered, the thread finished): resume.
     // Only this resumes a parked flow; write events on the client connection (a
     // keep-alive connection may be writable meanwhile) are ignored while parked.
     void wake();
+    // The Redis store's wake-up: wake(), then the requests it posted.
+    void resume() noexcept override;
 
     ngx_http_request_t* r;
     Phase phase;

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "authgate/ports.h"
 #include "authgate/session.h"
@@ -63,6 +64,9 @@ class SessionCache {
     // announcement published before it has been delivered.
     void heartbeat(Millis sent_ms);
     bool usable(Millis now) const;
+    // Whether find() or begin_fill() ran since the previous call: traffic relies on the
+    // cache (the adapter keeps the heartbeat going only then).
+    bool take_demand() noexcept { return std::exchange(demand_, false); }
 
     // nullptr on a miss, an expired entry, or while the cache is not usable. The pointer
     // stays valid until the next call that changes the cache.
@@ -94,6 +98,7 @@ class SessionCache {
 
     Limits limits_;
     bool live_ = false;
+    mutable bool demand_ = false;
     Millis subscribed_ms_ = 0;
     bool confirmed_ = false;  // a heartbeat came back through the current subscription
     Millis confirmed_ms_ = 0; // send time of the latest heartbeat that came back

@@ -1,0 +1,372 @@
+// The core's Redis protocol (authgate/redis.h) against a real redis-server: every Store
+// operation goes through the command builder, the Lua scripts and the reply decoder over a
+// plain blocking socket, and session writes are announced on the channel (seen by a
+// subscriber). Also the reply parser's limits on hostile input. The real-server cases skip,
+// saying so, only when redis-server is not installed.
+#include "support/support.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "authgate/redis.h"
+
+using namespace authgate;
+using namespace authgate::testing;
+using redis::Parse;
+using redis::Reply;
+
+namespace {
+
+constexpr Millis kNow = 1'700'000'000'000;
+
+// A blocking socket to 127.0.0.1:port speaking through the core's encoder and parser.
+class SocketConnection final : public redis::Connection {
+  public:
+    explicit SocketConnection(int port) {
+        fd_ = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<uint16_t>(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            ::close(fd_);
+            fd_ = -1;
+            return;
+        }
+        timeval tv{2, 0};
+        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ~SocketConnection() override {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    bool connected() const { return fd_ >= 0; }
+    int not_announced_count = 0;
+
+    Task<std::optional<Reply>> call(std::string command) override {
+        co_return send(command) ? read() : std::nullopt;
+    }
+    void not_announced() noexcept override { ++not_announced_count; }
+
+    std::optional<Reply> raw(std::vector<std::string> argv) {
+        return send(redis::format_command(argv)) ? read() : std::nullopt;
+    }
+    bool send(std::string_view bytes) {
+        while (!bytes.empty()) {
+            ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+            if (n <= 0) return false;
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+        return true;
+    }
+    std::optional<Reply> read() {
+        for (;;) {
+            Reply r;
+            std::size_t used = 0;
+            Parse p = redis::parse_reply(buf_, r, used);
+            if (p == Parse::done) {
+                buf_.erase(0, used);
+                return r;
+            }
+            if (p == Parse::error) return std::nullopt;
+            char chunk[4096];
+            ssize_t n = ::read(fd_, chunk, sizeof chunk);
+            if (n <= 0) return std::nullopt;
+            buf_.append(chunk, static_cast<std::size_t>(n));
+        }
+    }
+
+  private:
+    int fd_ = -1;
+    std::string buf_;
+};
+
+bool have_redis_server() { return std::system("command -v redis-server >/dev/null 2>&1") == 0; }
+
+int free_port() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+// redis-server on a free loopback port in a temporary directory, for the whole group.
+struct Server {
+    pid_t pid = -1;
+    int port = 0;
+    std::string dir;
+};
+Server g_server;
+
+int start_server(void**) {
+    if (!have_redis_server()) {
+        print_message("redis-server is not installed: the real-server cases are skipped\n");
+        return 0;
+    }
+    char tmpl[] = "/tmp/authgate-redis-unit-XXXXXX";
+    g_server.dir = mkdtemp(tmpl);
+    g_server.port = free_port();
+    std::string port = std::to_string(g_server.port);
+    std::string log = g_server.dir + "/redis.log";
+    g_server.pid = fork();
+    if (g_server.pid == 0) {
+        execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--dir", g_server.dir.c_str(), "--daemonize",
+               "no", "--logfile", log.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    for (int i = 0; i < 200; ++i) {
+        SocketConnection c(g_server.port);
+        if (c.connected()) {
+            auto pong = c.raw({"PING"});
+            if (pong && pong->str == "PONG") return 0;
+        }
+        usleep(25'000);
+    }
+    return -1;
+}
+
+int stop_server(void**) {
+    if (g_server.pid > 0) {
+        kill(g_server.pid, SIGTERM);
+        waitpid(g_server.pid, nullptr, 0);
+    }
+    if (!g_server.dir.empty()) std::filesystem::remove_all(g_server.dir);
+    return 0;
+}
+
+#define NEED_SERVER()                                                                              \
+    do {                                                                                           \
+        if (g_server.pid <= 0) skip();                                                             \
+    } while (0)
+
+// ---- against the real server ---------------------------------------------------------
+
+void every_store_operation_round_trips(void**) {
+    NEED_SERVER();
+    SocketConnection conn(g_server.port);
+    redis::Keyspace ks{"t1:"};
+    redis::RedisStore store(conn, ks, nullptr);
+
+    assert_true(run(store.get("k")).ok());
+    assert_false(run(store.get("k")).value.has_value());
+    const std::string binary("v\r\n\0x", 5);
+    assert_true(run(store.set("k", binary, 60'000)).value);
+    assert_true(*run(store.get("k")).value == binary);
+    assert_true(conn.raw({"GET", "t1:k"})->str == binary); // under the prefix
+    assert_true(conn.raw({"PTTL", "t1:k"})->integer > 59'000);
+
+    assert_true(run(store.set_if_absent("once", "1", 60'000)).value);
+    auto again = run(store.set_if_absent("once", "2", 60'000));
+    assert_true(again.ok());
+    assert_false(again.value);
+    assert_false(run(store.compare_and_set("once", "2", "3", 60'000)).value);
+    assert_true(run(store.compare_and_set("once", "1", "3", 60'000)).value);
+    assert_string_equal(run(store.get("once")).value->c_str(), "3");
+    assert_false(run(store.compare_and_set("gone", "1", "3", 60'000)).value);
+
+    assert_true(run(store.del("once")).value);
+    auto del2 = run(store.del("once"));
+    assert_true(del2.ok());
+    assert_false(del2.value);
+
+    assert_int_equal(run(store.incr("n", 5, 60'000)).value, 5);
+    assert_int_equal(run(store.incr("n", 3, 60'000)).value, 8);
+    assert_true(conn.raw({"PTTL", "t1:n"})->integer > 59'000);
+
+    assert_true(run(store.index_add("i", "s:b", kNow + 2000, kNow)).value);
+    assert_true(run(store.index_add("i", "s:a", kNow + 1000, kNow)).value);
+    assert_true(run(store.index_add("i", "s:old", kNow + 10, kNow)).value);
+    auto members = run(store.index_members("i", kNow + 100));
+    assert_true(members.ok());
+    assert_int_equal(members.value.size(), 2);
+    assert_string_equal(members.value[0].c_str(), "s:a"); // earliest expiry first
+    assert_true(run(store.index_remove("i", "s:a")).value);
+    assert_int_equal(run(store.index_members("i", kNow)).value.size(), 2);
+
+    assert_false(run(store.hash_get("u")).value.has_value());
+    assert_true(run(store.hash_set("u", {{"a", "1"}, {"b", "2"}})).value);
+    assert_true(run(store.hash_set("u", {{"b", "3"}})).value); // merges
+    auto fields = run(store.hash_get("u"));
+    assert_true(fields.ok());
+    Store::Fields want = {{"a", "1"}, {"b", "3"}};
+    assert_true(*fields.value == want);
+}
+
+void a_wrong_reply_is_unavailable_not_a_value(void**) {
+    NEED_SERVER();
+    SocketConnection conn(g_server.port);
+    redis::Keyspace ks{"t2:"};
+    redis::RedisStore store(conn, ks, nullptr);
+    assert_true(run(store.hash_set("h", {{"a", "1"}})).ok());
+    // WRONGTYPE errors: the flows see "unavailable" (fail closed), never a value.
+    assert_false(run(store.get("h")).ok());
+    assert_false(run(store.incr("h", 1, 1000)).ok());
+    assert_false(run(store.index_members("h", kNow)).ok());
+}
+
+void scripts_are_loaded_again_after_a_flush(void**) {
+    NEED_SERVER();
+    SocketConnection conn(g_server.port);
+    redis::Keyspace ks{"t3:"};
+    redis::RedisStore store(conn, ks, nullptr);
+    assert_int_equal(run(store.incr("n", 1, 1000)).value, 1);
+    assert_string_equal(conn.raw({"SCRIPT", "FLUSH"})->str.c_str(), "OK");
+    assert_int_equal(run(store.incr("n", 1, 1000)).value, 2); // NOSCRIPT, then EVAL
+}
+
+// Reads messages until the marker published after the writes.
+std::vector<std::string> announcements(SocketConnection& sub, SocketConnection& conn,
+                                       const std::string& channel) {
+    conn.raw({"PUBLISH", channel, "end"});
+    std::vector<std::string> seen;
+    for (;;) {
+        auto r = sub.read();
+        assert_true(r.has_value());
+        redis::Message m = redis::decode_message(*r);
+        assert_int_equal(static_cast<int>(m.kind), static_cast<int>(redis::Message::Kind::message));
+        assert_true(m.channel == channel);
+        if (m.payload == "end") return seen;
+        seen.emplace_back(m.payload);
+    }
+}
+
+void session_writes_are_announced_others_are_not(void**) {
+    NEED_SERVER();
+    SocketConnection conn(g_server.port);
+    SocketConnection sub(g_server.port);
+    redis::Keyspace ks{"t4:"};
+    redis::RedisStore store(conn, ks, nullptr);
+    assert_true(
+        sub.send(redis::format_command(std::vector<std::string>{"SUBSCRIBE", ks.channel()})));
+    redis::Message confirmed = redis::decode_message(*sub.read());
+    assert_int_equal(static_cast<int>(confirmed.kind),
+                     static_cast<int>(redis::Message::Kind::subscribed));
+
+    assert_true(run(store.set("s:abc", "rec", 60'000)).value);
+    assert_true(run(store.set("x:plain", "v", 60'000)).value);
+    assert_true(run(store.compare_and_set("s:abc", "rec", "rec2", 60'000)).value);
+    assert_false(run(store.compare_and_set("s:abc", "stale", "rec3", 60'000)).value);
+    assert_true(run(store.del("x:plain")).value);
+    assert_true(run(store.del("s:abc")).value);
+    assert_true(run(store.incr("s:counter", 1, 1000)).ok());
+    std::vector<std::string> want = {"s:abc", "s:abc", "s:abc"}; // set, cas, del (no prefix)
+    assert_true(announcements(sub, conn, ks.channel()) == want);
+    assert_int_equal(conn.not_announced_count, 0);
+}
+
+void a_user_without_the_channel_still_writes_and_is_told(void**) {
+    NEED_SERVER();
+    SocketConnection admin(g_server.port);
+    assert_false(
+        admin.raw({"ACL", "SETUSER", "nopub", "on", ">pw", "~*", "+@all", "resetchannels"})
+            ->is(Reply::Type::error));
+    SocketConnection conn(g_server.port);
+    assert_string_equal(conn.raw({"AUTH", "nopub", "pw"})->str.c_str(), "OK");
+    redis::Keyspace ks{"t5:"};
+    redis::RedisStore store(conn, ks, nullptr);
+    assert_true(run(store.set("s:k", "v", 60'000)).value);
+    assert_true(run(store.compare_and_set("s:k", "v", "w", 60'000)).value);
+    auto removed = run(store.del("s:k"));
+    assert_true(removed.ok());
+    assert_true(removed.value); // the count without the "not announced" mark
+    assert_int_equal(conn.not_announced_count, 3);
+}
+
+// ---- the parser, no server -------------------------------------------------------------
+
+void commands_are_binary_safe_bulk_arrays(void**) {
+    std::vector<std::string> argv = {"SET", "k", std::string("v\r\n\0", 4)};
+    std::string want("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\nv\r\n\0\r\n", 30);
+    assert_true(redis::format_command(argv) == want);
+}
+
+void every_reply_type_parses_and_prefixes_are_partial(void**) {
+    std::string in =
+        "+OK\r\n-ERR x\r\n:-42\r\n$3\r\na\r\n\r\n$-1\r\n*2\r\n*1\r\n:1\r\n$0\r\n\r\n*-1\r\n";
+    std::vector<Reply::Type> types = {Reply::Type::status, Reply::Type::error, Reply::Type::integer,
+                                      Reply::Type::string, Reply::Type::nil,   Reply::Type::array,
+                                      Reply::Type::nil};
+    std::string_view rest = in;
+    for (Reply::Type t : types) {
+        for (std::size_t cut = 0; cut < rest.size(); ++cut) {
+            Reply r;
+            std::size_t used = 0;
+            Parse p = redis::parse_reply(rest.substr(0, cut), r, used);
+            if (p == Parse::done) break; // the prefix holds the whole reply
+            assert_int_equal(static_cast<int>(p), static_cast<int>(Parse::partial));
+        }
+        Reply r;
+        std::size_t used = 0;
+        assert_int_equal(static_cast<int>(redis::parse_reply(rest, r, used)),
+                         static_cast<int>(Parse::done));
+        assert_int_equal(static_cast<int>(r.type), static_cast<int>(t));
+        if (t == Reply::Type::integer) assert_int_equal(r.integer, -42);
+        if (t == Reply::Type::string) assert_true(r.str == "a\r\n");
+        if (t == Reply::Type::array) {
+            assert_int_equal(r.elements.size(), 2);
+            assert_int_equal(r.elements[0].elements[0].integer, 1);
+        }
+        rest.remove_prefix(used);
+    }
+    assert_true(rest.empty());
+}
+
+void hostile_replies_are_errors(void**) {
+    for (std::string bad : {"?x\r\n", ":12a\r\n", ":\r\n", "$-2\r\n", "$2\r\nabcd\r\n", "*-5\r\n",
+                            "$99999999999999999999\r\n", "*3000000\r\n"}) {
+        Reply r;
+        std::size_t used = 0;
+        assert_int_equal(static_cast<int>(redis::parse_reply(bad, r, used)),
+                         static_cast<int>(Parse::error));
+    }
+    std::string deep;
+    for (int i = 0; i < 20; ++i) deep += "*1\r\n";
+    deep += ":1\r\n";
+    Reply r;
+    std::size_t used = 0;
+    assert_int_equal(static_cast<int>(redis::parse_reply(deep, r, used)),
+                     static_cast<int>(Parse::error));
+    // A line that never ends is refused once it is longer than any real one.
+    std::string endless = "+" + std::string(70'000, 'a');
+    assert_int_equal(static_cast<int>(redis::parse_reply(endless, r, used)),
+                     static_cast<int>(Parse::error));
+}
+
+void beats_round_trip_and_junk_is_ignored(void**) {
+    assert_int_equal(*redis::parse_beat(redis::beat_payload(kNow)), kNow);
+    assert_false(redis::parse_beat("").has_value());
+    assert_false(redis::parse_beat("12x").has_value());
+    assert_true(redis::announces("s:abc"));
+    assert_false(redis::announces("u:{bob}"));
+    assert_true(redis::Keyspace{"p:"}.beat_channel("ab") == "p:invalidate:ab");
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_store_operation_round_trips),
+        cmocka_unit_test(a_wrong_reply_is_unavailable_not_a_value),
+        cmocka_unit_test(scripts_are_loaded_again_after_a_flush),
+        cmocka_unit_test(session_writes_are_announced_others_are_not),
+        cmocka_unit_test(a_user_without_the_channel_still_writes_and_is_told),
+        cmocka_unit_test(commands_are_binary_safe_bulk_arrays),
+        cmocka_unit_test(every_reply_type_parses_and_prefixes_are_partial),
+        cmocka_unit_test(hostile_replies_are_errors),
+        cmocka_unit_test(beats_round_trip_and_junk_is_ignored),
+    };
+    return cmocka_run_group_tests(tests, start_server, stop_server);
+}
