@@ -70,15 +70,16 @@ std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
     // Bearer locations never take a session, cached or not.
     if (ports.sessions == nullptr || cfg.bearer_provider != nullptr) return std::nullopt;
     Millis now = ports.clock.now_ms();
-    if (!ports.sessions->usable(now)) return std::nullopt;
     // At most a few session cookies, without allocating.
     std::array<std::string_view, 4> values;
     std::size_t n =
         http::cookie_values(req.cookie_headers, answer::session_cookie_name(cfg, req), values);
     if (n == 0) return std::nullopt;
-    const Session* s = gate::cached_session(ports, cfg, std::span(values.data(), n), now);
-    if (s == nullptr) return std::nullopt;
-    return authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now);
+    // One lock of the cache (find) per hit; it is held until the identity is copied.
+    auto hit = gate::cached_session(ports, cfg, std::span(values.data(), n), now);
+    if (!hit) return std::nullopt;
+    const Session& s = hit->session;
+    return authorize(cfg, req, Identity{s.user, s.email, s.name, s.groups}, now);
 }
 
 Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now) {

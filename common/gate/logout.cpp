@@ -173,7 +173,8 @@ Task<Decision> health(Ports ports, const GateConfig& cfg, const RequestView&) {
         body += R"(,"providers":[)";
         for (std::size_t i = 0; i < cfg.providers.size(); ++i) {
             const auto& p = *cfg.providers[i];
-            const sso::ProviderRuntime& rt = ports.providers.state(p);
+            sso::ProviderRuntime& rt = ports.providers.state(p);
+            std::lock_guard lock(rt.mutex);
             std::string_view discovery = rt.metadata
                                              ? (now < rt.metadata_expires_ms ? "ok" : "stale")
                                          : rt.metadata_retry_ms != 0 ? "failed"

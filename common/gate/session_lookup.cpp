@@ -21,12 +21,12 @@ constexpr int kTouchAttempts = 3;
 // The cookie value is the one that passed the MAC check when the entry was made; the
 // session's own expiry and the users file are checked again on every hit, and an entry
 // is never older than a user status read (the store's record is checked on a miss).
-const Session* cached_session(Ports ports, const GateConfig& cfg,
-                              std::span<const std::string_view> values, Millis now) {
+SessionCache::Hit cached_session(Ports ports, const GateConfig& cfg,
+                                 std::span<const std::string_view> values, Millis now) {
     std::size_t tried = std::min(values.size(), kMaxCookiesTried);
     for (std::size_t i = 0; i < tried; ++i) {
-        const SessionCache::Entry* hit = ports.sessions->find(values[i], now);
-        if (hit == nullptr) continue;
+        SessionCache::Hit hit = ports.sessions->find(values[i], now);
+        if (!hit) continue;
         const Session& s = hit->session;
         auto by_file = users_file_verdict(cfg, s.user, s.source);
         bool user_ok = by_file ? *by_file == UserCheck::allowed
@@ -34,12 +34,12 @@ const Session* cached_session(Ports ports, const GateConfig& cfg,
         if (session_state(s, now, cfg.idle_timeout) == SessionState::valid && user_ok &&
             !session_needs_touch(s, now, cfg.idle_timeout) &&
             (s.sso_refresh_at_ms == 0 || now < s.sso_refresh_at_ms)) { // refresh: full flow
-            return &s;
+            return hit;
         }
-        ports.sessions->invalidate(hit->store_key); // the store decides
-        return nullptr;
+        hit.invalidate(); // the store decides
+        return {};
     }
-    return nullptr;
+    return {};
 }
 
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req) {
@@ -53,7 +53,8 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
 
     std::optional<SessionCache::Ticket> ticket;
     if (ports.sessions != nullptr) {
-        if (const Session* s = cached_session(ports, cfg, values, now)) {
+        if (auto hit = cached_session(ports, cfg, values, now)) {
+            const Session* s = &hit->session;
             out.error = Error::ok;
             // What the access check uses: the identity (no CSRF token, no methods).
             out.session.user = s->user;

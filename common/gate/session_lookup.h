@@ -16,10 +16,10 @@ struct SessionLookup {
     Session session; // from a cached lookup: the identity fields only
 };
 
-// The session from ports.sessions (must be set) for one of the cookie values, if cached
-// and still valid at `now`; null otherwise. Valid until the cache next changes.
-const Session* cached_session(Ports ports, const GateConfig& cfg,
-                              std::span<const std::string_view> values, Millis now);
+// The entry of ports.sessions (must be set) for one of the cookie values, if cached and
+// still valid at `now`; empty otherwise. The cache stays locked while the Hit lives.
+SessionCache::Hit cached_session(Ports ports, const GateConfig& cfg,
+                                 std::span<const std::string_view> values, Millis now);
 
 // Loads and checks the session; expired or revoked records are removed from the store.
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req);

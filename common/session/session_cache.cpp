@@ -42,20 +42,23 @@ SessionCache::SessionCache(Limits limits) : limits_(limits) {
 }
 
 void SessionCache::subscribed(Millis now) {
+    std::lock_guard lock(mutex_);
     live_ = true;
     confirmed_ = false;
     subscribed_ms_ = now;
 }
 
 void SessionCache::lost() {
+    std::lock_guard lock(mutex_);
     live_ = false;
-    clear();
+    clear_locked();
 }
 
 void SessionCache::heartbeat(Millis sent_ms) {
     // A heartbeat sent before the current subscription says nothing about it. Heartbeats
     // arrive in the order they were sent, so the latest is the newest even when the wall
     // clock went back meanwhile.
+    std::lock_guard lock(mutex_);
     if (!live_ || sent_ms < subscribed_ms_) return;
     confirmed_ms_ = sent_ms;
     confirmed_ = true;
@@ -63,33 +66,52 @@ void SessionCache::heartbeat(Millis sent_ms) {
 
 // A clock that went back (now before the confirmation) proves nothing either.
 bool SessionCache::usable(Millis now) const {
+    std::lock_guard lock(mutex_);
+    return usable_locked(now);
+}
+
+bool SessionCache::usable_locked(Millis now) const {
     return live_ && confirmed_ && now >= confirmed_ms_ &&
            now - confirmed_ms_ <= limits_.live_window;
 }
 
-const SessionCache::Entry* SessionCache::find(std::string_view cookie, Millis now) {
-    demand_ = true;
-    if (lru_.empty() || !usable(now)) return nullptr;
+SessionCache::Hit SessionCache::find(std::string_view cookie, Millis now) {
+    demand_.store(true, std::memory_order_relaxed);
+    Hit hit;
+    hit.lock_ = std::unique_lock(mutex_);
+    if (lru_.empty() || !usable_locked(now)) return hit;
     auto it = by_cookie_.find(cookie);
-    if (it == by_cookie_.end()) return nullptr;
+    if (it == by_cookie_.end()) return hit;
     List::iterator e = it->second;
     if (now >= e->expires_ms || now < e->inserted_ms) {
         erase(e);
-        return nullptr;
+        return hit;
     }
     if (e != lru_.begin()) lru_.splice(lru_.begin(), lru_, e);
-    return &*e;
+    hit.cache_ = this;
+    hit.entry_ = &*e;
+    return hit;
+}
+
+void SessionCache::Hit::invalidate() {
+    if (entry_ == nullptr) return;
+    std::string_view key = entry_->store_key;
+    entry_ = nullptr;
+    cache_->invalidate_locked(key);
+    lock_.unlock();
 }
 
 std::optional<SessionCache::Ticket> SessionCache::begin_fill(Millis now) const {
-    demand_ = true;
-    if (!usable(now) || limits_.max_entries == 0) return std::nullopt;
+    demand_.store(true, std::memory_order_relaxed);
+    std::lock_guard lock(mutex_);
+    if (!usable_locked(now) || limits_.max_entries == 0) return std::nullopt;
     return Ticket{generation_};
 }
 
 bool SessionCache::fill(const Ticket& ticket, std::string_view cookie, std::string_view store_key,
                         const SessionId& id, const Session& session, Millis now) {
-    if (ticket.generation != generation_ || !usable(now) || limits_.max_entries == 0) {
+    std::lock_guard lock(mutex_);
+    if (ticket.generation != generation_ || !usable_locked(now) || limits_.max_entries == 0) {
         return false;
     }
     if (auto old = by_cookie_.find(cookie); old != by_cookie_.end()) erase(old->second);
@@ -104,11 +126,32 @@ bool SessionCache::fill(const Ticket& ticket, std::string_view cookie, std::stri
 }
 
 void SessionCache::invalidate(std::string_view store_key) {
+    std::lock_guard lock(mutex_);
+    invalidate_locked(store_key);
+}
+
+// store_key may be the erased entry's own (Hit::invalidate): it is not read after erase.
+void SessionCache::invalidate_locked(std::string_view store_key) {
     ++generation_;
     if (auto it = by_key_.find(store_key); it != by_key_.end()) erase(it->second);
 }
 
 void SessionCache::clear() {
+    std::lock_guard lock(mutex_);
+    clear_locked();
+}
+
+std::size_t SessionCache::size() const {
+    std::lock_guard lock(mutex_);
+    return lru_.size();
+}
+
+std::uint64_t SessionCache::generation() const {
+    std::lock_guard lock(mutex_);
+    return generation_;
+}
+
+void SessionCache::clear_locked() {
     ++generation_;
     by_cookie_.clear();
     by_key_.clear();

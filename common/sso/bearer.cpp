@@ -35,8 +35,6 @@ Decision bearer_refusal(const GateConfig& cfg, const RequestView& req, Millis no
     return d;
 }
 
-constexpr std::size_t kMaxVerified = 4096;
-
 std::string_view bearer_token(std::string_view authorization) {
     constexpr std::string_view kScheme = "bearer ";
     if (authorization.size() <= kScheme.size()) return {};
@@ -102,24 +100,21 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
     kind.client_audience = cfg.bearer_audience_explicit && cfg.bearer_audience == p.conf.client_id;
     auto algs = provider_algs(p);
 
-    // A token this worker verified before: the signature holds under the same keys, the
+    // A token this process verified before: the signature holds under the same keys, the
     // claims (expiry, audience, scopes of this location) are checked again.
-    ProviderRuntime& rt = ports.providers.state(p);
+    VerifiedTokens& verified = ports.providers.state(p).verified;
     std::string digest;
     {
         auto d = crypto::sha256(token);
         digest.assign(reinterpret_cast<const char*>(d.data()), d.size());
     }
-    if (auto hit = rt.verified.find(digest); hit != rt.verified.end()) {
-        if (now < hit->second.expires_ms) {
-            jose::Checked<jose::Token> cached = hit->second.token;
-            auto valid = jose::validate_access_token(*cached, expect, kind, cfg.bearer_scopes, now);
-            if (!valid) cached = valid.rejection();
-            co_return co_await current_user_only(ports, cfg, req, now,
-                                                 admit(cfg, req, p, now, cached));
-        }
-        rt.verified.erase(hit);
+    if (auto hit = verified.find(digest, now)) {
+        jose::Checked<jose::Token> cached = std::move(*hit);
+        auto valid = jose::validate_access_token(*cached, expect, kind, cfg.bearer_scopes, now);
+        if (!valid) cached = valid.rejection();
+        co_return co_await current_user_only(ports, cfg, req, now, admit(cfg, req, p, now, cached));
     }
+    std::uint64_t generation = verified.generation();
     auto checked = co_await verify_with_rotation<jose::Token>(
         ports, p, *meta.value, [&](const jose::KeySet& set, Millis at) {
             return jose::verify_access_token(token, set, algs, expect, kind, cfg.bearer_scopes, at);
@@ -128,10 +123,8 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
         co_return idp_unavailable(cfg, req, now, checked.detail());
     }
     if (checked) {
-        if (rt.verified.size() >= kMaxVerified) rt.verified.clear();
         Millis exp = checked->claims.time_ms("exp").value_or(0);
-        rt.verified.emplace(std::move(digest),
-                            ProviderRuntime::VerifiedToken{*checked, exp + p.conf.skew});
+        verified.put(std::move(digest), *checked, exp + p.conf.skew, generation);
     }
     co_return co_await current_user_only(ports, cfg, req, now, admit(cfg, req, p, now, checked));
 }

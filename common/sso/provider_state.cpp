@@ -36,11 +36,14 @@ std::vector<jose::Alg> provider_algs(const ProviderConfig& p) {
     return out;
 }
 
+// Every read and update of the provider's state holds rt.mutex; it is released while this
+// flow fetches (and, inside wait(), while it waits for another flow's fetch).
 Task<Fetched<oidc::ProviderMetadata>> provider_metadata(Ports ports, const ProviderConfig& p) {
     ProviderRuntime& rt = ports.providers.state(p);
+    WaitList::Lock lock(rt.mutex);
     // While another flow fetches: a stale document is served, else wait for its outcome.
     while (rt.metadata_fetching && ports.parking != nullptr && !rt.metadata) {
-        co_await rt.metadata_waiters.wait(*ports.parking);
+        co_await rt.metadata_waiters.wait(lock, *ports.parking);
     }
     Millis now = ports.clock.now_ms();
     Fetched<oidc::ProviderMetadata> out;
@@ -70,11 +73,12 @@ Task<Fetched<oidc::ProviderMetadata>> provider_metadata(Ports ports, const Provi
     std::string url = c.issuer;
     if (!url.empty() && url.back() == '/') url.pop_back();
     url += "/.well-known/openid-configuration";
-    InFlight fetching(rt.metadata_fetching, rt.metadata_waiters);
+    InFlight fetching(lock, rt.metadata_fetching, rt.metadata_waiters);
+    lock.unlock();
     HttpRequest req = get_json(p, url);
     HttpResponse resp = co_await ports.http.fetch(req);
-    now = ports.clock.now_ms();
     std::string failure = http_failure(resp, "discovery " + url);
+    std::shared_ptr<const oidc::ProviderMetadata> fetched;
     if (failure.empty()) {
         auto parsed = oidc::parse_discovery(resp.body, c.issuer);
         if (parsed) {
@@ -86,13 +90,19 @@ Task<Fetched<oidc::ProviderMetadata>> provider_metadata(Ports ports, const Provi
             if (!c.userinfo_endpoint.empty()) parsed->userinfo_endpoint = c.userinfo_endpoint;
             if (!c.end_session_endpoint.empty())
                 parsed->end_session_endpoint = c.end_session_endpoint;
-            rt.metadata = std::make_shared<const oidc::ProviderMetadata>(std::move(*parsed));
-            rt.metadata_expires_ms = now + kMetadataTtl;
-            out.value = rt.metadata;
-            out.error = Error::ok;
-            co_return out;
+            fetched = std::make_shared<const oidc::ProviderMetadata>(std::move(*parsed));
+        } else {
+            failure = "discovery " + url + ": " + parsed.error();
         }
-        failure = "discovery " + url + ": " + parsed.error();
+    }
+    now = ports.clock.now_ms();
+    lock.lock();
+    if (fetched) {
+        rt.metadata = std::move(fetched);
+        rt.metadata_expires_ms = now + kMetadataTtl;
+        out.value = rt.metadata;
+        out.error = Error::ok;
+        co_return out;
     }
     rt.metadata_retry_ms = now + kRetryAfterFailure;
     // A stale document beats none while the IdP is briefly unreachable.
@@ -108,10 +118,11 @@ Task<Fetched<oidc::ProviderMetadata>> provider_metadata(Ports ports, const Provi
 Task<Fetched<jose::KeySet>> provider_keys(Ports ports, const ProviderConfig& p,
                                           const oidc::ProviderMetadata& meta, bool refetch) {
     ProviderRuntime& rt = ports.providers.state(p);
+    WaitList::Lock lock(rt.mutex);
     // While another flow fetches: known keys are used, else (or for an unknown kid) wait
     // for its outcome.
     while (rt.keys_fetching && ports.parking != nullptr && (!rt.keys || refetch)) {
-        co_await rt.keys_waiters.wait(*ports.parking);
+        co_await rt.keys_waiters.wait(lock, *ports.parking);
     }
     Millis now = ports.clock.now_ms();
     Fetched<jose::KeySet> out;
@@ -134,22 +145,29 @@ Task<Fetched<jose::KeySet>> provider_keys(Ports ports, const ProviderConfig& p,
         co_return out;
     }
     rt.keys_fetched_ms = now;
-    InFlight fetching(rt.keys_fetching, rt.keys_waiters);
+    InFlight fetching(lock, rt.keys_fetching, rt.keys_waiters);
+    lock.unlock();
     HttpRequest req = get_json(p, meta.jwks_uri);
     HttpResponse resp = co_await ports.http.fetch(req);
-    now = ports.clock.now_ms();
     std::string failure = http_failure(resp, "JWKS " + meta.jwks_uri);
+    std::shared_ptr<const jose::KeySet> fetched;
     if (failure.empty()) {
         auto parsed = jose::KeySet::parse(resp.body);
         if (parsed) {
-            rt.keys = std::make_shared<const jose::KeySet>(std::move(*parsed));
-            rt.keys_expires_ms = now + kKeysTtl;
-            rt.keys_retry_ms = 0;
-            rt.verified.clear(); // a key may have been withdrawn
-            out.value = rt.keys;
-            co_return out;
+            fetched = std::make_shared<const jose::KeySet>(std::move(*parsed));
+        } else {
+            failure = "JWKS " + meta.jwks_uri + ": " + parsed.error();
         }
-        failure = "JWKS " + meta.jwks_uri + ": " + parsed.error();
+    }
+    now = ports.clock.now_ms();
+    lock.lock();
+    if (fetched) {
+        rt.keys = std::move(fetched);
+        rt.keys_expires_ms = now + kKeysTtl;
+        rt.keys_retry_ms = 0;
+        rt.verified.keys_changed(); // a key may have been withdrawn
+        out.value = rt.keys;
+        co_return out;
     }
     rt.keys_retry_ms = now + kRetryAfterFailure;
     if (rt.keys && !refetch) {

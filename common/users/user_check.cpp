@@ -12,7 +12,7 @@ using Status = UserStatusCache::Status;
 
 Task<std::optional<Status>> store_status(Ports ports, std::string_view user, Millis now) {
     if (ports.user_status != nullptr) {
-        if (const Status* known = ports.user_status->find(user, now)) co_return *known;
+        if (auto known = ports.user_status->find(user, now)) co_return *known;
     }
     auto record = co_await ports.store.hash_get(user_record_key(user));
     if (!record.ok()) co_return std::nullopt;

@@ -7,8 +7,7 @@
 
 #include "authgate/config.h"
 #include "authgate/ports.h"
-#include "authgate/sso.h"
-#include "authgate/user_status.h"
+#include "authgate/runtime.h"
 #include "ngx_http_authgate_pool.h"
 #include "ngx_http_authgate_redis.h"
 
@@ -57,14 +56,14 @@ class NgxClock final : public Clock {
 struct Runtime {
     NgxClock clock;
     OpensslRandom random;
+    // The core's per-process state: SSO providers, session cache (Redis with
+    // session_cache), run-time users' status. Outlives redis.
+    std::unique_ptr<authgate::Runtime> core;
     std::unique_ptr<Store> store;             // shared memory (per worker, completes inline)
-    std::unique_ptr<SessionCache> sessions;   // Redis only: cached lookups (outlives redis)
     std::unique_ptr<RedisClient> redis;       // or Redis (per-request stores on this client)
     ngx_thread_pool_t* thread_pool = nullptr; // nginx's "default": password hashing
     std::size_t hashing = 0;                  // hashes queued or running on it (bounded)
     std::unique_ptr<IdpPool> idp_pool;        // IdP calls, on threads of their own
-    sso::ProviderRegistry providers;          // discovery documents and JWKS of SSO providers
-    UserStatusCache user_status;              // run-time users' status, read at most 30 s ago
 };
 
 Runtime* runtime();

@@ -301,12 +301,14 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         }
         auto owned = std::make_unique<Runtime>(); // exit_process deletes it once published
         Runtime* rt = owned.get();
+        authgate::Runtime::Options core;
+        if (mc->redis != nullptr && mc->redis->session_cache > 0) {
+            core.session_cache = SessionCache::Limits{
+                mc->redis->session_cache, kSessionCacheEntries, kSessionCacheLiveWindow};
+        }
+        rt->core = std::make_unique<authgate::Runtime>(core);
         if (mc->redis != nullptr) {
-            if (mc->redis->session_cache > 0) {
-                rt->sessions = std::make_unique<SessionCache>(SessionCache::Limits{
-                    mc->redis->session_cache, kSessionCacheEntries, kSessionCacheLiveWindow});
-            }
-            rt->redis = std::make_unique<RedisClient>(*mc->redis, cycle->log, rt->sessions.get());
+            rt->redis = std::make_unique<RedisClient>(*mc->redis, cycle->log, rt->core->sessions());
             rt->redis->start();
         } else {
             rt->store = std::make_unique<ShmStore>(mc->zone, cycle->log);

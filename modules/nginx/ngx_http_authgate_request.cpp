@@ -270,13 +270,9 @@ void RequestState::restart() {
 
 Ports RequestState::ports() {
     Runtime* rt = runtime();
-    if (rt->redis) {
-        if (!redis_store_) redis_store_.emplace(*rt->redis, *this);
-        return Ports{redis_store_->store(), rt->clock,          rt->random, offloader_,      http_,
-                     rt->providers,         rt->sessions.get(), &parking_,  &rt->user_status};
-    }
-    return Ports{*rt->store, rt->clock,     rt->random, offloader_,
-                 http_,      rt->providers, nullptr,    &parking_};
+    if (rt->redis && !redis_store_) redis_store_.emplace(*rt->redis, *this);
+    Store& store = rt->redis ? redis_store_->store() : *rt->store;
+    return rt->core->ports(store, rt->clock, rt->random, offloader_, http_, &parking_);
 }
 
 bool RequestState::start(Task<Decision> task) {

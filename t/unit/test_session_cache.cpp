@@ -23,6 +23,10 @@ SessionCache::Limits limits(std::size_t entries = 4) {
     return SessionCache::Limits{1000, entries, 80};
 }
 
+bool found(SessionCache& c, std::string_view cookie, Millis now) {
+    return static_cast<bool>(c.find(cookie, now));
+}
+
 // Subscribed at `now`, with a heartbeat just back.
 void make_live(SessionCache& c, Millis now) {
     c.subscribed(now);
@@ -47,19 +51,19 @@ void unusable_until_subscribed_and_confirmed(void**) {
     c.heartbeat(kT0 + 5);
     assert_true(c.usable(kT0 + 5));
     assert_true(put(c, "cookie-a", "s:a", kT0 + 5));
-    assert_non_null(c.find("cookie-a", kT0 + 6));
+    assert_true(found(c, "cookie-a", kT0 + 6));
 }
 
 void stale_heartbeat_stops_serving(void**) {
     SessionCache c(limits());
     make_live(c, kT0);
     assert_true(put(c, "cookie-a", "s:a", kT0));
-    assert_non_null(c.find("cookie-a", kT0 + 80));
+    assert_true(found(c, "cookie-a", kT0 + 80));
     // No heartbeat came back for longer than the window: a silently dead link.
-    assert_null(c.find("cookie-a", kT0 + 81));
+    assert_false(found(c, "cookie-a", kT0 + 81));
     assert_false(c.begin_fill(kT0 + 81).has_value());
     c.heartbeat(kT0 + 70); // a late one, sent while it still counted
-    assert_non_null(c.find("cookie-a", kT0 + 100));
+    assert_true(found(c, "cookie-a", kT0 + 100));
 }
 
 // The wall clock going back neither extends an entry's life nor the proof of liveness.
@@ -69,13 +73,13 @@ void a_clock_going_back_proves_nothing(void**) {
     assert_true(put(c, "cookie-a", "s:a", kT0));
     Millis back = kT0 - 10'000;
     assert_false(c.usable(back));
-    assert_null(c.find("cookie-a", back));
+    assert_false(found(c, "cookie-a", back));
     c.heartbeat(back); // sent "before" the subscription: off until the clock catches up
     assert_false(c.usable(back + 1));
     c.subscribed(back); // or the subscription is renewed
     c.heartbeat(back);
     assert_true(c.usable(back + 1));
-    assert_null(c.find("cookie-a", back + 1)); // inserted "in the future": dropped
+    assert_false(found(c, "cookie-a", back + 1)); // inserted "in the future": dropped
     assert_int_equal(c.size(), 0);
 }
 
@@ -90,7 +94,7 @@ void losing_the_subscription_flushes(void**) {
     // Re-subscribed: the read started before the loss must not land.
     make_live(c, kT0 + 10);
     assert_false(c.fill(*in_flight, "cookie-b", "s:b", SessionId{}, session_of("bob"), kT0 + 10));
-    assert_null(c.find("cookie-a", kT0 + 10));
+    assert_false(found(c, "cookie-a", kT0 + 10));
     assert_true(put(c, "cookie-b", "s:b", kT0 + 10));
 }
 
@@ -112,12 +116,12 @@ void invalidation_drops_by_store_key(void**) {
     assert_true(put(c, "cookie-a", "s:a", kT0));
     assert_true(put(c, "cookie-b", "s:b", kT0, "bob"));
     c.invalidate("s:a");
-    assert_null(c.find("cookie-a", kT0));
+    assert_false(found(c, "cookie-a", kT0));
     assert_true(put(c, "cookie-a", "s:a", kT0));
-    c.invalidate(c.find("cookie-a", kT0)->store_key); // by the entry's own key (ASan)
-    assert_null(c.find("cookie-a", kT0));
-    const auto* b = c.find("cookie-b", kT0);
-    assert_non_null(b);
+    c.find("cookie-a", kT0).invalidate(); // by the entry's own key (ASan)
+    assert_false(found(c, "cookie-a", kT0));
+    auto b = c.find("cookie-b", kT0);
+    assert_true(static_cast<bool>(b));
     assert_string_equal(b->session.user.c_str(), "bob");
     assert_string_equal(b->store_key.c_str(), "s:b");
 }
@@ -127,9 +131,9 @@ void entries_expire_after_max_age(void**) {
     make_live(c, kT0);
     assert_true(put(c, "cookie-a", "s:a", kT0));
     for (Millis t = kT0 + 50; t < kT0 + 1000; t += 50) c.heartbeat(t);
-    assert_non_null(c.find("cookie-a", kT0 + 999));
+    assert_true(found(c, "cookie-a", kT0 + 999));
     c.heartbeat(kT0 + 1000);
-    assert_null(c.find("cookie-a", kT0 + 1000));
+    assert_false(found(c, "cookie-a", kT0 + 1000));
     assert_int_equal(c.size(), 0);
 }
 
@@ -139,13 +143,13 @@ void size_is_bounded_least_recently_used_first(void**) {
     assert_true(put(c, "c1", "s:1", kT0));
     assert_true(put(c, "c2", "s:2", kT0));
     assert_true(put(c, "c3", "s:3", kT0));
-    assert_non_null(c.find("c1", kT0)); // c2 is now the least recently used
+    assert_true(found(c, "c1", kT0)); // c2 is now the least recently used
     assert_true(put(c, "c4", "s:4", kT0));
     assert_int_equal(c.size(), 3);
-    assert_null(c.find("c2", kT0));
-    assert_non_null(c.find("c1", kT0));
-    assert_non_null(c.find("c3", kT0));
-    assert_non_null(c.find("c4", kT0));
+    assert_false(found(c, "c2", kT0));
+    assert_true(found(c, "c1", kT0));
+    assert_true(found(c, "c3", kT0));
+    assert_true(found(c, "c4", kT0));
     c.invalidate("s:2"); // already evicted: harmless
     assert_int_equal(c.size(), 3);
 }
@@ -156,19 +160,19 @@ void same_session_under_a_new_cookie_replaces_the_entry(void**) {
     assert_true(put(c, "old-cookie", "s:a", kT0));
     assert_true(put(c, "new-cookie", "s:a", kT0));
     assert_int_equal(c.size(), 1);
-    assert_null(c.find("old-cookie", kT0));
+    assert_false(found(c, "old-cookie", kT0));
     c.invalidate("s:a");
-    assert_null(c.find("new-cookie", kT0));
+    assert_false(found(c, "new-cookie", kT0));
 }
 
 void lookups_match_whole_values_only(void**) {
     SessionCache c(limits());
     make_live(c, kT0);
     assert_true(put(c, "cookie-abc", "s:a", kT0));
-    assert_null(c.find("cookie-ab", kT0));
-    assert_null(c.find("cookie-abcd", kT0));
-    assert_null(c.find("cookie-abd", kT0));
-    assert_null(c.find("", kT0));
+    assert_false(found(c, "cookie-ab", kT0));
+    assert_false(found(c, "cookie-abcd", kT0));
+    assert_false(found(c, "cookie-abd", kT0));
+    assert_false(found(c, "", kT0));
 }
 
 void zero_entries_disables(void**) {

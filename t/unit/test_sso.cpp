@@ -516,6 +516,52 @@ void concurrent_requests_share_one_fetch(void**) {
     assert_int_equal(f.fetches("/jwks"), 1);
 }
 
+// Flows at once on one loop, each way (store and IdP answering inline, oldest or newest
+// first): two bearer requests share one discovery and one JWKS fetch (the second waits,
+// parked, and is resumed from the loop), while a signed-in browser's page request reads
+// the store in between.
+void flows_at_once_share_one_fetch(void**) {
+    Fixture f("", {{"authgate_bearer", "corp audience=https://api"}});
+    Browser browser;
+    assert_int_equal(sign_in(f, browser).status, 303);
+    sso::ProviderRegistry fresh; // these requests fetch discovery and keys themselves
+    GateConfig page_cfg = f.cfg;
+    page_cfg.bearer_provider = nullptr;
+    Millis now = f.clock.now_ms();
+    json c = {{"iss", kIssuer}, {"aud", "https://api"}, {"sub", "svc"}, {"exp", now / 1000 + 60}};
+    std::string bearer = "Bearer " + sign_jwt(*g_key, c.dump());
+    RequestView api;
+    api.method = "GET";
+    api.uri = api.path = "/api";
+    api.authorization = bearer;
+    std::string cookies = browser.cookie_header();
+    RequestView page;
+    page.method = "GET";
+    page.uri = page.path = "/app";
+    page.accept = "text/html";
+    page.cookie_headers.push_back(cookies);
+    std::size_t discovery_before = f.fetches("/.well-known/openid-configuration");
+    std::size_t jwks_before = f.fetches("/jwks");
+    LoopParking pa, pb, pc;
+    auto ports = [&](LoopParking& p) {
+        return Ports{f.store, f.clock, f.random, f.offload, f.http, fresh, nullptr, &p};
+    };
+    Task<Decision> a = check_access(ports(pa), f.cfg, api);
+    Task<Decision> b = check_access(ports(pb), f.cfg, api);
+    Task<Decision> p = check_access(ports(pc), page_cfg, page);
+    Task<Decision>* all[] = {&a, &b, &p};
+    std::size_t completed_before = completions().completed();
+    assert_true(run_all<Decision>(all));
+    bool deferred = completions().mode != Completion::inline_now;
+    assert_int_equal(completions().completed() > completed_before, deferred);
+    assert_true(a.result().allowed() && b.result().allowed());
+    auto d = p.result();
+    assert_true(d.allowed());
+    assert_string_equal(d.identity.user.c_str(), "alice");
+    assert_int_equal(f.fetches("/.well-known/openid-configuration") - discovery_before, 1);
+    assert_int_equal(f.fetches("/jwks") - jwks_before, 1);
+}
+
 // Regression (issue 8): with no keys cached, a failing JWKS was fetched on every request.
 void failed_jwks_backs_off(void**) {
     Fixture f("", {{"authgate_bearer", "corp audience=https://api"}});
@@ -562,8 +608,10 @@ int main() {
         cmocka_unit_test(refresh_with_oversized_tokens_ends_the_session),
         cmocka_unit_test(bearer_tokens),
         cmocka_unit_test(concurrent_requests_share_one_fetch),
+        cmocka_unit_test(flows_at_once_share_one_fetch),
         cmocka_unit_test(failed_jwks_backs_off),
         cmocka_unit_test(cached_sessions_do_not_open_bearer_locations),
     };
-    return cmocka_run_group_tests(tests, nullptr, nullptr);
+    // Every flow here runs with the store and the IdP completing inline and deferred.
+    return run_each_way("sso", tests, sizeof tests / sizeof tests[0]);
 }

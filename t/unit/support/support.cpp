@@ -12,6 +12,7 @@ void MemoryStore::expire() {
 }
 
 Task<StoreReply<std::optional<std::string>>> MemoryStore::get(std::string_view key) {
+    co_await completions().next();
     if (down) co_return StoreReply<std::optional<std::string>>{StoreStatus::unavailable, {}};
     expire();
     auto it = data_.find(std::string(key));
@@ -20,6 +21,7 @@ Task<StoreReply<std::optional<std::string>>> MemoryStore::get(std::string_view k
 }
 
 Task<StoreReply<bool>> MemoryStore::set(std::string_view key, std::string value, Millis ttl_ms) {
+    co_await completions().next();
     if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     assert_true(ttl_ms > 0);
     data_[std::string(key)] = {std::move(value), clock_.now_ms() + ttl_ms};
@@ -28,6 +30,7 @@ Task<StoreReply<bool>> MemoryStore::set(std::string_view key, std::string value,
 
 Task<StoreReply<bool>> MemoryStore::set_if_absent(std::string_view key, std::string value,
                                                   Millis ttl_ms) {
+    co_await completions().next();
     if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     expire();
     if (data_.contains(std::string(key))) co_return StoreReply<bool>{StoreStatus::ok, false};
@@ -36,6 +39,7 @@ Task<StoreReply<bool>> MemoryStore::set_if_absent(std::string_view key, std::str
 }
 
 Task<StoreReply<bool>> MemoryStore::del(std::string_view key) {
+    co_await completions().next();
     if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     expire();
     co_return StoreReply<bool>{StoreStatus::ok, data_.erase(std::string(key)) > 0};
@@ -43,6 +47,7 @@ Task<StoreReply<bool>> MemoryStore::del(std::string_view key) {
 
 Task<StoreReply<std::int64_t>> MemoryStore::incr(std::string_view key, std::int64_t delta,
                                                  Millis ttl_ms) {
+    co_await completions().next();
     if (down) co_return StoreReply<std::int64_t>{StoreStatus::unavailable, 0};
     expire();
     auto it = data_.find(std::string(key));
@@ -58,6 +63,7 @@ Task<StoreReply<std::int64_t>> MemoryStore::incr(std::string_view key, std::int6
 
 Task<StoreReply<bool>> MemoryStore::compare_and_set(std::string_view key, std::string_view expected,
                                                     std::string value, Millis ttl_ms) {
+    co_await completions().next();
     if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     assert_true(ttl_ms > 0);
     expire();
@@ -94,15 +100,18 @@ StoreReply<bool> MemoryStore::update_index(std::string_view index, std::string_v
 
 Task<StoreReply<bool>> MemoryStore::index_add(std::string_view index, std::string_view member,
                                               Millis expires_at_ms, Millis now_ms) {
+    co_await completions().next();
     co_return update_index(index, member, expires_at_ms, false, now_ms);
 }
 
 Task<StoreReply<bool>> MemoryStore::index_remove(std::string_view index, std::string_view member) {
+    co_await completions().next();
     co_return update_index(index, member, 0, true, clock_.now_ms());
 }
 
 Task<StoreReply<std::vector<std::string>>> MemoryStore::index_members(std::string_view index,
                                                                       Millis now_ms) {
+    co_await completions().next();
     using Reply = StoreReply<std::vector<std::string>>;
     if (down) co_return Reply{StoreStatus::unavailable, {}};
     expire();
@@ -119,6 +128,7 @@ Task<StoreReply<std::vector<std::string>>> MemoryStore::index_members(std::strin
 }
 
 Task<StoreReply<bool>> MemoryStore::hash_set(std::string_view key, Fields fields) {
+    co_await completions().next();
     if (down) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     auto it = data_.find(std::string(key));
     std::optional<std::string_view> current;
@@ -130,6 +140,7 @@ Task<StoreReply<bool>> MemoryStore::hash_set(std::string_view key, Fields fields
 }
 
 Task<StoreReply<std::optional<Store::Fields>>> MemoryStore::hash_get(std::string_view key) {
+    co_await completions().next();
     using Reply = StoreReply<std::optional<Fields>>;
     if (down) co_return Reply{StoreStatus::unavailable, std::nullopt};
     auto it = data_.find(std::string(key));

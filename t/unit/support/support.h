@@ -16,6 +16,7 @@
 #include "authgate/gate.h"
 #include "authgate/ports.h"
 #include "authgate/result.h"
+#include "support/completions.h"
 
 extern "C" {
 #include <cmocka.h>
@@ -41,8 +42,9 @@ class ManualClock final : public Clock {
     Millis now_;
 };
 
-// Answers outbound HTTP from scripted routes (exact URL match), inline; records every
-// request. Unknown URLs answer as an unreachable host.
+// Answers outbound HTTP from scripted routes (exact URL match), inline or deferred (see
+// Completions); records every request when it is made. Unknown URLs answer as an
+// unreachable host.
 class FakeHttpClient final : public HttpClient {
   public:
     struct Route {
@@ -55,6 +57,7 @@ class FakeHttpClient final : public HttpClient {
 
     Task<HttpResponse> fetch(const HttpRequest& request) override {
         requests.push_back(request);
+        co_await completions().next();
         HttpResponse out;
         auto it = routes.find(request.url);
         if (it == routes.end()) {
@@ -68,7 +71,8 @@ class FakeHttpClient final : public HttpClient {
     }
 };
 
-// Expiry follows the manual clock; `down` simulates an unreachable store.
+// Expiry follows the manual clock; `down` simulates an unreachable store. Each call
+// completes inline or deferred (see Completions).
 class MemoryStore final : public Store {
   public:
     explicit MemoryStore(const Clock& clock) : clock_(clock) {}
@@ -118,9 +122,10 @@ class CountingRandom final : public Random {
     std::uint64_t counter_ = 0;
 };
 
-// Runs a Task that must complete inline.
+// Runs a Task to its end: inline, or draining this thread's deferred calls.
 template <class T> T run(Task<T> task) {
     task.start();
+    while (!task.done() && completions().step()) {}
     assert_true(task.done());
     return task.result();
 }
