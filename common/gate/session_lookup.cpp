@@ -6,6 +6,7 @@
 #include "authgate/users.h"
 #include "gate/responses.h"
 #include "gate/user_check.h"
+#include "session/verified_cookies.h"
 
 namespace authgate::gate {
 
@@ -65,16 +66,15 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
         ticket = ports.sessions->begin_fill(now);
     }
 
-    std::optional<SessionId> id;
+    std::optional<VerifiedCookie> verified;
     std::size_t used = 0;
-    for (std::size_t i = 0; i < tried && !id; ++i) {
-        id = parse_session_cookie(values[i], *cfg.keys);
+    for (std::size_t i = 0; i < tried && !verified; ++i) {
+        verified = verify_session_cookie(values[i], *cfg.keys);
         used = i;
     }
-    if (!id) co_return out;
-    out.id = *id;
-
-    std::string key = session_store_key(*id);
+    if (!verified) co_return out;
+    out.id = verified->id;
+    std::string_view key = verified->store_key();
     std::optional<Session> session;
     // The idle-time touch is conditional: a record ended meanwhile (logout, revocation)
     // stays ended; one changed meanwhile (another touch, a refresh) is read again.
@@ -127,7 +127,7 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
     }
     apply_users_file(cfg, *session);
     // Not cached when anything was announced meanwhile (the touch above included).
-    if (ticket) ports.sessions->fill(*ticket, values[used], key, *id, *session, now);
+    if (ticket) ports.sessions->fill(*ticket, values[used], key, out.id, *session, now);
     out.error = Error::ok;
     out.session = std::move(*session);
     co_return out;
