@@ -1,6 +1,7 @@
 // The access check for protected locations.
 #include "authgate/gate.h"
 #include "authgate/http.h"
+#include "authgate/users.h"
 #include "authz/require.h"
 #include "gate/responses.h"
 #include "gate/session_lookup.h"
@@ -67,16 +68,28 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
 std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
                                             const RequestView& req) {
     // Bearer locations never take a session, cached or not.
-    if (ports.sessions == nullptr || cfg.bearer_provider != nullptr) return std::nullopt;
+    if (cfg.bearer_provider != nullptr) return std::nullopt;
     Millis now = ports.clock.now_ms();
-    if (!ports.sessions->usable(now)) return std::nullopt;
+    if (ports.sessions != nullptr && !ports.sessions->usable(now)) return std::nullopt;
+    // Without a cache, only a store that answers inline can (durable ones never do).
+    if (ports.sessions == nullptr && ports.store.durable()) return std::nullopt;
     // At most a few session cookies, without allocating.
     std::array<std::string_view, 4> values;
     std::size_t n =
         http::cookie_values(req.cookie_headers, gate::session_cookie_name(cfg, req), values);
     if (n == 0) return std::nullopt;
-    const Session* s = gate::cached_session(ports, cfg, std::span(values.data(), n), now);
+    auto sent = std::span(values.data(), n);
+    if (ports.sessions != nullptr) {
+        const Session* s = gate::cached_session(ports, cfg, sent, now);
+        if (s == nullptr) return std::nullopt;
+        return authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now);
+    }
+    const Session* s = gate::unchanged_session(ports, cfg, sent, now);
     if (s == nullptr) return std::nullopt;
+    const User* u = s->source == "file" && cfg.users ? cfg.users->find(s->user) : nullptr;
+    if (u != nullptr) { // what apply_users_file gives the full lookup
+        return authorize(cfg, req, Identity{s->user, u->email, u->display_name, u->groups}, now);
+    }
     return authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now);
 }
 

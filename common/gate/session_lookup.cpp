@@ -6,6 +6,7 @@
 #include "authgate/users.h"
 #include "gate/responses.h"
 #include "gate/user_check.h"
+#include "session/decoded_sessions.h"
 #include "session/verified_cookies.h"
 
 namespace authgate::gate {
@@ -41,6 +42,32 @@ const Session* cached_session(Ports ports, const GateConfig& cfg,
         return nullptr;
     }
     return nullptr;
+}
+
+// Each check here is one the full lookup makes; anything it would write or ask the store
+// about (a touch, an end, a run-time user's record, a refresh) takes the full lookup.
+const Session* unchanged_session(Ports ports, const GateConfig& cfg,
+                                 std::span<const std::string_view> values, Millis now) {
+    std::optional<VerifiedCookie> verified;
+    std::size_t tried = std::min(values.size(), kMaxCookiesTried);
+    for (std::size_t i = 0; i < tried && !verified; ++i) {
+        verified = verify_session_cookie(values[i], *cfg.keys);
+    }
+    if (!verified) return nullptr;
+    const DecodedRecord* memo = find_decoded(verified->store_key());
+    if (memo == nullptr) return nullptr;
+    auto same = ports.store.equals_now(memo->store_key, memo->record);
+    if (!same || !*same) return nullptr;
+    const Session& s = memo->session;
+    auto by_file = users_file_verdict(cfg, s.user, s.source);
+    bool user_ok =
+        by_file ? *by_file == UserCheck::allowed : !ports.store.durable() && s.source != "store";
+    if (session_state(s, now, cfg.idle_timeout) != SessionState::valid || !user_ok ||
+        session_needs_touch(s, now, cfg.idle_timeout) ||
+        (s.sso_refresh_at_ms != 0 && now >= s.sso_refresh_at_ms)) {
+        return nullptr;
+    }
+    return &s;
 }
 
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req) {
@@ -109,6 +136,7 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
             co_await end_session(ports.store, key);
             co_return out;
         }
+        if (!ports.store.durable()) remember_decoded(key, *record.value, *decoded);
         session = std::move(*decoded);
         if (!session_needs_touch(*session, now, cfg.idle_timeout)) break;
         Session touched = *session;

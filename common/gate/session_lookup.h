@@ -21,6 +21,14 @@ struct SessionLookup {
 const Session* cached_session(Ports ports, const GateConfig& cfg,
                               std::span<const std::string_view> values, Millis now);
 
+// With a store that answers inline (equals_now): the session for the first verified cookie
+// value when its record in the store is still the one this thread last decoded and it
+// needs nothing written or asked (no touch, refresh or run-time user check); null
+// otherwise (then lookup_session decides). The users file is not applied to it. Valid
+// until this thread's next lookup.
+const Session* unchanged_session(Ports ports, const GateConfig& cfg,
+                                 std::span<const std::string_view> values, Millis now);
+
 // Loads and checks the session; expired or revoked records are removed from the store.
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req);
 

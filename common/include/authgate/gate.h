@@ -35,8 +35,10 @@ struct Ports {
 
 // The request and config must outlive the returned Task.
 Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req);
-// The same check answered inline from ports.sessions when it holds the request's session
-// (no store round trip, no coroutine); nullopt when check_access must run.
+// The same check answered inline (no coroutine) from ports.sessions when it holds the
+// request's session, or, without a session cache, from a store that answers inline when
+// the session's record is unchanged since this thread decoded it; nullopt when
+// check_access must run.
 std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
                                             const RequestView& req);
 // A user's sessions, through the per-user index (for administration).
