@@ -3,8 +3,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include <openssl/crypto.h>
-
 namespace authgate {
 
 namespace {
@@ -30,13 +28,24 @@ std::size_t slot_of(std::string_view value) {
     return static_cast<std::size_t>(w >> 57) % kSlots;
 }
 
+// Constant time over the whole value, a word at a time (no early exit).
+bool same_cookie(const std::array<char, kCookieLen>& a, std::string_view b) {
+    std::uint64_t diff = 0;
+    for (std::size_t i = 0; i < kCookieLen; i += 8) {
+        std::uint64_t x = 0, y = 0;
+        std::memcpy(&x, a.data() + i, 8);
+        std::memcpy(&y, b.data() + i, 8);
+        diff |= x ^ y;
+    }
+    return diff == 0;
+}
+
 } // namespace
 
 std::optional<VerifiedCookie> verify_session_cookie(std::string_view value, const KeyRing& keys) {
     if (value.size() != kCookieLen) return std::nullopt; // parse_session_cookie's rule too
     Slot& slot = slots[slot_of(value)];
-    if (slot.ring == keys.serial() &&
-        CRYPTO_memcmp(slot.cookie.data(), value.data(), kCookieLen) == 0) {
+    if (slot.ring == keys.serial() && same_cookie(slot.cookie, value)) {
         return slot.verified;
     }
     auto id = parse_session_cookie(value, keys);
