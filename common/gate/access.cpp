@@ -65,45 +65,61 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
         now);
 }
 
-std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
-                                            const RequestView& req) {
+bool check_access_cached(Ports ports, const GateConfig& cfg, const RequestView& req,
+                         std::optional<Decision>& out) {
     // Bearer locations never take a session, cached or not.
-    if (cfg.bearer_provider != nullptr) return std::nullopt;
+    if (cfg.bearer_provider != nullptr) return false;
     Millis now = ports.clock.now_ms();
-    if (ports.sessions != nullptr && !ports.sessions->usable(now)) return std::nullopt;
+    if (ports.sessions != nullptr && !ports.sessions->usable(now)) return false;
     // Without a cache, only a store that answers inline can (durable ones never do).
-    if (ports.sessions == nullptr && ports.store.durable()) return std::nullopt;
+    if (ports.sessions == nullptr && ports.store.durable()) return false;
     // At most a few session cookies, without allocating.
     std::array<std::string_view, 4> values;
     std::size_t n =
         http::cookie_values(req.cookie_headers, gate::session_cookie_name(cfg, req), values);
-    if (n == 0) return std::nullopt;
+    if (n == 0) return false;
     auto sent = std::span(values.data(), n);
     if (ports.sessions != nullptr) {
         const Session* s = gate::cached_session(ports, cfg, sent, now);
-        if (s == nullptr) return std::nullopt;
-        return authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now);
+        if (s == nullptr) return false;
+        authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now, out.emplace());
+        return true;
     }
     const Session* s = gate::unchanged_session(ports, cfg, sent, now);
-    if (s == nullptr) return std::nullopt;
+    if (s == nullptr) return false;
     const User* u = s->source == "file" && cfg.users ? cfg.users->find(s->user) : nullptr;
     if (u != nullptr) { // what apply_users_file gives the full lookup
-        return authorize(cfg, req, Identity{s->user, u->email, u->display_name, u->groups}, now);
+        authorize(cfg, req, Identity{s->user, u->email, u->display_name, u->groups}, now,
+                  out.emplace());
+        return true;
     }
-    return authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now);
+    authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now, out.emplace());
+    return true;
+}
+
+std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
+                                            const RequestView& req) {
+    std::optional<Decision> out;
+    check_access_cached(ports, cfg, req, out);
+    return out;
 }
 
 Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now) {
-    if (!authz::satisfies(cfg.require, who.user, who.groups)) {
-        auto d = gate::forbidden(cfg, req, now);
-        d.notice = "access denied to user \"" + who.user + "\" by authgate_require";
-        return d;
-    }
     Decision d;
+    authorize(cfg, req, std::move(who), now, d);
+    return d;
+}
+
+void authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now,
+               Decision& d) {
+    if (!authz::satisfies(cfg.require, who.user, who.groups)) {
+        d = gate::forbidden(cfg, req, now);
+        d.notice = "access denied to user \"" + who.user + "\" by authgate_require";
+        return;
+    }
     d.kind = Decision::Kind::allow;
     d.error = Error::ok;
     d.identity = std::move(who);
-    return d;
 }
 
 } // namespace authgate
