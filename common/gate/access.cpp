@@ -85,10 +85,12 @@ bool check_access_cached(Ports ports, const GateConfig& cfg, const RequestView& 
         authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now, out.emplace());
         return true;
     }
-    const Session* s = gate::unchanged_session(ports, cfg, sent, now);
+    const User* in_file = nullptr;
+    const Session* s = gate::unchanged_session(ports, cfg, sent, now, in_file);
     if (s == nullptr) return false;
-    const User* u = s->source == "file" && cfg.users ? cfg.users->find(s->user) : nullptr;
-    if (u != nullptr) { // what apply_users_file gives the full lookup
+    if (const User* u = s->source == "file"
+                            ? in_file
+                            : nullptr) { // what apply_users_file gives the full lookup
         authorize(cfg, req, Identity{s->user, u->email, u->display_name, u->groups}, now,
                   out.emplace());
         return true;

@@ -47,7 +47,8 @@ const Session* cached_session(Ports ports, const GateConfig& cfg,
 // Each check here is one the full lookup makes; anything it would write or ask the store
 // about (a touch, an end, a run-time user's record, a refresh) takes the full lookup.
 const Session* unchanged_session(Ports ports, const GateConfig& cfg,
-                                 std::span<const std::string_view> values, Millis now) {
+                                 std::span<const std::string_view> values, Millis now,
+                                 const User*& in_file) {
     std::optional<VerifiedCookie> verified;
     std::size_t tried = std::min(values.size(), kMaxCookiesTried);
     for (std::size_t i = 0; i < tried && !verified; ++i) {
@@ -59,7 +60,8 @@ const Session* unchanged_session(Ports ports, const GateConfig& cfg,
     auto same = ports.store.equals_now(memo->store_key, memo->record);
     if (!same || !*same) return nullptr;
     const Session& s = memo->session;
-    auto by_file = users_file_verdict(cfg, s.user, s.source);
+    in_file = cfg.users ? cfg.users->find(s.user) : nullptr;
+    auto by_file = users_file_verdict(in_file, s.source);
     bool user_ok =
         by_file ? *by_file == UserCheck::allowed : !ports.store.durable() && s.source != "store";
     if (session_state(s, now, cfg.idle_timeout) != SessionState::valid || !user_ok ||
