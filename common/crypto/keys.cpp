@@ -1,6 +1,7 @@
 #include "authgate/keys.h"
 #include "base/text.h"
 
+#include <atomic>
 #include <string>
 
 #include <openssl/crypto.h>
@@ -80,6 +81,8 @@ Result<KeyRing> KeyRing::parse(std::string_view text) {
         ring.keys_.push_back(std::move(key));
     }
     if (ring.keys_.empty()) return fail("no key found");
+    static std::atomic<std::uint64_t> next_serial{1};
+    ring.serial_ = next_serial.fetch_add(1, std::memory_order_relaxed);
     return ring;
 }
 

@@ -2,6 +2,7 @@
 #include "answer/responses.h"
 #include "authgate/gate.h"
 #include "authgate/http.h"
+#include "authgate/users.h"
 #include "authz/require.h"
 #include "gate/session_lookup.h"
 #include "sso/flows.h"
@@ -65,34 +66,64 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
         now);
 }
 
-std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
-                                            const RequestView& req) {
+bool check_access_cached(Ports ports, const GateConfig& cfg, const RequestView& req,
+                         std::optional<Decision>& out) {
     // Bearer locations never take a session, cached or not.
-    if (ports.sessions == nullptr || cfg.bearer_provider != nullptr) return std::nullopt;
+    if (cfg.bearer_provider != nullptr) return false;
     Millis now = ports.clock.now_ms();
+    // Without a cache, only a store that answers inline can (durable ones never do).
+    if (ports.sessions == nullptr && ports.store.durable()) return false;
     // At most a few session cookies, without allocating.
     std::array<std::string_view, 4> values;
     std::size_t n =
         http::cookie_values(req.cookie_headers, answer::session_cookie_name(cfg, req), values);
-    if (n == 0) return std::nullopt;
-    // One lock of the cache (find) per hit; it is held until the identity is copied.
-    auto hit = gate::cached_session(ports, cfg, std::span(values.data(), n), now);
-    if (!hit) return std::nullopt;
-    const Session& s = hit->session;
-    return authorize(cfg, req, Identity{s.user, s.email, s.name, s.groups}, now);
+    if (n == 0) return false;
+    auto sent = std::span(values.data(), n);
+    if (ports.sessions != nullptr) {
+        // One lock of the cache (find) per hit; it is held until the identity is copied.
+        auto hit = gate::cached_session(ports, cfg, sent, now);
+        if (!hit) return false;
+        const Session& s = hit->session;
+        authorize(cfg, req, Identity{s.user, s.email, s.name, s.groups}, now, out.emplace());
+        return true;
+    }
+    const User* in_file = nullptr;
+    const Session* s = gate::unchanged_session(ports, cfg, sent, now, in_file);
+    if (s == nullptr) return false;
+    if (const User* u = s->source == "file"
+                            ? in_file
+                            : nullptr) { // what apply_users_file gives the full lookup
+        authorize(cfg, req, Identity{s->user, u->email, u->display_name, u->groups}, now,
+                  out.emplace());
+        return true;
+    }
+    authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now, out.emplace());
+    return true;
+}
+
+std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
+                                            const RequestView& req) {
+    std::optional<Decision> out;
+    check_access_cached(ports, cfg, req, out);
+    return out;
 }
 
 Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now) {
-    if (!authz::satisfies(cfg.require, who.user, who.groups)) {
-        auto d = answer::forbidden(cfg, req, now);
-        d.notice = "access denied to user \"" + who.user + "\" by authgate_require";
-        return d;
-    }
     Decision d;
+    authorize(cfg, req, std::move(who), now, d);
+    return d;
+}
+
+void authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now,
+               Decision& d) {
+    if (!authz::satisfies(cfg.require, who.user, who.groups)) {
+        d = answer::forbidden(cfg, req, now);
+        d.notice = "access denied to user \"" + who.user + "\" by authgate_require";
+        return;
+    }
     d.kind = Decision::Kind::allow;
     d.error = Error::ok;
     d.identity = std::move(who);
-    return d;
 }
 
 } // namespace authgate

@@ -5,6 +5,8 @@
 #include "answer/responses.h"
 #include "authgate/http.h"
 #include "authgate/users.h"
+#include "session/decoded_sessions.h"
+#include "session/verified_cookies.h"
 #include "users/user_check.h"
 
 namespace authgate::gate {
@@ -42,6 +44,34 @@ SessionCache::Hit cached_session(Ports ports, const GateConfig& cfg,
     return {};
 }
 
+// Each check here is one the full lookup makes; anything it would write or ask the store
+// about (a touch, an end, a run-time user's record, a refresh) takes the full lookup.
+const Session* unchanged_session(Ports ports, const GateConfig& cfg,
+                                 std::span<const std::string_view> values, Millis now,
+                                 const User*& in_file) {
+    std::optional<VerifiedCookie> verified;
+    std::size_t tried = std::min(values.size(), kMaxCookiesTried);
+    for (std::size_t i = 0; i < tried && !verified; ++i) {
+        verified = verify_session_cookie(values[i], *cfg.keys);
+    }
+    if (!verified) return nullptr;
+    const DecodedRecord* memo = find_decoded(verified->store_key());
+    if (memo == nullptr) return nullptr;
+    auto same = ports.store.equals_now(memo->store_key, memo->record);
+    if (!same || !*same) return nullptr;
+    const Session& s = memo->session;
+    in_file = cfg.users ? cfg.users->find(s.user) : nullptr;
+    auto by_file = users_file_verdict(in_file, s.source);
+    bool user_ok =
+        by_file ? *by_file == UserCheck::allowed : !ports.store.durable() && s.source != "store";
+    if (session_state(s, now, cfg.idle_timeout) != SessionState::valid || !user_ok ||
+        session_needs_touch(s, now, cfg.idle_timeout) ||
+        (s.sso_refresh_at_ms != 0 && now >= s.sso_refresh_at_ms)) {
+        return nullptr;
+    }
+    return &s;
+}
+
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req) {
     SessionLookup out;
     auto values = http::cookie_values(req.cookie_headers, answer::session_cookie_name(cfg, req));
@@ -66,16 +96,15 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
         ticket = ports.sessions->begin_fill(now);
     }
 
-    std::optional<SessionId> id;
+    std::optional<VerifiedCookie> verified;
     std::size_t used = 0;
-    for (std::size_t i = 0; i < tried && !id; ++i) {
-        id = parse_session_cookie(values[i], *cfg.keys);
+    for (std::size_t i = 0; i < tried && !verified; ++i) {
+        verified = verify_session_cookie(values[i], *cfg.keys);
         used = i;
     }
-    if (!id) co_return out;
-    out.id = *id;
-
-    std::string key = session_store_key(*id);
+    if (!verified) co_return out;
+    out.id = verified->id;
+    std::string_view key = verified->store_key();
     std::optional<Session> session;
     // The idle-time touch is conditional: a record ended meanwhile (logout, revocation)
     // stays ended; one changed meanwhile (another touch, a refresh) is read again.
@@ -110,6 +139,7 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
             co_await end_session(ports.store, key);
             co_return out;
         }
+        if (!ports.store.durable()) remember_decoded(key, *record.value, *decoded);
         session = std::move(*decoded);
         if (!session_needs_touch(*session, now, cfg.idle_timeout)) break;
         Session touched = *session;
@@ -128,7 +158,7 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
     }
     apply_users_file(cfg, *session);
     // Not cached when anything was announced meanwhile (the touch above included).
-    if (ticket) ports.sessions->fill(*ticket, values[used], key, *id, *session, now);
+    if (ticket) ports.sessions->fill(*ticket, values[used], key, out.id, *session, now);
     out.error = Error::ok;
     out.session = std::move(*session);
     co_return out;

@@ -3,6 +3,7 @@
 
 #include "authgate/gate.h"
 #include "authgate/session.h"
+#include "authgate/users.h"
 
 #include <span>
 #include <string_view>
@@ -20,6 +21,15 @@ struct SessionLookup {
 // still valid at `now`; empty otherwise. The cache stays locked while the Hit lives.
 SessionCache::Hit cached_session(Ports ports, const GateConfig& cfg,
                                  std::span<const std::string_view> values, Millis now);
+
+// With a store that answers inline (equals_now): the session for the first verified cookie
+// value when its record in the store is still the one this thread last decoded and it
+// needs nothing written or asked (no touch, refresh or run-time user check); null
+// otherwise (then lookup_session decides). The users file is not applied to it; `in_file`
+// is set to the file's entry for its user (or null). Valid until this thread's next lookup.
+const Session* unchanged_session(Ports ports, const GateConfig& cfg,
+                                 std::span<const std::string_view> values, Millis now,
+                                 const User*& in_file);
 
 // Loads and checks the session; expired or revoked records are removed from the store.
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req);

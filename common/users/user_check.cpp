@@ -30,7 +30,10 @@ Task<std::optional<Status>> store_status(Ports ports, std::string_view user, Mil
 
 std::optional<UserCheck> users_file_verdict(const GateConfig& cfg, std::string_view user,
                                             std::string_view source) {
-    const User* u = cfg.users ? cfg.users->find(user) : nullptr;
+    return users_file_verdict(cfg.users ? cfg.users->find(user) : nullptr, source);
+}
+
+std::optional<UserCheck> users_file_verdict(const User* u, std::string_view source) {
     if (source == "file") {
         return u != nullptr && !u->disabled ? UserCheck::allowed : UserCheck::refused;
     }

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "authgate/gate.h"
+#include "authgate/users.h"
 
 namespace authgate {
 
@@ -17,6 +18,8 @@ enum class UserCheck { allowed, refused, store_unavailable };
 // there and enabled; any other user the file holds is decided by the file.
 std::optional<UserCheck> users_file_verdict(const GateConfig& cfg, std::string_view user,
                                             std::string_view source);
+// The same for the users file's entry of that user (null: the file has none).
+std::optional<UserCheck> users_file_verdict(const User* in_file, std::string_view source);
 
 // source: the session's source ("file", "store", "sso") or "bearer". Run-time users
 // ("store") need their record, enabled; anyone else with a record must not be disabled.

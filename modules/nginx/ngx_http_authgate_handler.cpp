@@ -40,9 +40,8 @@ ngx_int_t apply(ngx_http_request_t* r, const LocConf& lc, RequestState& st) {
 ngx_int_t decide(ngx_http_request_t* r, const LocConf& lc, RequestState& st) {
     const GateConfig& cfg = *lc.gate;
     Ports ports = st.ports();
-    if (auto cached = check_access_cached(ports, cfg, st.view)) {
-        st.decision = std::move(*cached); // a cache hit: no store, no coroutine
-        return apply(r, lc, st);
+    if (check_access_cached(ports, cfg, st.view, st.decision)) {
+        return apply(r, lc, st); // a cache hit: no store wait, no coroutine
     }
     if (!st.start(check_access(ports, cfg, st.view))) return NGX_AGAIN;
     return apply(r, lc, st);

@@ -259,6 +259,16 @@ Task<StoreReply<std::optional<std::string>>> ShmStore::get(std::string_view key)
     co_return reply; // built first: clang-analyzer takes a moved co_return operand as moved twice
 }
 
+// Read under the zone lock like get, so every worker sees a logout at once; nothing copied.
+std::optional<bool> ShmStore::equals_now(std::string_view key, std::string_view expected) {
+    auto* ctx = static_cast<ZoneCtx*>(zone_->data);
+    Locked z(ctx);
+    Entry* e = z.find_live(key, now_ms());
+    if (e == nullptr) return false;
+    z.touch(e);
+    return e->value() == expected;
+}
+
 Task<StoreReply<bool>> ShmStore::set(std::string_view key, std::string value, Millis ttl_ms) {
     if (!fits(log_, key, value)) co_return StoreReply<bool>{StoreStatus::unavailable, false};
     auto* ctx = static_cast<ZoneCtx*>(zone_->data);

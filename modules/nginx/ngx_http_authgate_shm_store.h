@@ -19,6 +19,7 @@ class ShmStore final : public Store {
     std::string_view kind() const noexcept override { return "shm"; }
 
     Task<StoreReply<std::optional<std::string>>> get(std::string_view key) override;
+    std::optional<bool> equals_now(std::string_view key, std::string_view expected) override;
     Task<StoreReply<bool>> set(std::string_view key, std::string value, Millis ttl_ms) override;
     Task<StoreReply<bool>> set_if_absent(std::string_view key, std::string value,
                                          Millis ttl_ms) override;

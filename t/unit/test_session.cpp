@@ -3,6 +3,7 @@
 
 #include "authgate/keys.h"
 #include "authgate/session.h"
+#include "session/verified_cookies.h"
 
 using namespace authgate;
 using authgate::testing::CountingRandom;
@@ -82,6 +83,33 @@ void cookie_round_trip_and_tampering(void**) {
     assert_false(parse_session_cookie(value, other).has_value()); // another server's key
 }
 
+// The per-thread memo of verified cookies gives what the MAC check and the store-key hash
+// give, and never serves a value it did not verify (tampered, or under another key ring).
+void verified_cookie_memo_matches_the_check(void**) {
+    auto k = keys(testing::test_key_file());
+    CountingRandom random;
+    SessionId id = new_session_id(random);
+    std::string value = session_cookie_value(id, k);
+    for (int round = 0; round < 2; ++round) { // a miss, then a hit
+        auto v = verify_session_cookie(value, k);
+        assert_true(v.has_value());
+        assert_memory_equal(v->id.bytes.data(), id.bytes.data(), 32);
+        assert_true(v->store_key() == session_store_key(id));
+    }
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        std::string t = value;
+        t[i] = t[i] == 'A' ? 'B' : 'A';
+        assert_false(verify_session_cookie(t, k).has_value()); // same slot for i >= 8
+    }
+    assert_false(verify_session_cookie(value.substr(0, 63), k).has_value());
+    assert_false(verify_session_cookie("", k).has_value());
+    auto other = keys("k1 b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXI=\n");
+    assert_false(verify_session_cookie(value, other).has_value()); // memoized under k only
+    auto reparsed = keys(testing::test_key_file());
+    assert_true(reparsed.serial() != k.serial());
+    assert_true(verify_session_cookie(value, reparsed).has_value());
+}
+
 void rotated_key_still_verifies(void**) {
     auto old_only = keys("old c2Vjb25kLWtleS1zZWNvbmQta2V5LXNlY29uZC1rZXkh\n");
     auto ring = keys(testing::test_key_file()); // new primary k1, old kept
@@ -142,6 +170,7 @@ int main() {
         cmocka_unit_test(codec_round_trip),
         cmocka_unit_test(codec_rejects_malformed),
         cmocka_unit_test(cookie_round_trip_and_tampering),
+        cmocka_unit_test(verified_cookie_memo_matches_the_check),
         cmocka_unit_test(rotated_key_still_verifies),
         cmocka_unit_test(store_key_hides_cookie),
         cmocka_unit_test(idle_and_lifetime_expiry),

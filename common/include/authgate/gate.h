@@ -35,10 +35,16 @@ struct Ports {
 
 // The request and config must outlive the returned Task.
 Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req);
-// The same check answered inline from ports.sessions when it holds the request's session
-// (no store round trip, no coroutine); nullopt when check_access must run.
+// The same check answered inline (no coroutine) from ports.sessions when it holds the
+// request's session, or, without a session cache, from a store that answers inline when
+// the session's record is unchanged since this thread decoded it; nullopt when
+// check_access must run.
 std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
                                             const RequestView& req);
+// The same, building the decision in `out` (empty on entry); false when check_access
+// must run. Spares the hot path two moves of a Decision.
+bool check_access_cached(Ports ports, const GateConfig& cfg, const RequestView& req,
+                         std::optional<Decision>& out);
 // A user's sessions, through the per-user index (for administration).
 struct UserSession {
     std::string store_key;
@@ -54,6 +60,9 @@ Task<StoreReply<bool>> end_session(Store& store, std::string_view store_key);
 // Applies the location's authgate_require to an authenticated identity (also used
 // again, without a store round trip, when an internal redirect changes the location).
 Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now);
+// The same into `d` (a default Decision).
+void authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now,
+               Decision& d);
 Task<Decision> handle_endpoint(Ports ports, const GateConfig& cfg, const RequestView& req);
 
 } // namespace authgate

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,8 @@ class KeyRing {
 
     const std::string& primary_id() const { return keys_.front().id; }
     std::size_t size() const { return keys_.size(); }
+    // Differs between rings parsed apart (never 0): per-thread memos of MAC checks key on it.
+    std::uint64_t serial() const { return serial_; }
 
     crypto::Digest mac(KeyPurpose purpose, std::string_view data) const;
     // Constant-time check of a (possibly truncated, >= 16 bytes) tag against every key.
@@ -42,6 +45,7 @@ class KeyRing {
         crypto::Digest sealing; // AES-256-GCM key
     };
     std::vector<Key> keys_;
+    std::uint64_t serial_ = 0;
 };
 
 } // namespace authgate

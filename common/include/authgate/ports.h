@@ -40,6 +40,13 @@ class Store {
     virtual bool durable() const noexcept { return false; }
 
     virtual Task<StoreReply<std::optional<std::string>>> get(std::string_view key) = 0;
+    // Whether the entry is live and equals `expected`, answered without waiting (a read, like
+    // get); nullopt when this store cannot answer inline. Lets the hot path skip a copy and
+    // a decode when a record is unchanged.
+    virtual std::optional<bool> equals_now(std::string_view /*key*/,
+                                           std::string_view /*expected*/) {
+        return std::nullopt;
+    }
     // Sets (replacing) the value; ttl_ms > 0.
     virtual Task<StoreReply<bool>> set(std::string_view key, std::string value, Millis ttl_ms) = 0;
     // Sets only when absent; value is true when this call created the entry.

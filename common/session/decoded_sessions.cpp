@@ -1,0 +1,43 @@
+#include "session/decoded_sessions.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+namespace authgate {
+
+namespace {
+
+constexpr std::size_t kSlots = 64;
+
+thread_local std::array<DecodedRecord, kSlots> slots;
+
+// Store keys are "s:" + base64url of a SHA-256: the characters after the prefix are uniform.
+std::size_t slot_of(std::string_view store_key) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, store_key.data(), std::min(sizeof w, store_key.size()));
+    w = (w ^ store_key.size()) * 0x9e3779b97f4a7c15ull;
+    if (store_key.size() > 2 + sizeof w) {
+        std::uint64_t tail = 0;
+        std::memcpy(&tail, store_key.data() + 2, sizeof tail);
+        w ^= tail * 0xff51afd7ed558ccdull;
+    }
+    return static_cast<std::size_t>(w >> 58) % kSlots;
+}
+
+} // namespace
+
+const DecodedRecord* find_decoded(std::string_view store_key) {
+    const DecodedRecord& slot = slots[slot_of(store_key)];
+    return slot.store_key == store_key ? &slot : nullptr;
+}
+
+void remember_decoded(std::string_view store_key, std::string_view record, const Session& s) {
+    DecodedRecord& slot = slots[slot_of(store_key)];
+    slot.store_key.assign(store_key);
+    slot.record.assign(record);
+    slot.session = s;
+}
+
+} // namespace authgate

@@ -1,0 +1,24 @@
+// A per-thread memo of the session records this thread last decoded, by store key. A
+// store that can compare an entry inline (shared memory) is still read on every request:
+// the memo only answers "what does this exact record decode to", so a record that was
+// ended or changed (logout, revocation, touch) is never served from it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "authgate/session.h"
+
+namespace authgate {
+
+struct DecodedRecord {
+    std::string store_key;
+    std::string record; // the bytes `session` was decoded from
+    Session session;    // as decoded (the users file not applied)
+};
+
+// The memo for store_key, or null; valid until the next remember_decoded on this thread.
+const DecodedRecord* find_decoded(std::string_view store_key);
+void remember_decoded(std::string_view store_key, std::string_view record, const Session& s);
+
+} // namespace authgate
