@@ -72,6 +72,75 @@ const Session* unchanged_session(Ports ports, const GateConfig& cfg,
     return &s;
 }
 
+namespace {
+
+// The stored record, checked (expiry, account) and touched when its idle time is due; error
+// is ok when session is set.
+struct StoredSession {
+    Error error = Error::ok;
+    std::optional<Session> session;
+};
+
+Task<StoredSession> load_session(Ports ports, const GateConfig& cfg, std::string_view key) {
+    StoredSession out;
+    Millis now = ports.clock.now_ms();
+    // The idle-time touch is conditional: a record ended meanwhile (logout, revocation)
+    // stays ended; one changed meanwhile (another touch, a refresh) is read again.
+    for (int attempt = 0; attempt < kTouchAttempts; ++attempt) {
+        auto record = co_await ports.store.get(key);
+        if (!record.ok()) {
+            out.error = Error::store_unavailable;
+            co_return out;
+        }
+        if (!record.value) {
+            out.error = Error::session_expired; // expired by TTL, signed out, or revoked
+            co_return out;
+        }
+        auto decoded = decode_session(*record.value);
+        if (!decoded) {
+            co_await ports.store.del(key);
+            out.error = Error::session_invalid;
+            co_return out;
+        }
+        now = ports.clock.now_ms();
+        if (session_state(*decoded, now, cfg.idle_timeout) != SessionState::valid) {
+            co_await ports.store.del(key);
+            out.error = Error::session_expired;
+            co_return out;
+        }
+        // A disabled or removed user loses the session (recorded, so it stays ended).
+        auto user = co_await check_user(ports, cfg, decoded->user, decoded->source);
+        if (user == UserCheck::store_unavailable) {
+            out.error = Error::store_unavailable;
+            co_return out;
+        }
+        if (user == UserCheck::refused) {
+            co_await end_session(ports.store, key);
+            out.error = Error::session_invalid;
+            co_return out;
+        }
+        if (!ports.store.durable()) remember_decoded(key, *record.value, *decoded);
+        out.session = std::move(*decoded);
+        if (!session_needs_touch(*out.session, now, cfg.idle_timeout)) break;
+        Session touched = *out.session;
+        touched.last_seen_ms = now;
+        auto saved =
+            co_await ports.store.compare_and_set(key, *record.value, encode_session(touched),
+                                                 session_ttl(touched, now, cfg.idle_timeout));
+        if (!saved.ok()) {
+            out.error = Error::store_unavailable;
+            co_return out;
+        }
+        if (saved.value) {
+            out.session = std::move(touched);
+            break;
+        }
+    }
+    co_return out;
+}
+
+} // namespace
+
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req) {
     SessionLookup out;
     auto values = http::cookie_values(req.cookie_headers, answer::session_cookie_name(cfg, req));
@@ -105,57 +174,13 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
     if (!verified) co_return out;
     out.id = verified->id;
     std::string_view key = verified->store_key();
-    std::optional<Session> session;
-    // The idle-time touch is conditional: a record ended meanwhile (logout, revocation)
-    // stays ended; one changed meanwhile (another touch, a refresh) is read again.
-    for (int attempt = 0; attempt < kTouchAttempts; ++attempt) {
-        auto record = co_await ports.store.get(key);
-        if (!record.ok()) {
-            out.error = Error::store_unavailable;
-            co_return out;
-        }
-        if (!record.value) {
-            out.error = Error::session_expired; // expired by TTL, signed out, or revoked
-            co_return out;
-        }
-        auto decoded = decode_session(*record.value);
-        if (!decoded) {
-            co_await ports.store.del(key);
-            co_return out;
-        }
-        now = ports.clock.now_ms();
-        if (session_state(*decoded, now, cfg.idle_timeout) != SessionState::valid) {
-            co_await ports.store.del(key);
-            out.error = Error::session_expired;
-            co_return out;
-        }
-        // A disabled or removed user loses the session (recorded, so it stays ended).
-        auto user = co_await check_user(ports, cfg, decoded->user, decoded->source);
-        if (user == UserCheck::store_unavailable) {
-            out.error = Error::store_unavailable;
-            co_return out;
-        }
-        if (user == UserCheck::refused) {
-            co_await end_session(ports.store, key);
-            co_return out;
-        }
-        if (!ports.store.durable()) remember_decoded(key, *record.value, *decoded);
-        session = std::move(*decoded);
-        if (!session_needs_touch(*session, now, cfg.idle_timeout)) break;
-        Session touched = *session;
-        touched.last_seen_ms = now;
-        auto saved =
-            co_await ports.store.compare_and_set(key, *record.value, encode_session(touched),
-                                                 session_ttl(touched, now, cfg.idle_timeout));
-        if (!saved.ok()) {
-            out.error = Error::store_unavailable;
-            co_return out;
-        }
-        if (saved.value) {
-            session = std::move(touched);
-            break;
-        }
+    auto stored = co_await load_session(ports, cfg, key);
+    if (stored.error != Error::ok) {
+        out.error = stored.error;
+        co_return out;
     }
+    std::optional<Session>& session = stored.session;
+    now = ports.clock.now_ms();
     apply_users_file(cfg, *session);
     // Not cached when anything was announced meanwhile (the touch above included).
     if (ticket) ports.sessions->fill(*ticket, values[used], key, out.id, *session, now);
