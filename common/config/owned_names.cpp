@@ -58,6 +58,10 @@ void OwnedNames::add(const config::Settings& level) {
 
 void OwnedNames::give(GateConfig& g) const {
     for (const auto& h : headers) add_header(g.protected_headers, h);
+    g.protected_header_lengths = 0;
+    for (const auto& h : g.protected_headers) {
+        g.protected_header_lengths |= std::uint64_t{1} << GateConfig::header_length_bit(h.size());
+    }
     for (const auto& c : cookies) add_cookie(g.gate_cookies, c);
     // A name that contains another gate cookie name needs no search of its own.
     g.gate_cookie_probes.clear();

@@ -93,9 +93,14 @@ void owned_names_cover_every_configured_name(void**) {
     Settings b;
     set(b, "authgate_cookie_name", {"corp_sid"});
     set(b, "authgate_identity_headers", {"user=X-Remote-User", "groups=off"});
+    // Names of 63 characters or more share one bit of the length filter.
+    const std::string long_name = "X-" + std::string(70, 'L');
+    Settings long_level;
+    set(long_level, "authgate_identity_headers", {"user=" + long_name});
     OwnedNames all;
     all.add(a);
     all.add(b);
+    all.add(long_level);
 
     ResourceCache cache;
     apply_defaults(a);
@@ -107,7 +112,13 @@ void owned_names_cover_every_configured_name(void**) {
     for (auto name :
          {"X-Auth-User", "X-Auth-Email", "X-Auth-Name", "X-Auth-Groups", "X-Remote-User"}) {
         assert_true(contains(g->protected_headers, name));
+        assert_true(g->protects_header(name));
     }
+    // The length filter passes what it must and nothing else decides on it alone.
+    assert_true(g->protects_header("x_remote_user"));
+    assert_true(g->protects_header(long_name));
+    assert_false(g->protects_header(long_name + "L"));
+    assert_false(g->protects_header("X-Remote-Usex"));
     for (auto name :
          {"authgate_session", "__Host-authgate_session", "authgate_csrf", "__Host-authgate_csrf",
           "authgate_flow", "__Host-authgate_flow", "corp_sid", "__Host-corp_sid"}) {

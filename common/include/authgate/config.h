@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -243,6 +244,9 @@ struct GateConfig {
     // Derived once: request headers a client may never set, and the gate's own cookies
     // (kept from the upstream).
     std::vector<std::string> protected_headers;
+    // Bit n set: a protected name has n characters (bit 63: 63 or more). Most request
+    // headers are ruled out by their length alone (every request scans every header).
+    std::uint64_t protected_header_lengths = 0;
     std::vector<std::string> gate_cookies;
     // Every gate cookie name contains one of these: a Cookie header without any of them
     // holds no gate cookie (the adapter's allocation-free quick check).
@@ -261,7 +265,11 @@ struct GateConfig {
     std::vector<std::string> bearer_scopes;
 
     // A client-sent request header with this name is removed before the upstream sees it.
+    static unsigned header_length_bit(std::size_t length) noexcept {
+        return length < 63 ? static_cast<unsigned>(length) : 63U;
+    }
     bool protects_header(std::string_view name) const noexcept {
+        if ((protected_header_lengths >> header_length_bit(name.size()) & 1U) == 0) return false;
         for (const auto& h : protected_headers) {
             if (http::same_header_name(name, h)) return true;
         }
