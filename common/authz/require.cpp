@@ -11,7 +11,11 @@ bool matches(const config::RequireTerm& t, std::string_view user,
     switch (t.kind) {
     case config::RequireTerm::Kind::user: return t.name == user;
     case config::RequireTerm::Kind::group:
-        return std::find(groups.begin(), groups.end(), t.name) != groups.end();
+        // A plain loop: users hold a few groups (std::find's unrolled search costs more).
+        for (const auto& g : groups) {
+            if (g == t.name) return true;
+        }
+        return false;
     }
     return false;
 }
