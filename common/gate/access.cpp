@@ -8,6 +8,8 @@
 #include "sso/flows.h"
 
 #include <array>
+#include <string>
+#include <vector>
 
 namespace authgate {
 
@@ -25,6 +27,29 @@ Task<Decision> sign_in_required(Ports ports, const GateConfig& cfg, const Reques
     if (d.status == 302) d.error = why;
     if (clear_cookie) d.set_cookies.push_back(answer::clear_session_cookie(cfg, req));
     co_return d;
+}
+
+void deny(const GateConfig& cfg, const RequestView& req, const std::string& user, Millis now,
+          Decision& d) {
+    d = answer::forbidden(cfg, req, now);
+    d.notice = "access denied to user \"" + user + "\" by authgate_require";
+}
+
+// authorize() for the inline paths: the identity is copied straight into the decision
+// from where it is held (no temporary Identity to build, move and destroy per request).
+void admit(const GateConfig& cfg, const RequestView& req, const std::string& user,
+           const std::string& email, const std::string& name,
+           const std::vector<std::string>& groups, Millis now, Decision& d) {
+    if (!authz::satisfies(cfg.require, user, groups)) {
+        deny(cfg, req, user, now, d);
+        return;
+    }
+    d.kind = Decision::Kind::allow;
+    d.error = Error::ok;
+    d.identity.user = user;
+    d.identity.email = email;
+    d.identity.name = name;
+    d.identity.groups = groups;
 }
 
 } // namespace
@@ -84,7 +109,7 @@ bool check_access_cached(Ports ports, const GateConfig& cfg, const RequestView& 
         auto hit = gate::cached_session(ports, cfg, sent, now);
         if (!hit) return false;
         const Session& s = hit->session;
-        authorize(cfg, req, Identity{s.user, s.email, s.name, s.groups}, now, out.emplace());
+        admit(cfg, req, s.user, s.email, s.name, s.groups, now, out.emplace());
         return true;
     }
     const User* in_file = nullptr;
@@ -93,11 +118,10 @@ bool check_access_cached(Ports ports, const GateConfig& cfg, const RequestView& 
     if (const User* u = s->source == "file"
                             ? in_file
                             : nullptr) { // what apply_users_file gives the full lookup
-        authorize(cfg, req, Identity{s->user, u->email, u->display_name, u->groups}, now,
-                  out.emplace());
+        admit(cfg, req, s->user, u->email, u->display_name, u->groups, now, out.emplace());
         return true;
     }
-    authorize(cfg, req, Identity{s->user, s->email, s->name, s->groups}, now, out.emplace());
+    admit(cfg, req, s->user, s->email, s->name, s->groups, now, out.emplace());
     return true;
 }
 
@@ -117,8 +141,7 @@ Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, 
 void authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now,
                Decision& d) {
     if (!authz::satisfies(cfg.require, who.user, who.groups)) {
-        d = answer::forbidden(cfg, req, now);
-        d.notice = "access denied to user \"" + who.user + "\" by authgate_require";
+        deny(cfg, req, who.user, now, d);
         return;
     }
     d.kind = Decision::Kind::allow;
