@@ -83,7 +83,6 @@ struct StoredSession {
 
 Task<StoredSession> load_session(Ports ports, const GateConfig& cfg, std::string_view key) {
     StoredSession out;
-    Millis now = ports.clock.now_ms();
     // The idle-time touch is conditional: a record ended meanwhile (logout, revocation)
     // stays ended; one changed meanwhile (another touch, a refresh) is read again.
     for (int attempt = 0; attempt < kTouchAttempts; ++attempt) {
@@ -102,7 +101,7 @@ Task<StoredSession> load_session(Ports ports, const GateConfig& cfg, std::string
             out.error = Error::session_invalid;
             co_return out;
         }
-        now = ports.clock.now_ms();
+        Millis now = ports.clock.now_ms();
         if (session_state(*decoded, now, cfg.idle_timeout) != SessionState::valid) {
             co_await ports.store.del(key);
             out.error = Error::session_expired;
