@@ -16,16 +16,21 @@
 //
 // What a socache-like cache cannot give, compared with the nginx zone:
 // - Eviction is per subcache and by age of the write, not least recently used: reading a
-//   session does not protect it, and replaced or removed entries keep their bytes until
-//   they scroll out. When a subcache is full, every write pushes its oldest entries out.
-//   The hash byte spreads keys so that the pressure is even.
+//   session does not protect it. Replaced and removed entries keep their bytes until they
+//   reach the head of the subcache's ring, so an entry that is not rewritten (a user
+//   record, an index between sign-ins, an idle session, a used-state or jti marker) is
+//   pushed out once about one subcache's data area has been written to its subcache,
+//   however little of it is live: an entry's life is bounded by write volume, where the
+//   nginx zone evicts only when its memory is full. A marker pushed out early lets its
+//   state or jti be accepted again. The hash byte spreads keys so the churn is even;
+//   only a larger cache makes this rarer.
 // - The nginx store has no per-class key budgets to mirror: its protection against
 //   anonymous clients is that they write nothing to any store (the flow state lives in
 //   the sealed cookie, the login CSRF token is a MAC'd cookie, the used-state and jti
 //   markers are written only after an IdP-signed answer verified). A budget could not be
 //   kept inside one socache anyway (one eviction order per subcache, no accounting by
 //   class); it would take a second cache instance.
-// - The largest entry is one subcache's data area (default 512 KB cache: about 15 KB),
+// - The largest entry is one subcache's data area (a 512 KB cache: about 14 KB; 10 MB: 72 KB),
 //   so a large index or user record is refused sooner than in nginx.
 // - A graceful restart empties the cache: every session ends (nginx keeps its zone).
 #include "authgate/kv_store.h"
