@@ -2,6 +2,7 @@
 #include "authgate_socache.h"
 
 #include <ap_provider.h>
+#include <apr_allocator.h>
 #include <apr_strings.h>
 #include <http_config.h>
 #include <http_log.h>
@@ -12,8 +13,12 @@
 
 #include "authgate/store_keys.h"
 
-// Log lines carry the module's index (LogLevel authgate:...): the module is authgate_module.
-APLOG_USE_MODULE(authgate);
+// Log lines carry the module's index (LogLevel authgate:...). This is APLOG_USE_MODULE
+// with C linkage: the module (authgate_module) is defined inside extern "C".
+extern "C" {
+extern module AP_MODULE_DECLARE_DATA authgate_module;
+}
+[[maybe_unused]] static int* const aplog_module_index = &authgate_module.module_index;
 
 namespace authgate::httpd {
 
@@ -106,6 +111,10 @@ SocacheKv* SocacheKv::create(server_rec* s, apr_pool_t* pconf, apr_pool_t* ptemp
         return nullptr;
     }
     kv->buffer_ = static_cast<unsigned char*>(apr_palloc(pconf, kv->max_entry_));
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 "authgate: store cache of %" APR_SIZE_T_FMT
+                 " bytes, entries up to %" APR_SIZE_T_FMT " bytes",
+                 bytes, kv->max_entry_);
     return kv;
 }
 
@@ -145,7 +154,17 @@ apr_status_t SocacheKv::child_init(apr_pool_t* pchild) {
                      "authgate: cannot reattach the store mutex in the child");
         return rv;
     }
-    return apr_pool_create(&pool_, pchild);
+    // The scratch pool gets its own allocator: the child's is shared with other threads.
+    apr_allocator_t* allocator = nullptr;
+    rv = apr_allocator_create(&allocator);
+    if (rv != APR_SUCCESS) return rv;
+    rv = apr_pool_create_ex(&pool_, pchild, nullptr, allocator);
+    if (rv != APR_SUCCESS) {
+        apr_allocator_destroy(allocator);
+        return rv;
+    }
+    apr_allocator_owner_set(allocator, pool_);
+    return APR_SUCCESS;
 }
 
 bool SocacheKv::lock() {
