@@ -35,6 +35,13 @@ std::string value_of(Store& s, std::string_view key) {
     return r.value.value_or("<absent>");
 }
 
+// An entry as KvStore writes it: version 1, the expiry (8 bytes, little endian), the payload.
+std::string entry_bytes(Millis expires_ms, const std::string& payload) {
+    std::string out(1, '\x01');
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((expires_ms >> (8 * i)) & 0xff));
+    return out + payload;
+}
+
 // The same checks against the test MemoryStore and KvStore: both follow the Store contract.
 void conformance(Store& s, ManualClock& clock) {
     assert_string_equal(value_of(s, "s:one").c_str(), "<absent>");
@@ -89,6 +96,7 @@ void memory_store_and_kv_store_agree(void**) {
     conformance(memory, clock);
     Kv kv;
     conformance(kv.store, kv.clock);
+    assert_string_equal(sv_to_string(kv.store.kind()).c_str(), "shm"); // as nginx's, in /health
     // What MemoryStore does not model: equals_now, answered inline under the lock.
     run(kv.store.set("s:x", "record", 1000));
     assert_true(*kv.store.equals_now("s:x", "record"));
@@ -176,7 +184,7 @@ void index_members_by_expiry_and_the_index_lives_with_the_last(void**) {
 
 void corrupt_values_are_absent(void**) {
     Kv kv;
-    std::string good = "\x01" + std::string(8, '\x7f') + "payload"; // far expiry
+    std::string good = entry_bytes(KvStore::kNeverExpires, "payload");
     const std::vector<std::string> broken = {
         "",                                    // empty
         "\x01\x02\x03",                        // truncated header
@@ -207,7 +215,7 @@ void corrupt_values_are_absent(void**) {
     assert_false(h.value.has_value());
     // An index cut short in the middle of its members lists none of them.
     std::string index = encode_index({{kNow + 10, "s:1"}, {kNow + 20, "s:2"}});
-    std::string cut = "\x01" + std::string(8, '\x7f') + index.substr(0, index.size() - 2);
+    std::string cut = entry_bytes(KvStore::kNeverExpires, index.substr(0, index.size() - 2));
     kv.cache.plant(KvStore::cache_key("i:cut"), cut);
     assert_int_equal(run(kv.store.index_members("i:cut", kNow)).value.size(), 0);
     // A counter whose text is not a number counts from 0, as in the shm store.
@@ -260,10 +268,14 @@ void oversized_entries_are_refused_and_the_old_one_stays(void**) {
 void a_full_index_refuses_instead_of_forgetting(void**) {
     Kv kv(1, 512 * 1024);
     Millis now = kv.clock.now_ms();
-    for (std::size_t i = 0; i < kMaxIndexMembers; ++i) {
-        Millis expiry = now + 10'000 + static_cast<Millis>(i);
-        assert_true(run(kv.store.index_add("i:full", "s:" + std::to_string(i), expiry, now)).ok());
+    // Filled through index_add up to the last member (faster than 4,096 adds under TSan).
+    IndexEntries entries;
+    for (std::size_t i = 0; i + 1 < kMaxIndexMembers; ++i) {
+        entries.emplace_back(now + 10'000 + static_cast<Millis>(i), "s:" + std::to_string(i));
     }
+    kv.cache.plant(KvStore::cache_key("i:full"), entry_bytes(now + 20'000, encode_index(entries)));
+    assert_true(run(kv.store.index_add("i:full", "s:last", now + 20'000, now)).ok());
+    assert_int_equal(run(kv.store.index_members("i:full", now)).value.size(), kMaxIndexMembers);
     kv.cache.refusals.clear();
     assert_false(run(kv.store.index_add("i:full", "s:late", now + 90'000, now)).ok());
     assert_int_equal(static_cast<int>(kv.cache.refusals.at(0).first),
@@ -271,6 +283,10 @@ void a_full_index_refuses_instead_of_forgetting(void**) {
     auto members = run(kv.store.index_members("i:full", now)).value;
     assert_int_equal(members.size(), kMaxIndexMembers);
     assert_string_equal(members.front().c_str(), "s:0");
+    assert_string_equal(members.back().c_str(), "s:last");
+    // Once the first member expires, there is room again.
+    kv.clock.advance(10'001);
+    assert_true(run(kv.store.index_add("i:full", "s:late", now + 90'000, kv.clock.now_ms())).ok());
 }
 
 // Every key maps to a distinct cache key of at least 4 bytes, short ones included.

@@ -56,7 +56,8 @@ class KvStore final : public Store {
     // Both must outlive the store. The store holds no mutable state of its own: one
     // instance may serve every thread.
     KvStore(LockedKv& kv, const Clock& clock) : kv_(kv), clock_(clock) {}
-    std::string_view kind() const noexcept override { return "kv"; }
+    // The embedded shared-memory store, reported as such by /health on every server.
+    std::string_view kind() const noexcept override { return "shm"; }
 
     Task<StoreReply<std::optional<std::string>>> get(std::string_view key) override;
     std::optional<bool> equals_now(std::string_view key, std::string_view expected) override;
