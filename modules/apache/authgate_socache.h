@@ -19,7 +19,7 @@
 
 namespace authgate::httpd {
 
-// The mutex type, for `Mutex file:/run/apache2 authgate-store` and friends.
+// The mutex type, for `Mutex file:${APACHE_RUN_DIR} authgate-store` and friends.
 inline constexpr char kStoreMutexType[] = "authgate-store";
 
 class SocacheKv final : public LockedKv {
