@@ -69,6 +69,9 @@ Result<config::Settings> redis_arguments(std::span<const std::string_view> args)
     if (auto r = config::find_directive("authgate_redis")->apply(settings, redis_args); !r) {
         return fail(r.error());
     }
+    if (!settings.redis->master_name.empty() && sentinels.empty()) {
+        return fail("sentinel:" + settings.redis->master_name + " needs sentinels=HOST:PORT[,...]");
+    }
     if (!sentinels.empty()) {
         auto s = config::find_directive("authgate_redis_sentinels")->apply(settings, sentinels);
         if (!s) return fail("sentinels: " + s.error());
