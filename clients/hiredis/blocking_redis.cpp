@@ -96,6 +96,16 @@ struct BlockingRedis::State {
         return snapshot(now);
     }
 
+    // A place in the pool came free; when availability changed, every waiter looks again
+    // (during a backoff they fail at once instead of waiting out their time).
+    void wake_waiters(bool changed) {
+        if (changed) {
+            slot_free.notify_all();
+        } else {
+            slot_free.notify_one();
+        }
+    }
+
     // A retry got its answer: Redis is back.
     std::optional<Health> recovered() {
         probing = false;
@@ -204,7 +214,7 @@ std::optional<BlockingRedis::Slot> BlockingRedis::open_slot(bool probe) {
         --s.open;
         change = s.failed(opened.error(), probe, closing);
     }
-    s.slot_free.notify_one();
+    s.wake_waiters(change.has_value());
     tell(change);
     return std::nullopt;
 }
@@ -289,7 +299,7 @@ void BlockingRedis::give_back(Slot slot, bool answered, bool demoted, const std:
             closing.push_back(std::move(slot));
         }
     }
-    s.slot_free.notify_one();
+    s.wake_waiters(change.has_value());
     tell(change);
 }
 
