@@ -30,7 +30,7 @@ Task<Decision> sign_in_required(Ports ports, const GateConfig& cfg, const Reques
 }
 
 SharedIdentity admitted_identity(Session& s) {
-    return std::make_shared<const Identity>(
+    return admit_identity(
         Identity{std::move(s.user), std::move(s.email), std::move(s.name), std::move(s.groups)});
 }
 

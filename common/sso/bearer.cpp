@@ -149,11 +149,10 @@ Decision admit(const GateConfig& cfg, const RequestView& req, const ProviderConf
         d.notice = "bearer token refused: " + mapped.reason;
         return d;
     }
-    return authorize(
-        cfg, req,
-        std::make_shared<const Identity>(Identity{std::move(s.user), std::move(s.email),
-                                                  std::move(s.name), std::move(s.groups)}),
-        now);
+    return authorize(cfg, req,
+                     admit_identity(Identity{std::move(s.user), std::move(s.email),
+                                             std::move(s.name), std::move(s.groups)}),
+                     now);
 }
 
 } // namespace

@@ -98,8 +98,7 @@ Result<UserDb> UserDb::parse(std::string_view text) {
         if (db.users_.contains(u.name)) {
             return fail(where + "duplicate user \"" + u.name + "\"");
         }
-        u.identity =
-            std::make_shared<const Identity>(Identity{u.name, u.email, u.display_name, u.groups});
+        u.identity = admit_identity(Identity{u.name, u.email, u.display_name, u.groups});
         db.users_.emplace(u.name, std::move(u));
     }
     return db;

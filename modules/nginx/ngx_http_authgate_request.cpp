@@ -84,31 +84,18 @@ bool remove_headers(ngx_http_request_t* r, const DropList& drop) {
     return true;
 }
 
-// Appends a request header named `key` (prepared at config time) whose value is written
-// by fill(out) into pool memory of `max_len` bytes (returning the length used).
-template <class Fill>
-bool push_request_header(ngx_http_request_t* r, const HeaderKey& key, std::size_t max_len,
-                         Fill&& fill) {
+// Appends a request header named `key` (prepared at config time) whose value is one of
+// the decision's identity-header values: no copy, as the request state holds the decision
+// (and so the shared identity) until the request's pool is destroyed.
+bool push_identity(ngx_http_request_t* r, const HeaderKey& key, const std::string& value) {
     auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_in.headers));
     if (h == nullptr) return false;
-    auto* mem = static_cast<u_char*>(ngx_pnalloc(r->pool, max_len + 1));
-    if (mem == nullptr) return false;
     h->key = key.key;
     h->lowcase_key = key.lowcase_key;
     h->hash = key.hash;
-    h->value.data = mem;
-    h->value.len = fill(h->value.data);
-    h->value.data[h->value.len] = '\0';
+    h->value.len = value.size();
+    h->value.data = reinterpret_cast<u_char*>(const_cast<char*>(value.c_str()));
     return true;
-}
-
-std::size_t copy_header_safe(u_char* out, std::string_view v) {
-    return http::copy_header_safe(reinterpret_cast<char*>(out), v);
-}
-
-bool push_identity(ngx_http_request_t* r, const HeaderKey& key, std::string_view value) {
-    return push_request_header(r, key, value.size(),
-                               [&](u_char* out) { return copy_header_safe(out, value); });
 }
 
 ngx_table_elt_t* push_response_header(ngx_http_request_t* r, std::string_view name,
@@ -393,23 +380,12 @@ void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
 
 ngx_int_t apply_allow(ngx_http_request_t* r, const LocConf& lc, const Decision& d) {
     const HeaderKey* k = lc.identity_keys; // user, email, name, groups
-    const Identity& id = *d.identity;
+    const AdmittedIdentity& id = *d.identity;
     bool ok = true;
-    if (k[0].key.len != 0) ok &= push_identity(r, k[0], id.user);
-    if (k[1].key.len != 0 && !id.email.empty()) ok &= push_identity(r, k[1], id.email);
-    if (k[2].key.len != 0 && !id.name.empty()) ok &= push_identity(r, k[2], id.name);
-    if (k[3].key.len != 0) {
-        std::size_t total = 0;
-        for (const auto& g : id.groups) total += g.size() + 1;
-        ok &= push_request_header(r, k[3], total, [&](u_char* out) {
-            std::size_t n = 0;
-            for (const auto& g : id.groups) {
-                if (n > 0) out[n++] = ',';
-                n += copy_header_safe(out + n, g);
-            }
-            return n;
-        });
-    }
+    if (k[0].key.len != 0) ok &= push_identity(r, k[0], id.header_user);
+    if (k[1].key.len != 0 && !id.email.empty()) ok &= push_identity(r, k[1], id.header_email);
+    if (k[2].key.len != 0 && !id.name.empty()) ok &= push_identity(r, k[2], id.header_name);
+    if (k[3].key.len != 0) ok &= push_identity(r, k[3], id.header_groups);
     return ok ? NGX_OK : NGX_ERROR;
 }
 

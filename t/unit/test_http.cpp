@@ -2,6 +2,7 @@
 #include "support/support.h"
 
 #include "authgate/http.h"
+#include "authgate/request.h"
 
 using namespace authgate::http;
 
@@ -132,6 +133,18 @@ void header_safe_copy_replaces_only_control_bytes(void**) {
     assert_string_equal(out.c_str(), "alice  X-Authgate-User: admin  \xc3\xa9");
 }
 
+void admitted_identity_carries_its_header_values(void**) {
+    auto id = authgate::admit_identity(
+        authgate::Identity{"alice\r\nX-Evil: 1", "a@example.com", "Al\x7f", {"ops", "b\nc"}});
+    assert_string_equal(id->user.c_str(), "alice\r\nX-Evil: 1"); // the identity as given
+    assert_string_equal(id->header_user.c_str(), "alice  X-Evil: 1");
+    assert_string_equal(id->header_email.c_str(), "a@example.com");
+    assert_string_equal(id->header_name.c_str(), "Al ");
+    assert_string_equal(id->header_groups.c_str(), "ops,b c");
+    assert_string_equal(
+        authgate::admit_identity(authgate::Identity{"bob", "", "", {}})->header_groups.c_str(), "");
+}
+
 } // namespace
 
 int main() {
@@ -147,6 +160,7 @@ int main() {
         cmocka_unit_test(escaping),
         cmocka_unit_test(api_client_detection),
         cmocka_unit_test(header_safe_copy_replaces_only_control_bytes),
+        cmocka_unit_test(admitted_identity_carries_its_header_values),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -44,9 +44,18 @@ struct Identity {
     std::string name;
     std::vector<std::string> groups;
 };
-// An identity is immutable once admitted: a decision shares it with whatever holds it (the
-// memo of decoded sessions, the session cache, a users-file entry) instead of copying it.
-using SharedIdentity = std::shared_ptr<const Identity>;
+// An identity once admitted: immutable, shared by a decision with whatever holds it (the
+// memo of decoded sessions, the session cache, a users-file entry) instead of copied, and
+// carrying its identity-header values, made once (control bytes as spaces, groups joined
+// with ','), so an adapter can point its headers at them for the request's lifetime.
+struct AdmittedIdentity : Identity {
+    std::string header_user;
+    std::string header_email;
+    std::string header_name;
+    std::string header_groups;
+};
+using SharedIdentity = std::shared_ptr<const AdmittedIdentity>;
+SharedIdentity admit_identity(Identity who);
 
 // The core's answer. allow: let the request through with identity; otherwise the
 // adapter sends status, headers, cookies and body as given.
