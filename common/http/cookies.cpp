@@ -6,26 +6,34 @@ namespace authgate::http {
 
 namespace {
 
-// Inlined: it runs three times per cookie pair of every request.
-[[gnu::always_inline]] inline std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
 
-// Calls fn(name, value, raw_pair) for each "name=value" pair of one Cookie header.
+// Calls fn(name, value, raw_pair) for each "name=value" pair of one Cookie header (name,
+// value and pair trimmed of spaces and tabs; name and value empty for a pair without a
+// name). Indexes, not substr: this runs for every request's Cookie header, twice.
 template <class F> void for_each_pair(std::string_view header, F&& fn) {
-    while (!header.empty()) {
-        auto semi = header.find(';');
-        std::string_view raw = header.substr(0, semi);
-        header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
-        std::string_view pair = trim_ows(raw);
-        auto eq = pair.find('=');
-        if (eq == std::string_view::npos || eq == 0) {
+    const char* p = header.data();
+    const char* end = p + header.size();
+    while (p < end) {
+        const char* semi = static_cast<const char*>(std::memchr(p, ';', end - p));
+        const char* stop = semi == nullptr ? end : semi;
+        const char* b = p;
+        const char* e = stop;
+        while (b < e && is_ows(*b)) ++b;
+        while (e > b && is_ows(e[-1])) --e;
+        std::string_view pair(b, static_cast<std::size_t>(e - b));
+        const char* eq = static_cast<const char*>(std::memchr(b, '=', e - b));
+        if (eq == nullptr || eq == b) {
             fn(std::string_view{}, std::string_view{}, pair);
-            continue;
+        } else {
+            const char* ne = eq;
+            while (ne > b && is_ows(ne[-1])) --ne;
+            const char* vb = eq + 1;
+            while (vb < e && is_ows(*vb)) ++vb;
+            fn(std::string_view(b, static_cast<std::size_t>(ne - b)),
+               std::string_view(vb, static_cast<std::size_t>(e - vb)), pair);
         }
-        fn(trim_ows(pair.substr(0, eq)), trim_ows(pair.substr(eq + 1)), pair);
+        p = stop + 1;
     }
 }
 
