@@ -1,5 +1,6 @@
 // The directive table: the single description of every configuration directive.
 #include "authgate/config.h"
+#include "authgate/http.h"
 #include "config/values.h"
 
 #include <array>
@@ -187,6 +188,17 @@ std::vector<std::string_view> words(std::string_view text) {
     return out;
 }
 
+// Request headers the gate or the server reads as the client sent them: never identity
+// headers (those are stripped from every client request).
+bool read_from_client(std::string_view name) {
+    for (std::string_view h :
+         {"host", "cookie", "authorization", "accept", "content-type", "content-length",
+          "transfer-encoding", "x-requested-with", "connection", "forwarded", "x-forwarded-for"}) {
+        if (http::same_header_name(name, h)) return true;
+    }
+    return false;
+}
+
 Result<IdentityHeaders> identity_fields(IdentityHeaders h, Args a) {
     for (auto arg : a) {
         auto eq = arg.find('=');
@@ -206,10 +218,14 @@ Result<IdentityHeaders> identity_fields(IdentityHeaders h, Args a) {
         }
         if (value == "off") {
             slot->clear();
-        } else if (is_token(value)) {
-            *slot = std::string(value);
-        } else {
+        } else if (!is_token(value)) {
             return fail("invalid header name " + quoted(value));
+        } else if (read_from_client(value)) {
+            // The gate strips identity headers from every client request.
+            return fail(quoted(value) + " is a request header the gate reads from the client; "
+                                        "name identity headers apart from it");
+        } else {
+            *slot = std::string(value);
         }
     }
     return h;

@@ -40,8 +40,12 @@ ngx_int_t apply(ngx_http_request_t* r, const LocConf& lc, RequestState& st) {
 ngx_int_t decide(ngx_http_request_t* r, const LocConf& lc, RequestState& st) {
     const GateConfig& cfg = *lc.gate;
     if (check_access_cached(st.inline_ports(), cfg, st.view, st.decision)) {
-        return apply(r, lc, st); // a cache hit: no store wait, no coroutine
+        // A cache hit: no store wait, no coroutine. Only a plain allow is answered from
+        // the credentials alone; any other answer is made again on the complete view.
+        if (st.decision->allowed() || st.view_complete()) return apply(r, lc, st);
+        st.decision.reset();
     }
+    if (!st.view_complete()) st.complete_view({});
     if (!st.start(check_access(st.ports(), cfg, st.view))) return NGX_AGAIN;
     return apply(r, lc, st);
 }
@@ -61,7 +65,8 @@ ngx_int_t check(ngx_http_request_t* r, const LocConf& lc) {
                 st->restart();
                 return decide(r, lc, *st);
             }
-            // Same session, but this location's rules.
+            // Same session, but this location's rules (a denial answers on the full view).
+            if (!st->view_complete()) st->complete_view({});
             st->decision =
                 authorize(cfg, st->view, st->decision->identity, runtime()->clock.now_ms());
             return apply(r, lc, *st);
@@ -70,7 +75,7 @@ ngx_int_t check(ngx_http_request_t* r, const LocConf& lc) {
     }
     st = RequestState::create(r, Phase::access);
     if (st == nullptr) return NGX_ERROR;
-    st->build_view(cfg, {}); // before stripping: the view keeps the original cookies
+    st->build_credentials(cfg); // before stripping: the view keeps the original cookies
     strip_client_identity(r, cfg);
     return decide(r, lc, *st);
 }

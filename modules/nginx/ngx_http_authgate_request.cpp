@@ -207,7 +207,12 @@ void RequestState::cleanup(void* data) noexcept {
     static_cast<RequestState*>(data)->~RequestState();
 }
 
-void RequestState::build_view(const GateConfig&, std::string_view body) {
+void RequestState::build_view(const GateConfig& cfg, std::string_view body) {
+    build_credentials(cfg);
+    complete_view(body);
+}
+
+void RequestState::build_credentials(const GateConfig&) {
     RequestView& v = view;
     v.method = sv(r->method_name);
     v.uri = sv(r->unparsed_uri);
@@ -224,6 +229,16 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
             v.cookie_headers.push_back(sv(cookies[i]->value));
         }
     }
+#if (NGX_HTTP_SSL)
+    v.tls = r->connection->ssl != nullptr;
+#endif
+    view_complete_ = false;
+}
+
+// The headers read here are never stripped (config refuses them as identity header names),
+// so the view is the same whether it is completed before or after strip_client_identity.
+void RequestState::complete_view(std::string_view body) {
+    RequestView& v = view;
     for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
         std::string_view k = sv(h.key);
         if (k.size() == 6 && http::same_header_name(k, "accept")) v.accept = sv(h.value);
@@ -237,8 +252,8 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
     v.body = body_;
     v.client_addr = sv(r->connection->addr_text);
     v.host = r->headers_in.host ? sv(r->headers_in.host->value) : std::string_view{};
-    // "<pid>-<connection>-<request>", formatted without printf machinery (hot path); the
-    // "<pid>-" part once per process.
+    // "<pid>-<connection>-<request>", formatted without printf machinery; the "<pid>-"
+    // part once per process.
     static ngx_pid_t prefix_pid = 0;
     static char prefix[24];
     static std::size_t prefix_len = 0;
@@ -256,9 +271,7 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
     *out++ = '-';
     out = std::to_chars(out, end, r->connection->requests).ptr;
     v.request_id = std::string_view(request_id_, static_cast<std::size_t>(out - request_id_));
-#if (NGX_HTTP_SSL)
-    v.tls = r->connection->ssl != nullptr;
-#endif
+    view_complete_ = true;
 }
 
 void RequestState::restart() {

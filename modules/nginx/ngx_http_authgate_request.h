@@ -68,6 +68,11 @@ class RequestState final : public RedisParking {
     // Fills view from the request (and the body, for the content phase). A subrequest's view
     // has the main request's cookies as the client sent them.
     void build_view(const GateConfig& cfg, std::string_view body);
+    // What the inline check reads (cookies, TLS, subrequest, method and URI) ...
+    void build_credentials(const GateConfig& cfg);
+    // ... and the rest, needed by any answer other than a plain allow.
+    void complete_view(std::string_view body);
+    bool view_complete() const noexcept { return view_complete_; }
     // After an internal redirect into a location that authenticates differently: forget the
     // decision, keep the view's credentials, take the new URI.
     void restart();
@@ -102,6 +107,7 @@ class RequestState final : public RedisParking {
 
     std::coroutine_handle<> pending_;
     bool woken_ = false;
+    bool view_complete_ = false;
     ngx_http_event_handler_pt saved_write_handler_ = nullptr;
     std::optional<RedisRequestStore> redis_store_; // declared after task_: detaches first
     std::string body_;
