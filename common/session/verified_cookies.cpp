@@ -21,7 +21,7 @@ thread_local std::array<Slot, kSlots> slots;
 // Genuine values start with base64url of random bytes: their first eight characters are
 // already uniform. A crafted value picks its slot but never enters one (only values that
 // passed the MAC check are stored), and the comparison below tells it nothing.
-std::size_t slot_of(std::string_view value) {
+inline std::size_t slot_of(std::string_view value) {
     std::uint64_t w = 0;
     std::memcpy(&w, value.data(), sizeof w);
     w *= 0x9e3779b97f4a7c15ull;

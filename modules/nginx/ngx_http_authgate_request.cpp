@@ -130,9 +130,11 @@ const ClientCookies* find_client_cookies(ngx_http_request_t* main) {
 void save_client_cookies(ngx_http_request_t* r) {
     if (r != r->main || find_client_cookies(r) != nullptr) return;
     ngx_uint_t n = r->headers_in.cookies.nelts;
-    auto* values = static_cast<ngx_str_t*>(ngx_palloc(r->pool, n * sizeof(ngx_str_t)));
-    ngx_pool_cleanup_t* cln = ngx_pool_cleanup_add(r->pool, sizeof(ClientCookies));
-    if (values == nullptr || cln == nullptr) throw std::bad_alloc();
+    // One allocation: the record, then the values.
+    ngx_pool_cleanup_t* cln =
+        ngx_pool_cleanup_add(r->pool, sizeof(ClientCookies) + n * sizeof(ngx_str_t));
+    if (cln == nullptr) throw std::bad_alloc();
+    auto* values = reinterpret_cast<ngx_str_t*>(static_cast<ClientCookies*>(cln->data) + 1);
     auto** cookies = static_cast<ngx_table_elt_t**>(r->headers_in.cookies.elts);
     for (ngx_uint_t i = 0; i < n; ++i) values[i] = cookies[i]->value;
     *static_cast<ClientCookies*>(cln->data) = ClientCookies{values, n};
