@@ -139,9 +139,12 @@ export class Apache {
 // as JSON (the fields of the nginx echo server and of stripped_everywhere's second one).
 export function startEcho(port) {
   const server = http.createServer((req, res) => {
+    // A header sent as X_Auth_User counts too: CGI-like upstreams read both spellings alike.
     const h = (name) => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v.join('; ') : (v ?? '');
+      const spellings = name.includes('-') ? [name, name.replaceAll('-', '_')] : [name];
+      const values = spellings.map((n) => req.headers[n]).flat()
+        .filter((v) => v !== undefined);
+      return values.join('; ');
     };
     const body = JSON.stringify({
       user: h('x-auth-user'), email: h('x-auth-email'), name: h('x-auth-name'),

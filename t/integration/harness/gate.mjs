@@ -88,14 +88,14 @@ function gatedApache({ http = '', locations = () => '', setup = () => {}, prepar
     const prefix = makePrefix();
     setup(prefix);
     const ctx = { port, base: `http://127.0.0.1:${port}`, prefix };
-    let global = apache?.http ?? null;
-    if (global === null) {
+    let global;
+    if (apache) {
+      global = typeof apache.http === 'function' ? apache.http(ctx) : (apache.http ?? '');
+    } else {
       global = apacheDirectives(typeof http === 'function' ? http(ctx) : http);
-      if (global === null || (!apache && locations(backend).trim() !== '')) {
+      if (global === null || locations(backend).trim() !== '') {
         throw new Error('nginx-only config: give gatedServer an apache option or skip this test on Apache');
       }
-    } else if (typeof global === 'function') {
-      global = global(ctx);
     }
     let store = '';
     if (testStore === 'redis') {
