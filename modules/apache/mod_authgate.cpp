@@ -171,6 +171,17 @@ DirConf* server_defaults(server_rec* s) {
     return static_cast<DirConf*>(ap_get_module_config(s->lookup_defaults, &authgate_module));
 }
 
+// AuthType authgate and SetHandler authgate-endpoint are only known per request: the
+// section's files are loaded now, while the server can still read them (its children may
+// not: a key file belongs to root). A failure is reported when a request needs the variant.
+void preload_gated(DirConf& dc, server_rec* s) {
+    Generation* gen = generation();
+    std::lock_guard lock(gen->mutex);
+    config::Settings settings = dc.settings;
+    settings.enabled = true;
+    (void)resolve(settings, gen->cache, file_reader(s));
+}
+
 // Every section of every server, merged over its server's defaults, must resolve: errors
 // name the directive's file and line (apache2 -t runs this hook, not post_config).
 bool check_sections(server_rec* sv, DirConf& defaults) {
@@ -187,6 +198,7 @@ bool check_sections(server_rec* sv, DirConf& defaults) {
             merged->regex = dc->regex;
             const GateConfig* g = gate_for(*merged, Variant::as_written, sv);
             if (g == nullptr) return false;
+            if (merged->settings.key_file) preload_gated(*merged, sv);
             auto placed =
                 check_endpoint_location(*g, merged->settings, merged->section, merged->regex);
             if (!placed) {
@@ -218,6 +230,7 @@ int check_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*, server_rec* s) noe
             if (gate_for(*defaults, Variant::as_written, sv) == nullptr) {
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
+            if (defaults->settings.key_file) preload_gated(*defaults, sv);
             if (!check_sections(sv, *defaults)) return HTTP_INTERNAL_SERVER_ERROR;
         }
         return OK;

@@ -22,7 +22,8 @@ export function apacheDirectives(text) {
   for (const raw of text.split(';')) {
     const statement = raw.trim();
     if (statement === '') continue;
-    const [name, ...args] = statement.split(/\s+/);
+    // Quoted arguments stay quoted: Apache reads "a b" as one argument too.
+    const [name, ...args] = statement.match(/"[^"]*"|'[^']*'|[^\s"']+/g);
     const apache = apacheNames().get(name);
     if (!apache || statement.includes('{') || statement.includes('}')) return null;
     out.push([apache, ...args].join(' '));
