@@ -29,27 +29,15 @@ Task<Decision> sign_in_required(Ports ports, const GateConfig& cfg, const Reques
     co_return d;
 }
 
+SharedIdentity admitted_identity(Session& s) {
+    return std::make_shared<const Identity>(
+        Identity{std::move(s.user), std::move(s.email), std::move(s.name), std::move(s.groups)});
+}
+
 void deny(const GateConfig& cfg, const RequestView& req, const std::string& user, Millis now,
           Decision& d) {
     d = answer::forbidden(cfg, req, now);
     d.notice = "access denied to user \"" + user + "\" by authgate_require";
-}
-
-// authorize() for the inline paths: the identity is copied straight into the decision
-// from where it is held (no temporary Identity to build, move and destroy per request).
-void admit(const GateConfig& cfg, const RequestView& req, const std::string& user,
-           const std::string& email, const std::string& name,
-           const std::vector<std::string>& groups, Millis now, Decision& d) {
-    if (!authz::satisfies(cfg.require, user, groups)) {
-        deny(cfg, req, user, now, d);
-        return;
-    }
-    d.kind = Decision::Kind::allow;
-    d.error = Error::ok;
-    d.identity.user = user;
-    d.identity.email = email;
-    d.identity.name = name;
-    d.identity.groups = groups;
 }
 
 } // namespace
@@ -77,18 +65,12 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
             co_return d;
         }
         if (!refreshed.notice.empty()) {
-            auto d = authorize(cfg, req,
-                               Identity{std::move(s.user), std::move(s.email), std::move(s.name),
-                                        std::move(s.groups)},
-                               now);
+            auto d = authorize(cfg, req, admitted_identity(s), now);
             d.notice = std::move(refreshed.notice);
             co_return d;
         }
     }
-    co_return authorize(
-        cfg, req,
-        Identity{std::move(s.user), std::move(s.email), std::move(s.name), std::move(s.groups)},
-        now);
+    co_return authorize(cfg, req, admitted_identity(s), now);
 }
 
 bool check_access_cached(Ports ports, const GateConfig& cfg, const RequestView& req,
@@ -108,20 +90,12 @@ bool check_access_cached(Ports ports, const GateConfig& cfg, const RequestView& 
         // One lock of the cache (find) per hit; it is held until the identity is copied.
         auto hit = gate::cached_session(ports, cfg, sent, now);
         if (!hit) return false;
-        const Session& s = hit->session;
-        admit(cfg, req, s.user, s.email, s.name, s.groups, now, out.emplace());
+        authorize(cfg, req, hit->identity, now, out.emplace());
         return true;
     }
-    const User* in_file = nullptr;
-    const Session* s = gate::unchanged_session(ports, cfg, sent, now, in_file);
-    if (s == nullptr) return false;
-    if (const User* u = s->source == "file"
-                            ? in_file
-                            : nullptr) { // what apply_users_file gives the full lookup
-        admit(cfg, req, s->user, u->email, u->display_name, u->groups, now, out.emplace());
-        return true;
-    }
-    admit(cfg, req, s->user, s->email, s->name, s->groups, now, out.emplace());
+    const SharedIdentity* who = gate::unchanged_identity(ports, cfg, sent, now);
+    if (who == nullptr) return false;
+    authorize(cfg, req, *who, now, out.emplace());
     return true;
 }
 
@@ -132,16 +106,16 @@ std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
     return out;
 }
 
-Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now) {
+Decision authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity who, Millis now) {
     Decision d;
     authorize(cfg, req, std::move(who), now, d);
     return d;
 }
 
-void authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now,
+void authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity who, Millis now,
                Decision& d) {
-    if (!authz::satisfies(cfg.require, who.user, who.groups)) {
-        deny(cfg, req, who.user, now, d);
+    if (!authz::satisfies(cfg.require, who->user, who->groups)) {
+        deny(cfg, req, who->user, now, d);
         return;
     }
     d.kind = Decision::Kind::allow;

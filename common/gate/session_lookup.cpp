@@ -46,9 +46,8 @@ SessionCache::Hit cached_session(Ports ports, const GateConfig& cfg,
 
 // Each check here is one the full lookup makes; anything it would write or ask the store
 // about (a touch, an end, a run-time user's record, a refresh) takes the full lookup.
-const Session* unchanged_session(Ports ports, const GateConfig& cfg,
-                                 std::span<const std::string_view> values, Millis now,
-                                 const User*& in_file) {
+const SharedIdentity* unchanged_identity(Ports ports, const GateConfig& cfg,
+                                         std::span<const std::string_view> values, Millis now) {
     std::optional<VerifiedCookie> verified;
     std::size_t tried = std::min(values.size(), kMaxCookiesTried);
     for (std::size_t i = 0; i < tried && !verified; ++i) {
@@ -60,7 +59,7 @@ const Session* unchanged_session(Ports ports, const GateConfig& cfg,
     auto same = ports.store.equals_now(memo->store_key, memo->record);
     if (!same || !*same) return nullptr;
     const Session& s = memo->session;
-    in_file = cfg.users ? cfg.users->find(s.user) : nullptr;
+    const User* in_file = cfg.users ? cfg.users->find(s.user) : nullptr;
     auto by_file = users_file_verdict(in_file, s.source);
     bool user_ok =
         by_file ? *by_file == UserCheck::allowed : !ports.store.durable() && s.source != "store";
@@ -69,7 +68,9 @@ const Session* unchanged_session(Ports ports, const GateConfig& cfg,
         (s.sso_refresh_at_ms != 0 && now >= s.sso_refresh_at_ms)) {
         return nullptr;
     }
-    return &s;
+    // What apply_users_file gives the full lookup: a file user's identity is the file's.
+    if (in_file != nullptr && s.source == "file") return &in_file->identity;
+    return &memo->identity;
 }
 
 namespace {

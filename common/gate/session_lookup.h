@@ -22,14 +22,13 @@ struct SessionLookup {
 SessionCache::Hit cached_session(Ports ports, const GateConfig& cfg,
                                  std::span<const std::string_view> values, Millis now);
 
-// With a store that answers inline (equals_now): the session for the first verified cookie
-// value when its record in the store is still the one this thread last decoded and it
-// needs nothing written or asked (no touch, refresh or run-time user check); null
-// otherwise (then lookup_session decides). The users file is not applied to it; `in_file`
-// is set to the file's entry for its user (or null). Valid until this thread's next lookup.
-const Session* unchanged_session(Ports ports, const GateConfig& cfg,
-                                 std::span<const std::string_view> values, Millis now,
-                                 const User*& in_file);
+// With a store that answers inline (equals_now): the identity of the session for the first
+// verified cookie value (the users file applied) when its record in the store is still the
+// one this thread last decoded and it needs nothing written or asked (no touch, refresh or
+// run-time user check); null otherwise (then lookup_session decides). Valid until this
+// thread's next lookup.
+const SharedIdentity* unchanged_identity(Ports ports, const GateConfig& cfg,
+                                         std::span<const std::string_view> values, Millis now);
 
 // Loads and checks the session; expired or revoked records are removed from the store.
 Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const RequestView& req);

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 namespace authgate {
 
@@ -38,6 +39,7 @@ void remember_decoded(std::string_view store_key, std::string_view record, const
     slot.store_key.assign(store_key);
     slot.record.assign(record);
     slot.session = s;
+    slot.identity = std::make_shared<const Identity>(Identity{s.user, s.email, s.name, s.groups});
 }
 
 } // namespace authgate

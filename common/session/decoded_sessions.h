@@ -7,14 +7,16 @@
 #include <string>
 #include <string_view>
 
+#include "authgate/request.h"
 #include "authgate/session.h"
 
 namespace authgate {
 
 struct DecodedRecord {
     std::string store_key;
-    std::string record; // the bytes `session` was decoded from
-    Session session;    // as decoded (the users file not applied)
+    std::string record;      // the bytes `session` was decoded from
+    Session session;         // as decoded (the users file not applied)
+    SharedIdentity identity; // the session's own identity fields, shared with decisions
 };
 
 // The memo for store_key, or null; valid until the next remember_decoded on this thread.

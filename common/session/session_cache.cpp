@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <memory>
 
 namespace authgate {
 
@@ -110,6 +111,8 @@ std::optional<SessionCache::Ticket> SessionCache::begin_fill(Millis now) const {
 
 bool SessionCache::fill(const Ticket& ticket, std::string_view cookie, std::string_view store_key,
                         const SessionId& id, const Session& session, Millis now) {
+    auto identity = std::make_shared<const Identity>(
+        Identity{session.user, session.email, session.name, session.groups});
     std::lock_guard lock(mutex_);
     if (ticket.generation != generation_ || !usable_locked(now) || limits_.max_entries == 0) {
         return false;
@@ -117,8 +120,8 @@ bool SessionCache::fill(const Ticket& ticket, std::string_view cookie, std::stri
     if (auto old = by_cookie_.find(cookie); old != by_cookie_.end()) erase(old->second);
     if (auto old = by_key_.find(store_key); old != by_key_.end()) erase(old->second);
     while (lru_.size() >= limits_.max_entries) erase(std::prev(lru_.end()));
-    lru_.push_front(Entry{std::string(cookie), std::string(store_key), id, session, now,
-                          now + limits_.max_age});
+    lru_.push_front(Entry{std::string(cookie), std::string(store_key), id, session,
+                          std::move(identity), now, now + limits_.max_age});
     List::iterator e = lru_.begin();
     by_cookie_.emplace(e->cookie, e);
     by_key_.emplace(e->store_key, e);

@@ -57,7 +57,7 @@ Decision admit(const GateConfig& cfg, const RequestView& req, const ProviderConf
 Task<Decision> current_user_only(Ports ports, const GateConfig& cfg, const RequestView& req,
                                  Millis now, Decision d) {
     if (!d.allowed()) co_return d;
-    auto user = co_await check_user(ports, cfg, d.identity.user, "bearer");
+    auto user = co_await check_user(ports, cfg, d.identity->user, "bearer");
     if (user == UserCheck::store_unavailable) {
         co_return answer::json_error(req, now, Error::store_unavailable);
     }
@@ -65,7 +65,7 @@ Task<Decision> current_user_only(Ports ports, const GateConfig& cfg, const Reque
         auto refused = bearer_refusal(cfg, req, now, Error::token_invalid, "invalid_token",
                                       "The token's user is disabled.");
         refused.notice = "bearer token of disabled user \"" +
-                         http::json_escape(d.identity.user.substr(0, 64)) + "\" refused";
+                         http::json_escape(d.identity->user.substr(0, 64)) + "\" refused";
         co_return refused;
     }
     co_return d;
@@ -151,7 +151,8 @@ Decision admit(const GateConfig& cfg, const RequestView& req, const ProviderConf
     }
     return authorize(
         cfg, req,
-        Identity{std::move(s.user), std::move(s.email), std::move(s.name), std::move(s.groups)},
+        std::make_shared<const Identity>(Identity{std::move(s.user), std::move(s.email),
+                                                  std::move(s.name), std::move(s.groups)}),
         now);
 }
 

@@ -98,13 +98,15 @@ Result<UserDb> UserDb::parse(std::string_view text) {
         if (db.users_.contains(u.name)) {
             return fail(where + "duplicate user \"" + u.name + "\"");
         }
+        u.identity =
+            std::make_shared<const Identity>(Identity{u.name, u.email, u.display_name, u.groups});
         db.users_.emplace(u.name, std::move(u));
     }
     return db;
 }
 
 const User* UserDb::find(std::string_view name) const {
-    auto it = users_.find(std::string(name));
+    auto it = users_.find(name);
     return it == users_.end() ? nullptr : &it->second;
 }
 

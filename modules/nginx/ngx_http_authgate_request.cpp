@@ -385,7 +385,7 @@ void strip_client_identity(ngx_http_request_t* r, const GateConfig& cfg) {
 
 ngx_int_t apply_allow(ngx_http_request_t* r, const LocConf& lc, const Decision& d) {
     const HeaderKey* k = lc.identity_keys; // user, email, name, groups
-    const Identity& id = d.identity;
+    const Identity& id = *d.identity;
     bool ok = true;
     if (k[0].key.len != 0) ok &= push_identity(r, k[0], id.user);
     if (k[1].key.len != 0 && !id.email.empty()) ok &= push_identity(r, k[1], id.email);

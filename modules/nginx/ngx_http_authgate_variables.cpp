@@ -19,12 +19,12 @@ ngx_int_t get_variable(ngx_http_request_t* r, ngx_http_variable_value_t* v,
         const Decision& d = *st->decision;
         std::string value;
         switch (static_cast<Field>(data)) {
-        case kUser: value = d.allowed() ? d.identity.user : ""; break;
-        case kEmail: value = d.allowed() ? d.identity.email : ""; break;
-        case kName: value = d.allowed() ? d.identity.name : ""; break;
+        case kUser: value = d.allowed() ? d.identity->user : ""; break;
+        case kEmail: value = d.allowed() ? d.identity->email : ""; break;
+        case kName: value = d.allowed() ? d.identity->name : ""; break;
         case kGroups:
             if (d.allowed()) {
-                for (const auto& g : d.identity.groups) {
+                for (const auto& g : d.identity->groups) {
                     if (!value.empty()) value += ',';
                     value += g;
                 }

@@ -59,9 +59,9 @@ Task<StoreReply<bool>> end_session(Store& store, std::string_view store_key);
 
 // Applies the location's authgate_require to an authenticated identity (also used
 // again, without a store round trip, when an internal redirect changes the location).
-Decision authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now);
+Decision authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity who, Millis now);
 // The same into `d` (a default Decision).
-void authorize(const GateConfig& cfg, const RequestView& req, Identity who, Millis now,
+void authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity who, Millis now,
                Decision& d);
 // Whether `who` is one of the users, or in one of the groups, named (Apache's
 // "Require authgate-user a b" and "Require authgate-group a b").

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,9 @@ struct Identity {
     std::string name;
     std::vector<std::string> groups;
 };
+// An identity is immutable once admitted: a decision shares it with whatever holds it (the
+// memo of decoded sessions, the session cache, a users-file entry) instead of copying it.
+using SharedIdentity = std::shared_ptr<const Identity>;
 
 // The core's answer. allow: let the request through with identity; otherwise the
 // adapter sends status, headers, cookies and body as given.
@@ -50,8 +54,8 @@ struct Decision {
     Kind kind = Kind::respond;
     Error error = Error::ok; // becomes $authgate_status
     int status = 200;
-    Identity identity;    // allow only
-    std::string location; // redirects
+    SharedIdentity identity; // allow only (never null then)
+    std::string location;    // redirects
     std::vector<std::string> set_cookies;
     std::vector<Header> headers;
     std::string content_type;

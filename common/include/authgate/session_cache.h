@@ -32,6 +32,7 @@
 #include <utility>
 
 #include "authgate/ports.h"
+#include "authgate/request.h"
 #include "authgate/session.h"
 
 namespace authgate {
@@ -49,6 +50,7 @@ class SessionCache {
         std::string store_key; // s:<hash>, as announced
         SessionId id;
         Session session;
+        SharedIdentity identity; // session's identity fields, shared with decisions
         Millis inserted_ms = 0;
         Millis expires_ms = 0; // inserted + max_age (not served before inserted either)
     };

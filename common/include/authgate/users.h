@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "authgate/ports.h"
+#include "authgate/request.h"
 #include "authgate/result.h"
 #include "authgate/task.h"
 
@@ -24,6 +25,9 @@ struct User {
     std::string display_name;
     std::vector<std::string> groups;
     bool disabled = false;
+    // A users-file entry's identity (name, email, display name, groups), built once when
+    // the file is read; null for run-time users.
+    SharedIdentity identity;
 };
 
 class UserDb {
@@ -37,7 +41,13 @@ class UserDb {
     // a wrong name costs the same time as a wrong password.
 
   private:
-    std::unordered_map<std::string, User> users_;
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    std::unordered_map<std::string, User, NameHash, std::equal_to<>> users_;
 };
 
 // Run-time users (store records u:{name}) to and from their fields.
