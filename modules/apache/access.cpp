@@ -213,11 +213,11 @@ authz_status check_names(request_rec* r, const char*, const void* parsed) {
     if (r->user == nullptr) return AUTHZ_DENIED_NO_USER;
     const RequestState* st = find_request_state(r);
     // Only the gate's own identity: a user set by another AuthType holds no groups here.
-    if (st == nullptr || !st->decision || !st->decision->allowed() ||
-        st->decision->identity.user != r->user || parsed == nullptr) {
+    if (st == nullptr || !st->decision || !st->decision->allowed() || !st->decision->identity ||
+        st->decision->identity->user != r->user || parsed == nullptr) {
         return AUTHZ_DENIED;
     }
-    return holds_any(st->decision->identity, kind, *static_cast<const Names*>(parsed))
+    return holds_any(*st->decision->identity, kind, *static_cast<const Names*>(parsed))
                ? AUTHZ_GRANTED
                : AUTHZ_DENIED;
 }

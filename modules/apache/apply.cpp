@@ -72,7 +72,7 @@ void strip_client_identity(request_rec* r, const GateConfig& cfg) {
 }
 
 void apply_allow(request_rec* r, const GateConfig& cfg, const Decision& d) {
-    const Identity& id = d.identity;
+    const Identity& id = *d.identity;
     const auto& names = cfg.identity_headers;
     std::string groups = joined_groups(id);
     const std::array<std::pair<const std::string*, const std::string*>, 4> headers = {{

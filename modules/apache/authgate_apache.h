@@ -2,13 +2,16 @@
 // per-process runtime shared by the hooks.
 #pragma once
 
-#include <apr_strings.h>
+// httpd.h first: the other httpd headers rely on its types.
+#include <httpd.h>
+// clang-format off
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
-#include <httpd.h>
+#include <apr_strings.h>
+// clang-format on
 
 #include <array>
 #include <atomic>

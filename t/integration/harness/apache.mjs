@@ -80,7 +80,9 @@ export class Apache {
   }
 
   async start() {
-    this.proc = spawn(apacheBin, ['-f', this.conf, '-DFOREGROUND'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group: prefork's parent signals its whole group when it stops.
+    this.proc = spawn(apacheBin, ['-f', this.conf, '-DFOREGROUND'],
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     this.stderr = '';
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     this.exited = new Promise((resolve) => this.proc.once('exit', resolve));

@@ -19,8 +19,10 @@ import { testServer } from './env.mjs';
 // Under AUTHGATE_TEST_SERVER=apache the same server is Debian's apache2 (startApache below);
 // `apache` gives the Apache form of `http`/`locations` where they are not plain authgate_*
 // directives.
+// `nginxOnly`: the file's config has no Apache form; on Apache nothing starts (its tests
+// skip themselves with { skip: 'nginx config' }).
 export function gatedServer(options = {}) {
-  if (testServer === 'apache') return gatedApache(options);
+  if (testServer === 'apache') return options.nginxOnly ? {} : gatedApache(options);
   const { http = '', locations = () => '', workers = 2, setup = () => {},
     prepare = async () => {}, started = async () => {}, redisArgs = [],
     publicOrigin = (port) => `http://127.0.0.1:${port}` } = options;
