@@ -291,7 +291,8 @@ void register_hooks(apr_pool_t* p) noexcept {
     ap_hook_check_access(access_checker, nullptr, nullptr, APR_HOOK_FIRST,
                          AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_authn(check_authn, nullptr, nullptr, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
-    ap_hook_handler(endpoint_handler, nullptr, nullptr, APR_HOOK_FIRST);
+    // Before mod_proxy (also FIRST): an endpoint section may inherit a ProxyPass.
+    ap_hook_handler(endpoint_handler, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
     register_authz_providers(p);
 }
 

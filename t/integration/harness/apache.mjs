@@ -14,7 +14,7 @@ const modules = [
 ];
 
 // The fixed head of every test config; `body` holds the servers.
-export function apacheConfigText(prefix, body, { mpm = 'event', processes = 1, threads = 25 } = {}) {
+export function apacheConfigText(prefix, body, { mpm = 'event', processes = 1, threads = 64 } = {}) {
   const asRoot = process.getuid && process.getuid() === 0;
   const loads = modules.map((m) => {
     const name = m.replace('%MPM%', mpm);
@@ -35,6 +35,10 @@ ErrorLog ${prefix}/error.log
 LogLevel info
 DocumentRoot "${prefix}/htdocs"
 TypesConfig /dev/null
+# Clients reuse connections as they like (nginx closes one after 1000 requests, Apache's
+# default is 100: a reused socket closed meanwhile is a "socket hang up" for the client).
+MaxKeepAliveRequests 0
+KeepAliveTimeout 60
 ${mpmConf}
 ${body}
 `;
@@ -116,6 +120,12 @@ export class Apache {
       if (Date.now() > deadline) throw new Error(`no new children after a graceful restart\n${this.log()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  // What `nginx -s reload` is to the nginx harness: a graceful restart (the embedded
+  // store's socache is recreated by it, as Apache recreates every shared cache).
+  async reload() {
+    return this.gracefulRestart();
   }
 
   async stop() {

@@ -19,7 +19,7 @@ function apacheNames() {
 // else (blocks, other directives): such a test needs an explicit apache option.
 export function apacheDirectives(text) {
   const out = [];
-  for (const raw of text.split(';')) {
+  for (const raw of text.replace(/#[^\n]*/g, '').split(';')) {
     const statement = raw.trim();
     if (statement === '') continue;
     // Quoted arguments stay quoted: Apache reads "a b" as one argument too.
@@ -29,4 +29,30 @@ export function apacheDirectives(text) {
     out.push([apache, ...args].join(' '));
   }
   return out.join('\n');
+}
+
+// nginx `location PATH { ... }` blocks whose statements are authgate_* directives, a plain
+// proxy_pass to the echo backend, and add_header lines the Apache harness sets anyway, as
+// <Location> sections (each starts with AuthGate Off: nginx locations do not inherit from
+// "location /" as Apache sections do); null for anything else.
+export function apacheLocations(text, backend) {
+  const out = [];
+  const blocks = text.replace(/#[^\n]*/g, '').matchAll(/location\s+(\S+)\s*\{([^{}]*)\}/g);
+  let consumed = text.replace(/#[^\n]*/g, '');
+  for (const [whole, where, body] of blocks) {
+    consumed = consumed.replace(whole, '');
+    if (!where.startsWith('/')) return null;
+    const lines = ['AuthGate Off'];
+    for (const raw of body.split(';')) {
+      const statement = raw.trim();
+      if (statement === '') continue;
+      if (statement === `proxy_pass http://127.0.0.1:${backend}`) continue;
+      if (/^add_header X-(Status|Worker) \$(authgate_status|pid) always$/.test(statement)) continue;
+      const translated = apacheDirectives(`${statement};`);
+      if (translated === null) return null;
+      lines.push(translated);
+    }
+    out.push(`    <Location ${where}>\n${lines.map((l) => `        ${l}`).join('\n')}\n    </Location>`);
+  }
+  return consumed.trim() === '' ? out.join('\n') : null;
 }

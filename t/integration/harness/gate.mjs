@@ -5,7 +5,7 @@ import { Nginx, echoServer, makePrefix, removePrefix } from './nginx.mjs';
 import { freePorts } from './ports.mjs';
 import { Redis, testStore } from './redis.mjs';
 import { Apache, startEcho } from './apache.mjs';
-import { apacheDirectives } from './apache_conf.mjs';
+import { apacheDirectives, apacheLocations } from './apache_conf.mjs';
 import { testServer } from './env.mjs';
 
 // `locations(backend)` returns extra location blocks; `http` extra http-level directives
@@ -91,11 +91,14 @@ function gatedApache({ http = '', locations = () => '', setup = () => {}, prepar
     setup(prefix);
     const ctx = { port, base: `http://127.0.0.1:${port}`, prefix };
     let global;
+    let sections = '';
     if (apache) {
       global = typeof apache.http === 'function' ? apache.http(ctx) : (apache.http ?? '');
+      sections = apache.locations ? apache.locations(backend) : '';
     } else {
       global = apacheDirectives(typeof http === 'function' ? http(ctx) : http);
-      if (global === null || locations(backend).trim() !== '') {
+      sections = apacheLocations(locations(backend), backend);
+      if (global === null || sections === null) {
         throw new Error('nginx-only config: give gatedServer an apache option or skip this test on Apache');
       }
     }
@@ -126,7 +129,7 @@ ${global}
         SetHandler authgate-endpoint
         ProxyPass !
     </Location>
-${apache?.locations ? apache.locations(backend) : ''}
+${sections}
 </VirtualHost>
 ${apache?.servers ? apache.servers(ctx) : ''}
 `;
