@@ -42,7 +42,7 @@ export function apacheLocations(text, backend) {
   for (const [whole, where, body] of blocks) {
     consumed = consumed.replace(whole, '');
     if (!where.startsWith('/')) return null;
-    const lines = ['AuthGate Off'];
+    const lines = /(^|;)\s*authgate\s+(on|off)\s*(;|$)/.test(body) ? [] : ['AuthGate Off'];
     for (const raw of body.split(';')) {
       const statement = raw.trim();
       if (statement === '') continue;
