@@ -4,9 +4,11 @@
 //   authgatectl directives        print the directive reference (Markdown)
 //   authgatectl user-disable|user-enable|user-delete|end-sessions NAME REDIS...
 //                                 run-time users in Redis (REDIS: the authgate_redis
-//                                 arguments, e.g. 127.0.0.1:6379 prefix=authgate:);
+//                                 arguments, e.g. 127.0.0.1:6379 prefix=authgate:, or
+//                                 sentinel:NAME sentinels=HOST:PORT,HOST:PORT ...);
 //                                 disable, delete and end-sessions end every session of
 //                                 the user at once, announced to the gates' caches
+#include <csignal>
 #include <cstdio>
 #include <initializer_list>
 #include <iostream>
@@ -20,6 +22,7 @@
 #include "authgate/config.h"
 #include "authgate/crypto.h"
 #include "authgate/gate.h"
+#include "authgate/run_inline.h"
 #include "authgate/store_keys.h"
 #include "authgate/users.h"
 #include "sync_redis_store.h"
@@ -29,7 +32,8 @@ namespace {
 int usage() {
     std::cerr << "usage: authgatectl hash-password | gen-key [ID] | directives\n"
                  "       authgatectl user-disable|user-enable|user-delete|end-sessions NAME "
-                 "REDIS_ADDRESS [db=N user=U password_file=F prefix=P]\n";
+                 "REDIS_ADDRESS [db=N user=U password_file=F prefix=P]\n"
+                 "       (REDIS_ADDRESS sentinel:NAME takes sentinels=HOST:PORT[,HOST:PORT...])\n";
     return 2;
 }
 
@@ -131,16 +135,10 @@ int directives_cmd() {
     return 0;
 }
 
-// Runs a store Task that completes inline (the blocking store never suspends).
-template <class T> T run_inline(authgate::Task<T> task) {
-    task.start();
-    return task.result();
-}
-
 int user_cmd(const std::string& cmd, const std::string& name, int argc, char** argv) {
     using namespace authgate;
     std::vector<std::string_view> args(argv, argv + argc);
-    auto settings = config::parse_redis(args);
+    auto settings = tools::redis_arguments(args);
     if (!settings) {
         std::cerr << "authgatectl: redis: " << settings.error() << "\n";
         return 2;
@@ -197,6 +195,7 @@ int user_cmd(const std::string& cmd, const std::string& name, int argc, char** a
 } // namespace
 
 int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN); // a Redis that goes away mid-command is an error, not death
     if (argc < 2) return usage();
     std::string cmd = argv[1];
     if (cmd == "hash-password" && argc == 2) return hash_password_cmd();

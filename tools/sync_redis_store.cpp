@@ -1,97 +1,92 @@
 #include "sync_redis_store.h"
 
-#include <hiredis/hiredis.h>
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "authgate/store_plan.h"
 
 namespace authgate::tools {
 
 namespace {
 
-Result<std::string> read_password(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) return fail("cannot read password_file \"" + path + "\"");
-    std::string line;
-    std::getline(in, line);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (line.empty()) return fail("password_file \"" + path + "\" is empty");
-    return line;
-}
-
-redis::Reply::Type type_of(int hiredis_type) {
-    using T = redis::Reply::Type;
-    switch (hiredis_type) {
-    case REDIS_REPLY_STRING: return T::string;
-    case REDIS_REPLY_STATUS: return T::status;
-    case REDIS_REPLY_ERROR: return T::error;
-    case REDIS_REPLY_INTEGER: return T::integer;
-    case REDIS_REPLY_ARRAY: return T::array;
-    default: return T::nil;
+// getaddrinfo, as nginx's resolver does at configuration time: the first address, numeric.
+Result<std::string> resolve(const std::string& host, int port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    std::string service = std::to_string(port);
+    int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
+    if (rc != 0 || found == nullptr) {
+        return fail("cannot resolve \"" + host + ":" + service + "\": " + gai_strerror(rc));
     }
+    char text[NI_MAXHOST];
+    rc = getnameinfo(found->ai_addr, found->ai_addrlen, text, sizeof text, nullptr, 0,
+                     NI_NUMERICHOST);
+    freeaddrinfo(found);
+    if (rc != 0) return fail("cannot resolve \"" + host + ":" + service + "\"");
+    return std::string(text);
 }
 
-void copy_reply(const redisReply* r, redis::Reply& out) {
-    out.type = type_of(r->type);
-    out.integer = r->integer;
-    if (r->str != nullptr) out.str.assign(r->str, r->len);
-    if (r->type != REDIS_REPLY_ARRAY) return;
-    out.elements.resize(r->elements);
-    for (size_t i = 0; i < r->elements; ++i) {
-        if (r->element[i] != nullptr) copy_reply(r->element[i], out.elements[i]);
+Result<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail("cannot read \"" + path + "\"");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// "a:1,b:2" into the words of authgate_redis_sentinels.
+std::vector<std::string_view> split_commas(std::string_view list) {
+    std::vector<std::string_view> out;
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        out.push_back(list.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
     }
-}
-
-bool refused(const std::optional<redis::Reply>& r) {
-    return !r || r->is(redis::Reply::Type::error);
+    return out;
 }
 
 } // namespace
 
-SyncRedisStore::~SyncRedisStore() { redisFree(c_); }
+Result<config::Settings> redis_arguments(std::span<const std::string_view> args) {
+    std::vector<std::string_view> redis_args;
+    std::vector<std::string_view> sentinels;
+    for (std::string_view a : args) {
+        if (a.starts_with("sentinels=")) {
+            sentinels = split_commas(a.substr(10));
+        } else {
+            redis_args.push_back(a);
+        }
+    }
+    config::Settings settings;
+    if (redis_args.empty()) return fail("no address");
+    if (auto r = config::find_directive("authgate_redis")->apply(settings, redis_args); !r) {
+        return fail(r.error());
+    }
+    if (!settings.redis->master_name.empty() && sentinels.empty()) {
+        return fail("sentinel:" + settings.redis->master_name + " needs sentinels=HOST:PORT[,...]");
+    }
+    if (!sentinels.empty()) {
+        auto s = config::find_directive("authgate_redis_sentinels")->apply(settings, sentinels);
+        if (!s) return fail("sentinels: " + s.error());
+    }
+    return settings;
+}
 
-Result<std::unique_ptr<SyncRedisStore>> SyncRedisStore::connect(const config::RedisSettings& s) {
-    if (!s.master_name.empty()) return fail("sentinel addresses are not supported here");
-    timeval tv{static_cast<time_t>(s.connect_timeout / 1000),
-               static_cast<suseconds_t>((s.connect_timeout % 1000) * 1000)};
-    redisContext* c = s.unix_path.empty() ? redisConnectWithTimeout(s.host.c_str(), s.port, tv)
-                                          : redisConnectUnixWithTimeout(s.unix_path.c_str(), tv);
-    if (c == nullptr) return fail("cannot connect to redis");
-    std::unique_ptr<SyncRedisStore> store(new SyncRedisStore(c, s.prefix));
-    if (c->err != 0) return fail(std::string("cannot connect to redis: ") + c->errstr);
-    timeval ctv{static_cast<time_t>(s.command_timeout / 1000 + 1), 0};
-    redisSetTimeout(c, ctv);
-    if (!s.password_file.empty()) {
-        auto pw = read_password(s.password_file);
-        if (!pw) return fail(pw.error());
-        std::vector<std::string> auth = {"AUTH"};
-        if (!s.user.empty()) auth.push_back(s.user);
-        auth.push_back(*pw);
-        auto r = store->command(auth);
-        if (refused(r)) return fail("redis refused AUTH: " + (r ? r->str : std::string()));
-    }
-    if (s.db != 0) {
-        auto r = store->command({"SELECT", std::to_string(s.db)});
-        if (refused(r)) return fail("redis refused SELECT: " + (r ? r->str : std::string()));
-    }
+Result<std::unique_ptr<SyncRedisStore>> SyncRedisStore::connect(const config::Settings& settings) {
+    auto plan = config::plan_store(settings, resolve, read_file);
+    if (!plan) return fail(plan.error());
+    std::unique_ptr<SyncRedisStore> store(new SyncRedisStore(std::move(plan->redis)));
+    auto pong = store->redis_.command(std::vector<std::string>{"PING"});
+    if (!pong) return fail("cannot connect to redis: " + store->redis_.health().last_error);
+    if (pong->is(redis::Reply::Type::error)) return fail("redis refused PING: " + pong->str);
     return store;
-}
-
-std::optional<redis::Reply> SyncRedisStore::command(const std::vector<std::string>& argv) {
-    Task<std::optional<redis::Reply>> task = call(redis::format_command(argv));
-    task.start();
-    return task.result();
-}
-
-// Blocking: the Task completes inline.
-Task<std::optional<redis::Reply>> SyncRedisStore::call(std::string command) {
-    std::optional<redis::Reply> out;
-    if (redisAppendFormattedCommand(c_, command.data(), command.size()) != REDIS_OK) co_return out;
-    void* raw = nullptr;
-    if (redisGetReply(c_, &raw) != REDIS_OK || raw == nullptr) co_return out;
-    std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw),
-                                                       freeReplyObject);
-    copy_reply(reply.get(), out.emplace());
-    co_return out;
 }
 
 } // namespace authgate::tools

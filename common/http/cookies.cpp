@@ -30,7 +30,7 @@ template <class F> void for_each_pair(std::string_view header, F&& fn) {
 
 } // namespace
 
-std::vector<std::string_view> cookie_values(const std::vector<std::string_view>& headers,
+std::vector<std::string_view> cookie_values(std::span<const std::string_view> headers,
                                             std::string_view name) {
     std::vector<std::string_view> out;
     for (auto header : headers) {
@@ -45,7 +45,7 @@ std::vector<std::string_view> cookie_values(const std::vector<std::string_view>&
     return out;
 }
 
-std::size_t cookie_values(const std::vector<std::string_view>& headers, std::string_view name,
+std::size_t cookie_values(std::span<const std::string_view> headers, std::string_view name,
                           std::span<std::string_view> out) {
     std::size_t n = 0;
     for (auto header : headers) {

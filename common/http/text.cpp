@@ -1,5 +1,8 @@
 #include "authgate/http.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace authgate::http {
 
 namespace {
@@ -133,6 +136,42 @@ std::string json_escape(std::string_view in) {
         }
     }
     return out;
+}
+
+namespace {
+
+constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+
+// Whether any byte of w is below 0x20 or is 0x7f (bytes >= 0x80 are UTF-8 and pass).
+bool has_control_byte(std::uint64_t w) noexcept {
+    std::uint64_t low = w & ~kHighs; // high bits cleared: no borrows across
+    std::uint64_t below = ((low + kOnes * (0x80 - 0x20)) ^ kHighs) & kHighs & ~w; // < 0x20
+    std::uint64_t del = w ^ (kOnes * 0x7f);
+    std::uint64_t is_del = (del - kOnes) & ~del & kHighs; // a zero byte where w had 0x7f
+    return (below | is_del) != 0;
+}
+
+char header_safe(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f ? ' ' : c;
+}
+
+} // namespace
+
+std::size_t copy_header_safe(char* out, std::string_view v) noexcept {
+    std::size_t i = 0;
+    for (; i + 8 <= v.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, v.data() + i, 8);
+        if (!has_control_byte(w)) {
+            std::memcpy(out + i, &w, 8);
+            continue;
+        }
+        for (std::size_t j = i; j < i + 8; ++j) out[j] = header_safe(v[j]);
+    }
+    for (; i < v.size(); ++i) out[i] = header_safe(v[i]);
+    return v.size();
 }
 
 bool is_api_client(std::string_view accept, std::string_view x_requested_with) {

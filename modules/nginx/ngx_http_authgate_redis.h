@@ -62,7 +62,6 @@ inline constexpr Millis kRedisMaxBackoff = 500; // a returning Redis is used aga
 int redis_send_argv(redisAsyncContext* ac, redisCallbackFn* fn, void* priv,
                     const std::vector<std::string>& argv);
 void redis_on_reply(redisAsyncContext* ac, void* reply, void* priv) noexcept;
-void redis_copy_reply(const redisReply* reply, redis::Reply& out);
 // A random hex id (16 digits and a NUL) for a server's beat channel.
 bool redis_beat_id(char (&id)[17]);
 

@@ -3,37 +3,9 @@
 // command's timer fires (then the connection is dropped: replies are ordered).
 #include "ngx_http_authgate_redis.h"
 
+#include "hiredis_reply.h"
+
 namespace authgate::ngx {
-
-namespace {
-
-redis::Reply::Type type_of(int hiredis_type) {
-    using T = redis::Reply::Type;
-    switch (hiredis_type) {
-    case REDIS_REPLY_STRING: return T::string;
-    case REDIS_REPLY_STATUS: return T::status;
-    case REDIS_REPLY_ERROR: return T::error;
-    case REDIS_REPLY_INTEGER: return T::integer;
-    case REDIS_REPLY_ARRAY: return T::array;
-    default: return T::nil;
-    }
-}
-
-void copy_reply(const redisReply* reply, redis::Reply& out, int depth) {
-    out.type = type_of(reply->type);
-    out.integer = reply->integer;
-    if (reply->str != nullptr) out.str.assign(reply->str, reply->len);
-    if (reply->type != REDIS_REPLY_ARRAY || depth > 8) return;
-    out.elements.resize(reply->elements);
-    for (size_t i = 0; i < reply->elements; ++i) {
-        if (reply->element[i] != nullptr) copy_reply(reply->element[i], out.elements[i], depth + 1);
-    }
-}
-
-} // namespace
-
-// hiredis has parsed the reply already: only its shape is copied into the core's type.
-void redis_copy_reply(const redisReply* reply, redis::Reply& out) { copy_reply(reply, out, 0); }
 
 namespace {
 
@@ -52,15 +24,15 @@ void on_command_timeout(ngx_event_t* ev) noexcept {
 void redis_on_reply(redisAsyncContext* ac, void* reply, void* priv) noexcept {
     auto* cmd = static_cast<RedisCommand*>(priv);
     auto* r = static_cast<redisReply*>(reply);
-    if (r != nullptr && r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
-        std::string_view(r->str, 8) == "READONLY") {
+    if (r != nullptr && hiredis::is_readonly_error(*r)) {
         cmd->client->demoted(ac); // a failed-over master: find the new one
     }
     if (cmd->timer.timer_set) ngx_del_timer(&cmd->timer);
     RedisRequestStore* owner = cmd->owner;
     if (owner != nullptr) {
         try {
-            if (r != nullptr) redis_copy_reply(r, cmd->result->emplace());
+            // hiredis has parsed the reply already: only its shape is copied.
+            if (r != nullptr) hiredis::copy_reply(*r, cmd->result->emplace());
         } catch (...) { // out of memory copying the reply: the flow sees "unavailable"
             cmd->result->reset();
         }

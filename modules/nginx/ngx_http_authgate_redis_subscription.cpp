@@ -17,6 +17,8 @@
 // until the beat they caused comes back, one interval later.
 #include "ngx_http_authgate_redis.h"
 
+#include "hiredis_reply.h"
+
 #include <openssl/rand.h>
 #include <sys/mman.h>
 
@@ -150,7 +152,7 @@ void RedisClient::on_subscription(redisAsyncContext* ac, void* reply, void*) {
     RedisClient* self = link->owner;
     if (r == nullptr || link->ac != ac || self->cache_ == nullptr) return;
     redis::Reply copy;
-    redis_copy_reply(r, copy);
+    hiredis::copy_reply(*r, copy);
     redis::Message m = redis::decode_message(copy);
     if (m.kind == redis::Message::Kind::message) {
         if (m.channel == self->channel_) {

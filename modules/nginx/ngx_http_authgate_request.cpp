@@ -101,20 +101,8 @@ bool push_request_header(ngx_http_request_t* r, const HeaderKey& key, std::size_
     return true;
 }
 
-// Identity values go into a header: control characters become spaces. A table lookup
-// per byte (hot path: every allowed request copies its identity).
-constexpr std::array<u_char, 256> kHeaderSafe = [] {
-    std::array<u_char, 256> t{};
-    for (std::size_t c = 0; c < t.size(); ++c) {
-        t[c] = (c < 0x20 || c == 0x7f) ? ' ' : static_cast<u_char>(c);
-    }
-    return t;
-}();
-
 std::size_t copy_header_safe(u_char* out, std::string_view v) {
-    const auto* in = reinterpret_cast<const u_char*>(v.data());
-    for (std::size_t i = 0; i < v.size(); ++i) out[i] = kHeaderSafe[in[i]];
-    return v.size();
+    return http::copy_header_safe(reinterpret_cast<char*>(out), v);
 }
 
 bool push_identity(ngx_http_request_t* r, const HeaderKey& key, std::string_view value) {

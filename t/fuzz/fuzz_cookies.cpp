@@ -12,7 +12,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     for (auto h : headers) {
         auto stripped = authgate::http::strip_cookies(h, {"authgate_session", "authgate_csrf"});
-        if (stripped && !authgate::http::cookie_values({*stripped}, "authgate_session").empty()) {
+        if (stripped && !authgate::http::cookie_values(std::vector<std::string_view>{*stripped},
+                                                       "authgate_session")
+                             .empty()) {
             __builtin_trap(); // a stripped header never still carries the session cookie
         }
     }

@@ -7,14 +7,17 @@ using namespace authgate::http;
 
 namespace {
 
+using Headers = std::vector<std::string_view>;
+
 void finds_cookie_among_others(void**) {
-    auto v = cookie_values({"theme=dark; authgate_session=abc; lang=en"}, "authgate_session");
+    auto v =
+        cookie_values(Headers{"theme=dark; authgate_session=abc; lang=en"}, "authgate_session");
     assert_int_equal(v.size(), 1);
     assert_true(v[0] == "abc");
 }
 
 void finds_cookie_across_headers_in_order(void**) {
-    auto v = cookie_values({"a=1", "authgate_session=first", "x=y; authgate_session=second"},
+    auto v = cookie_values(Headers{"a=1", "authgate_session=first", "x=y; authgate_session=second"},
                            "authgate_session");
     assert_int_equal(v.size(), 2);
     assert_true(v[0] == "first");
@@ -34,21 +37,23 @@ void malformed_cookie_headers_are_survivable(void**) {
                                  "a==b",
                                  std::string(10000, ';')};
     for (const auto& c : cases) {
-        auto v = cookie_values({c}, "authgate_session");
+        auto v = cookie_values(Headers{c}, "authgate_session");
         assert_int_equal(v.size(), 0);
     }
-    auto v = cookie_values({"a==b"}, "a");
+    auto v = cookie_values(Headers{"a==b"}, "a");
     assert_int_equal(v.size(), 1);
     assert_true(v[0] == "=b");
 }
 
 void prefix_of_name_does_not_match(void**) {
     assert_int_equal(
-        cookie_values({"authgate_session_x=1; xauthgate_session=2"}, "authgate_session").size(), 0);
+        cookie_values(Headers{"authgate_session_x=1; xauthgate_session=2"}, "authgate_session")
+            .size(),
+        0);
 }
 
 void quoted_values_are_unquoted(void**) {
-    auto v = cookie_values({"s=\"abc\""}, "s");
+    auto v = cookie_values(Headers{"s=\"abc\""}, "s");
     assert_true(v.at(0) == "abc");
 }
 
@@ -104,6 +109,29 @@ void api_client_detection(void**) {
     assert_false(is_api_client("text/html, application/json", ""));
 }
 
+// Every byte value at every position of a 8-byte word and of the tail: exactly the bytes
+// below 0x20 and DEL become spaces, everything else (UTF-8 included) is copied.
+void header_safe_copy_replaces_only_control_bytes(void**) {
+    for (int b = 0; b < 256; ++b) {
+        char expect = b < 0x20 || b == 0x7f ? ' ' : static_cast<char>(b);
+        for (std::size_t len : {1u, 7u, 8u, 9u, 16u, 19u}) {
+            for (std::size_t pos = 0; pos < len; ++pos) {
+                std::string in(len, 'a');
+                in[pos] = static_cast<char>(b);
+                std::string out(len, '?');
+                assert_int_equal(copy_header_safe(out.data(), in), len);
+                std::string want(len, 'a');
+                want[pos] = expect;
+                assert_true(out == want);
+            }
+        }
+    }
+    std::string crlf = "alice\r\nX-Authgate-User: admin\x01\x7f\xc3\xa9";
+    std::string out(crlf.size(), '?');
+    copy_header_safe(out.data(), crlf);
+    assert_string_equal(out.c_str(), "alice  X-Authgate-User: admin  \xc3\xa9");
+}
+
 } // namespace
 
 int main() {
@@ -118,6 +146,7 @@ int main() {
         cmocka_unit_test(form_decoding),
         cmocka_unit_test(escaping),
         cmocka_unit_test(api_client_detection),
+        cmocka_unit_test(header_safe_copy_replaces_only_control_bytes),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

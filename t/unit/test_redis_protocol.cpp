@@ -3,18 +3,10 @@
 // plain blocking socket, and session writes are announced on the channel (seen by a
 // subscriber). Also the reply parser's limits on hostile input. The real-server cases skip,
 // saying so, only when redis-server is not installed.
+#include "support/redis_server.h"
 #include "support/support.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
+#include <memory>
 
 #include "authgate/redis.h"
 
@@ -27,86 +19,10 @@ namespace {
 
 constexpr Millis kNow = 1'700'000'000'000;
 
-// A blocking socket to 127.0.0.1:port speaking through the core's encoder and parser.
-class SocketConnection final : public redis::Connection {
-  public:
-    explicit SocketConnection(int port) {
-        fd_ = socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<uint16_t>(port));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-            ::close(fd_);
-            fd_ = -1;
-            return;
-        }
-        timeval tv{2, 0};
-        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    }
-    ~SocketConnection() override {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    bool connected() const { return fd_ >= 0; }
-    int not_announced_count = 0;
-
-    Task<std::optional<Reply>> call(std::string command) override {
-        co_return send(command) ? read() : std::nullopt;
-    }
-    void not_announced() noexcept override { ++not_announced_count; }
-
-    std::optional<Reply> raw(std::vector<std::string> argv) {
-        return send(redis::format_command(argv)) ? read() : std::nullopt;
-    }
-    bool send(std::string_view bytes) {
-        while (!bytes.empty()) {
-            ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-            if (n <= 0) return false;
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
-    }
-    std::optional<Reply> read() {
-        for (;;) {
-            Reply r;
-            std::size_t used = 0;
-            Parse p = redis::parse_reply(buf_, r, used);
-            if (p == Parse::done) {
-                buf_.erase(0, used);
-                return r;
-            }
-            if (p == Parse::error) return std::nullopt;
-            char chunk[4096];
-            ssize_t n = ::read(fd_, chunk, sizeof chunk);
-            if (n <= 0) return std::nullopt;
-            buf_.append(chunk, static_cast<std::size_t>(n));
-        }
-    }
-
-  private:
-    int fd_ = -1;
-    std::string buf_;
-};
-
-bool have_redis_server() { return std::system("command -v redis-server >/dev/null 2>&1") == 0; }
-
-int free_port() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 // redis-server on a free loopback port in a temporary directory, for the whole group.
 struct Server {
-    pid_t pid = -1;
+    std::unique_ptr<RedisServer> process;
     int port = 0;
-    std::string dir;
 };
 Server g_server;
 
@@ -115,41 +31,20 @@ int start_server(void**) {
         print_message("redis-server is not installed: the real-server cases are skipped\n");
         return 0;
     }
-    char tmpl[] = "/tmp/authgate-redis-unit-XXXXXX";
-    g_server.dir = mkdtemp(tmpl);
-    g_server.port = free_port();
-    std::string port = std::to_string(g_server.port);
-    std::string log = g_server.dir + "/redis.log";
-    g_server.pid = fork();
-    if (g_server.pid == 0) {
-        execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", g_server.dir.c_str(), "--daemonize",
-               "no", "--logfile", log.c_str(), static_cast<char*>(nullptr));
-        _exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {
-        SocketConnection c(g_server.port);
-        if (c.connected()) {
-            auto pong = c.raw({"PING"});
-            if (pong && pong->str == "PONG") return 0;
-        }
-        usleep(25'000);
-    }
-    return -1;
+    g_server.process = std::make_unique<RedisServer>();
+    if (!g_server.process->start()) return -1;
+    g_server.port = g_server.process->port();
+    return 0;
 }
 
 int stop_server(void**) {
-    if (g_server.pid > 0) {
-        kill(g_server.pid, SIGTERM);
-        waitpid(g_server.pid, nullptr, 0);
-    }
-    if (!g_server.dir.empty()) std::filesystem::remove_all(g_server.dir);
+    g_server.process.reset();
     return 0;
 }
 
 #define NEED_SERVER()                                                                              \
     do {                                                                                           \
-        if (g_server.pid <= 0) skip();                                                             \
+        if (!g_server.process) skip();                                                             \
     } while (0)
 
 // ---- against the real server ---------------------------------------------------------

@@ -13,11 +13,11 @@ namespace authgate::http {
 
 // Every value of cookie `name` across the Cookie headers, in order. Malformed pairs are
 // skipped; values are returned as sent (optionally double-quoted values are unquoted).
-std::vector<std::string_view> cookie_values(const std::vector<std::string_view>& headers,
+std::vector<std::string_view> cookie_values(std::span<const std::string_view> headers,
                                             std::string_view name);
 
 // The same into `out`, without allocating: the first out.size() values; returns how many.
-std::size_t cookie_values(const std::vector<std::string_view>& headers, std::string_view name,
+std::size_t cookie_values(std::span<const std::string_view> headers, std::string_view name,
                           std::span<std::string_view> out);
 // The Cookie header with every cookie named in `drop` removed; nullopt when unchanged.
 std::optional<std::string> strip_cookies(std::string_view header,
@@ -54,6 +54,11 @@ std::optional<std::string_view> param(const Params& p, std::string_view name);
 
 std::string html_escape(std::string_view in);
 std::string json_escape(std::string_view in); // without the surrounding quotes
+// An identity value as a request header carries it: control characters (and DEL) become
+// spaces, so a value can never end the header or start another. Writes v.size() bytes to
+// `out` and returns that count. Every allowed request copies its identity this way: it
+// checks eight bytes at a time and copies the clean ones whole.
+std::size_t copy_header_safe(char* out, std::string_view v) noexcept;
 
 // A return target is accepted only as a local absolute path ("/..."): no scheme, host,
 // backslash, control character or their percent-encoded forms, at any decoding depth.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "authgate/error.h"
+#include "authgate/inline_vector.h"
 
 namespace authgate {
 
@@ -17,7 +18,7 @@ struct RequestView {
     std::string_view uri;    // as sent: path + "?" + query
     std::string_view path;   // decoded, normalised path (no query)
     std::string_view query;  // raw query string without "?"
-    std::vector<std::string_view> cookie_headers;
+    InlineVector<std::string_view, 4> cookie_headers;
     std::string_view accept;
     std::string_view x_requested_with;
     std::string_view content_type;
