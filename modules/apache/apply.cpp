@@ -10,13 +10,10 @@ namespace authgate::apache {
 
 namespace {
 
-// Identity values go into a header: control characters become spaces.
+// Identity values go into a header: control characters become spaces (the core's rule).
 std::string header_safe(std::string_view v) {
-    std::string out(v);
-    for (char& c : out) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) c = ' ';
-    }
+    std::string out(v.size(), ' ');
+    http::copy_header_safe(out.data(), v);
     return out;
 }
 

@@ -25,11 +25,19 @@
 #include "authgate/config.h"
 #include "authgate/gate.h"
 #include "authgate/runtime.h"
+#include "authgate/store_plan.h"
 
 extern "C" {
 extern module AP_MODULE_DECLARE_DATA authgate_module;
 }
 APLOG_USE_MODULE(authgate);
+
+namespace authgate::httpd {
+class SocacheKv;
+}
+namespace authgate::hiredis {
+class BlockingRedis;
+}
 
 namespace authgate::apache {
 
@@ -59,6 +67,8 @@ struct Generation {
     bool used = false; // some section has the gate on, an endpoint or a key file
     ResourceCache cache;
     std::map<std::pair<const DirConf*, const DirConf*>, std::unique_ptr<DirConf>> merges;
+    std::optional<config::StorePlan> plan; // from check_config, when the gate is used
+    httpd::SocacheKv* socache = nullptr;   // the embedded store's cache (lives in pconf)
 };
 
 Generation* generation();
@@ -70,13 +80,21 @@ DirConf* dir_conf(request_rec* r);
 
 // Per-process state, created in child_init.
 struct Runtime {
+    Runtime();
+    ~Runtime();
     SystemClock clock;
     OpensslRandom random;
     InlineOffloader offload;
     std::unique_ptr<authgate::Runtime> core;
-    std::unique_ptr<Store> store;
+    std::unique_ptr<hiredis::BlockingRedis> redis; // AuthGateRedis; outlives store
+    std::unique_ptr<Store> store;                  // over the socache, or Redis
 };
 Runtime* runtime();
+
+// The store's setup in the hooks (store_setup.cpp); false: logged, the hook fails.
+bool store_pre_config(apr_pool_t* pconf);
+bool store_post_config(apr_pool_t* pconf, apr_pool_t* ptemp, server_rec* s);
+bool store_child_init(apr_pool_t* pchild, server_rec* s, Runtime& rt);
 
 // Hooks (access.cpp, endpoint.cpp).
 int access_checker(request_rec* r);

@@ -15,7 +15,6 @@
 
 #include "authgate/store_plan.h"
 #include "curl_client.h"
-#include "interim_process_store.h"
 
 namespace authgate::apache {
 
@@ -224,6 +223,7 @@ int check_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*, server_rec* s) noe
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "authgate: %s", plan.error().c_str());
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        generation()->plan = std::move(*plan);
         for (server_rec* sv = s; sv != nullptr; sv = sv->next) {
             DirConf* defaults = server_defaults(sv);
             if (sv != s) defaults = static_cast<DirConf*>(merge_dir_config(pconf, main, defaults));
@@ -241,6 +241,7 @@ int check_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*, server_rec* s) noe
 }
 
 int pre_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*) noexcept {
+    if (!store_pre_config(pconf)) return HTTP_INTERNAL_SERVER_ERROR;
     auto* gen = new (std::nothrow) Generation();
     if (gen == nullptr) return HTTP_INTERNAL_SERVER_ERROR;
     g_generation = gen;
@@ -255,6 +256,16 @@ int pre_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*) noexcept {
     return OK;
 }
 
+// The embedded store's cache, on every pass (apache2 -t does not get here).
+int post_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) noexcept {
+    try {
+        return store_post_config(pconf, ptemp, s) ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    } catch (const std::exception& e) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "authgate: %s", e.what());
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
 // ---- per-process runtime ----------------------------------------------------------
 
 void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
@@ -266,7 +277,11 @@ void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
         }
         auto rt = std::make_unique<Runtime>();
         rt->core = std::make_unique<authgate::Runtime>(authgate::Runtime::Options{});
-        rt->store = std::make_unique<InterimProcessStore>(rt->clock);
+        if (!store_child_init(pchild, s, *rt)) {
+            // No runtime: gated requests answer 500 (fail closed), the error is logged.
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "authgate: the store is not available");
+            return;
+        }
         g_runtime = rt.release();
         apr_pool_cleanup_register(
             pchild, g_runtime,
@@ -285,6 +300,7 @@ void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
 void register_hooks(apr_pool_t* p) noexcept {
     ap_hook_pre_config(pre_config, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_check_config(check_config, nullptr, nullptr, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, nullptr, nullptr, APR_HOOK_MIDDLE);
     // PER_CONF: a subrequest or redirect with its parent's configuration inherits the
     // parent's decision (and r->user) instead of re-running the hooks.

@@ -8,7 +8,9 @@ import { Apache, apacheTest, startEcho } from './harness/apache.mjs';
 import { testServer } from './harness/env.mjs';
 import { makePrefix, removePrefix } from './harness/nginx.mjs';
 import { freePorts } from './harness/ports.mjs';
-import { request, signIn } from './harness/http.mjs';
+import { logout, request, signIn } from './harness/http.mjs';
+import { Nginx, echoServer } from './harness/nginx.mjs';
+import { Redis } from './harness/redis.mjs';
 import { users } from './harness/fixtures.mjs';
 
 const skip = testServer !== 'apache' && 'Apache only (AUTHGATE_TEST_SERVER=apache)';
@@ -202,7 +204,7 @@ describe('the embedded store under prefork (socache)', { skip }, () => {
       assert.equal((await request(s.base, '/app/x', cookie)).status, 200, `request ${i}`);
     }
     assert.ok(s.apache.childPids().length >= 2, 'several processes served');
-    const out = await request(s.base, '/_authgate/logout', { method: 'POST', ...cookie });
+    const out = await logout(s.base, session);
     assert.ok(out.status < 400, out.body);
     for (let i = 0; i < 8; ++i) {
       assert.equal((await request(s.base, '/app/x', cookie)).status, 302, `after logout ${i}`);
@@ -225,5 +227,69 @@ describe('graceful restart', { skip }, () => {
       assert.equal(JSON.parse(res.body).user, 'alice');
       assert.equal((await request(s.base, '/app/x')).status, 302);
     }
+  });
+});
+
+describe('mixed fleet: nginx and Apache through one Redis', { skip }, () => {
+  const f = {};
+  before(async () => {
+    f.redis = await new Redis().start();
+    const [nginxPort, apachePort, backend, nginxBackend] = await freePorts(4);
+    f.prefix = makePrefix();
+    f.nginxPrefix = makePrefix('authgate-fleet');
+    // One key file and one users file for both servers.
+    for (const file of ['authgate.key', 'users']) {
+      fs.copyFileSync(path.join(f.prefix, file), path.join(f.nginxPrefix, file));
+    }
+    const store = `127.0.0.1:${f.redis.port} command_timeout=1s`;
+    f.nginx = await new Nginx(f.nginxPrefix, `
+    authgate_redis ${store};
+    authgate_key_file ${f.nginxPrefix}/authgate.key;
+    authgate_users_file ${f.nginxPrefix}/users;
+    server {
+        listen 127.0.0.1:${nginxPort};
+        location /_authgate/ { authgate_endpoint; }
+        location / { authgate on; proxy_pass http://127.0.0.1:${nginxBackend}; }
+    }
+${echoServer(nginxBackend)}`, { port: nginxPort, workers: 1 }).start();
+    f.echo = await startEcho(backend);
+    f.apache = await new Apache(f.prefix, `AuthGateRedis ${store}\n${gateConf(f.prefix, apachePort, backend,
+      '    <Location /app/>\n        AuthGate On\n    </Location>')}`, { port: apachePort }).start();
+    f.nginxBase = `http://127.0.0.1:${nginxPort}`;
+    f.apacheBase = `http://127.0.0.1:${apachePort}`;
+  });
+  after(async () => {
+    const bad = [...(f.apache ? f.apache.badLogLines() : []), ...(f.nginx ? f.nginx.badLogLines() : [])];
+    await f.apache?.stop();
+    await f.nginx?.stop();
+    await f.echo?.close();
+    await f.redis?.stop();
+    for (const p of [f.prefix, f.nginxPrefix]) if (p) removePrefix(p);
+    assert.deepEqual(bad, []);
+  });
+
+  const app = (base, session) => request(base, '/app/x', { headers: { Cookie: `authgate_session=${session}` } });
+
+  it('a session made on nginx is valid on Apache; its logout on Apache ends it on nginx', async () => {
+    const session = await signIn(f.nginxBase, 'bob', users.bob.password);
+    const seen = await app(f.apacheBase, session);
+    assert.equal(seen.status, 200, seen.body);
+    assert.equal(JSON.parse(seen.body).user, 'bob');
+    assert.equal((await logout(f.apacheBase, session)).status < 400, true);
+    const started = Date.now();
+    let status;
+    while ((status = (await app(f.nginxBase, session)).status) !== 302 && Date.now() - started < 1000) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(status, 302);
+    assert.ok(Date.now() - started < 100, `nginx saw the logout after ${Date.now() - started} ms`);
+  });
+
+  it('a session made on Apache is valid on nginx', async () => {
+    const session = await signIn(f.apacheBase, 'alice', users.alice.password);
+    const seen = await app(f.nginxBase, session);
+    assert.equal(seen.status, 200, seen.body);
+    assert.equal(JSON.parse(seen.body).user, 'alice');
+    assert.equal((await app(f.apacheBase, session)).status, 200);
   });
 });

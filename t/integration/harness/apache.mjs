@@ -10,7 +10,7 @@ import { apacheBin, apacheModulePath, apacheModulesDir } from './env.mjs';
 
 const modules = [
   'mpm_%MPM%', 'authn_core', 'authz_core', 'authz_user', 'headers', 'proxy', 'proxy_http',
-  'include', 'mime', 'rewrite', 'alias', 'env', 'setenvif',
+  'include', 'mime', 'rewrite', 'alias', 'env', 'setenvif', 'socache_shmcb',
 ];
 
 // The fixed head of every test config; `body` holds the servers.
