@@ -92,7 +92,7 @@ export class Apache {
     this.exited = new Promise((resolve) => this.proc.once('exit', resolve));
     try {
       await Promise.race([
-        waitForPort(this.port),
+        this.ready(),
         this.exited.then((code) => { throw new Error(`exited with ${code}`); }),
       ]);
     } catch (e) {
@@ -100,6 +100,17 @@ export class Apache {
       throw new Error(`apache2 did not start: ${e.message}\n${this.stderr}\n${this.log()}`);
     }
     return this;
+  }
+
+  // The port opens before the MPM has its signal handlers (a SIGUSR1 then would kill it):
+  // ready once it logged "resuming normal operations" and a child runs.
+  async ready() {
+    await waitForPort(this.port);
+    const deadline = Date.now() + 10000;
+    while (!/resuming normal operations/.test(this.log()) || this.childPids().length === 0) {
+      if (Date.now() > deadline) throw new Error('apache2 did not resume normal operations');
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   childPids() {
