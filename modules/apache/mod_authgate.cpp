@@ -72,6 +72,39 @@ config::Resolver resolver(apr_pool_t* pool) {
     };
 }
 
+// The core's messages name directives by their nginx names: an Apache operator reads the
+// Apache ones (whole words only: "authgate" inside a path stays).
+std::string in_apache_terms(std::string_view message) {
+    auto edge = [](char c) {
+        return c == ' ' || c == '"' || c == '(' || c == ')' || c == ':' || c == ',' || c == ';' ||
+               c == '\'';
+    };
+    std::string out;
+    std::size_t i = 0;
+    while (i < message.size()) {
+        const config::Directive* best = nullptr;
+        if (i == 0 || edge(message[i - 1])) {
+            for (const auto& d : config::directives()) {
+                std::size_t end = i + d.name.size();
+                if (message.substr(i, d.name.size()) != d.name) continue;
+                if (end < message.size() && !edge(message[end])) continue;
+                if (best == nullptr || d.name.size() > best->name.size()) best = &d;
+            }
+        }
+        if (best != nullptr) {
+            out += best->apache_name;
+            i += best->name.size();
+        } else {
+            out += message[i++];
+        }
+    }
+    return out;
+}
+
+void log_config_error(server_rec* s, std::string_view message) {
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "authgate: %s", in_apache_terms(message).c_str());
+}
+
 // ---- directives -------------------------------------------------------------------
 
 const char* context_error(cmd_parms* cmd, const config::Directive& d) {
@@ -99,7 +132,8 @@ const char* set_directive(cmd_parms* cmd, void* mconfig, int argc, char* const a
         auto* dc = static_cast<DirConf*>(mconfig);
         auto applied = d->apply(dc->settings, args);
         if (!applied) {
-            return apr_psprintf(cmd->pool, "%s %s", cmd->cmd->name, applied.error().c_str());
+            return apr_psprintf(cmd->pool, "%s %s", cmd->cmd->name,
+                                in_apache_terms(applied.error()).c_str());
         }
         std::string key(d->name);
         if (d->name == "authgate_oidc_provider") key += " " + std::string(args[0]);
@@ -201,8 +235,7 @@ bool check_sections(server_rec* sv, DirConf& defaults) {
             auto placed =
                 check_endpoint_location(*g, merged->settings, merged->section, merged->regex);
             if (!placed) {
-                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sv, "authgate: %s",
-                             placed.error().c_str());
+                log_config_error(sv, placed.error());
                 return false;
             }
         }
@@ -214,13 +247,13 @@ int check_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*, server_rec* s) noe
     try {
         DirConf* main = server_defaults(s);
         if (auto checked = config::check_main(main->settings); !checked) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "authgate: %s", checked.error().c_str());
+            log_config_error(s, checked.error());
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (!generation()->used) return OK;
         auto plan = config::plan_store(main->settings, resolver(pconf), file_reader(s));
         if (!plan) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "authgate: %s", plan.error().c_str());
+            log_config_error(s, plan.error());
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         generation()->plan = std::move(*plan);
@@ -339,7 +372,7 @@ const GateConfig* gate_for(DirConf& dc, Variant v, server_rec* s) {
     if (v == Variant::endpoint) settings.endpoint = true;
     auto resolved = resolve(settings, gen->cache, file_reader(s));
     if (!resolved) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "authgate: %s", resolved.error().c_str());
+        log_config_error(s, resolved.error());
         return nullptr;
     }
     gen->owned.give(*resolved);

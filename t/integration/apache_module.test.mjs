@@ -88,6 +88,8 @@ describe('directive errors name the file and line', { skip }, () => {
     assert.equal(r.status, 1, r.output);
     const text = fs.readFileSync(r.conf, 'utf8');
     assert.match(r.output, new RegExp(`nowhere.* in ${r.conf}:${lineOf(text, 'nowhere')}`));
+    assert.match(r.output, /AuthGateDefaultProvider "nowhere" names no AuthGateOidcProvider/,
+      'the message uses the Apache names');
     assert.match(r.output, /Configuration check failed/);
   });
 
