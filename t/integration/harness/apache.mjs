@@ -60,6 +60,19 @@ function waitForPort(port, timeoutMs = 10000) {
   });
 }
 
+// AUTHGATE_NGINX_PRELOAD (the ASan runtime, for a sanitizer build of the modules) is
+// preloaded into apache2 too.
+function apacheEnv() {
+  const preload = process.env.AUTHGATE_NGINX_PRELOAD;
+  if (!preload) return process.env;
+  return {
+    ...process.env,
+    LD_PRELOAD: preload,
+    ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=0:halt_on_error=0:detect_odr_violation=0',
+    UBSAN_OPTIONS: 'print_stacktrace=1',
+  };
+}
+
 function prepareRoot(prefix) {
   for (const d of ['run', 'htdocs']) fs.mkdirSync(path.join(prefix, d), { recursive: true });
 }
@@ -69,7 +82,7 @@ export function apacheTest(prefix, body, opts = {}) {
   prepareRoot(prefix);
   const conf = path.join(prefix, 'apache-test.conf');
   fs.writeFileSync(conf, apacheConfigText(prefix, body, opts));
-  const r = spawnSync(apacheBin, ['-t', '-f', conf], { encoding: 'utf8' });
+  const r = spawnSync(apacheBin, ['-t', '-f', conf], { encoding: 'utf8', env: apacheEnv() });
   return { status: r.status, output: `${r.stdout}${r.stderr}`, conf };
 }
 
@@ -86,7 +99,7 @@ export class Apache {
   async start() {
     // Its own process group: prefork's parent signals its whole group when it stops.
     this.proc = spawn(apacheBin, ['-f', this.conf, '-DFOREGROUND'],
-      { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: apacheEnv() });
     this.stderr = '';
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     this.exited = new Promise((resolve) => this.proc.once('exit', resolve));
