@@ -73,13 +73,15 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
     co_return authorize(cfg, req, admitted_identity(s), now);
 }
 
-bool check_access_cached(Ports ports, const GateConfig& cfg, const RequestView& req,
+bool check_access_cached(InlinePorts ports, const GateConfig& cfg, const RequestView& req,
                          std::optional<Decision>& out) {
     // Bearer locations never take a session, cached or not.
     if (cfg.bearer_provider != nullptr) return false;
     Millis now = ports.clock.now_ms();
     // Without a cache, only a store that answers inline can (durable ones never do).
-    if (ports.sessions == nullptr && ports.store.durable()) return false;
+    if (ports.sessions == nullptr && (ports.store == nullptr || ports.store->durable())) {
+        return false;
+    }
     // At most a few session cookies, without allocating.
     std::array<std::string_view, 4> values;
     std::size_t n =
@@ -99,7 +101,7 @@ bool check_access_cached(Ports ports, const GateConfig& cfg, const RequestView& 
     return true;
 }
 
-std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
+std::optional<Decision> check_access_cached(InlinePorts ports, const GateConfig& cfg,
                                             const RequestView& req) {
     std::optional<Decision> out;
     check_access_cached(ports, cfg, req, out);

@@ -23,7 +23,7 @@ constexpr int kTouchAttempts = 3;
 // The cookie value is the one that passed the MAC check when the entry was made; the
 // session's own expiry and the users file are checked again on every hit, and an entry
 // is never older than a user status read (the store's record is checked on a miss).
-SessionCache::Hit cached_session(Ports ports, const GateConfig& cfg,
+SessionCache::Hit cached_session(InlinePorts ports, const GateConfig& cfg,
                                  std::span<const std::string_view> values, Millis now) {
     std::size_t tried = std::min(values.size(), kMaxCookiesTried);
     for (std::size_t i = 0; i < tried; ++i) {
@@ -46,23 +46,27 @@ SessionCache::Hit cached_session(Ports ports, const GateConfig& cfg,
 
 // Each check here is one the full lookup makes; anything it would write or ask the store
 // about (a touch, an end, a run-time user's record, a refresh) takes the full lookup.
-const SharedIdentity* unchanged_identity(Ports ports, const GateConfig& cfg,
+const SharedIdentity* unchanged_identity(InlinePorts ports, const GateConfig& cfg,
                                          std::span<const std::string_view> values, Millis now) {
-    std::optional<VerifiedCookie> verified;
+    const VerifiedCookie* verified = nullptr;
     std::size_t tried = std::min(values.size(), kMaxCookiesTried);
-    for (std::size_t i = 0; i < tried && !verified; ++i) {
-        verified = verify_session_cookie(values[i], *cfg.keys);
+    for (std::size_t i = 0; i < tried && verified == nullptr; ++i) {
+        verified = verified_session_cookie(values[i], *cfg.keys);
     }
-    if (!verified) return nullptr;
-    const DecodedRecord* memo = find_decoded(verified->store_key());
+    if (verified == nullptr) return nullptr;
+    DecodedRecord* memo = find_decoded(verified->store_key());
     if (memo == nullptr) return nullptr;
-    auto same = ports.store.equals_now(memo->store_key, memo->record);
+    auto same = ports.store->equals_now(memo->store_key, memo->record);
     if (!same || !*same) return nullptr;
     const Session& s = memo->session;
-    const User* in_file = cfg.users ? cfg.users->find(s.user) : nullptr;
+    if (memo->users != cfg.users) { // another configuration's users file: look again
+        memo->users = cfg.users;
+        memo->in_file = cfg.users ? cfg.users->find(s.user) : nullptr;
+    }
+    const User* in_file = memo->in_file;
     auto by_file = users_file_verdict(in_file, s.source);
     bool user_ok =
-        by_file ? *by_file == UserCheck::allowed : !ports.store.durable() && s.source != "store";
+        by_file ? *by_file == UserCheck::allowed : !ports.store->durable() && s.source != "store";
     if (session_state(s, now, cfg.idle_timeout) != SessionState::valid || !user_ok ||
         session_needs_touch(s, now, cfg.idle_timeout) ||
         (s.sso_refresh_at_ms != 0 && now >= s.sso_refresh_at_ms)) {

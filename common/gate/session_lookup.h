@@ -19,7 +19,7 @@ struct SessionLookup {
 
 // The entry of ports.sessions (must be set) for one of the cookie values, if cached and
 // still valid at `now`; empty otherwise. The cache stays locked while the Hit lives.
-SessionCache::Hit cached_session(Ports ports, const GateConfig& cfg,
+SessionCache::Hit cached_session(InlinePorts ports, const GateConfig& cfg,
                                  std::span<const std::string_view> values, Millis now);
 
 // With a store that answers inline (equals_now): the identity of the session for the first
@@ -27,7 +27,7 @@ SessionCache::Hit cached_session(Ports ports, const GateConfig& cfg,
 // one this thread last decoded and it needs nothing written or asked (no touch, refresh or
 // run-time user check); null otherwise (then lookup_session decides). Valid until this
 // thread's next lookup.
-const SharedIdentity* unchanged_identity(Ports ports, const GateConfig& cfg,
+const SharedIdentity* unchanged_identity(InlinePorts ports, const GateConfig& cfg,
                                          std::span<const std::string_view> values, Millis now);
 
 // Loads and checks the session; expired or revoked records are removed from the store.

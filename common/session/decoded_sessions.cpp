@@ -29,8 +29,8 @@ std::size_t slot_of(std::string_view store_key) {
 
 } // namespace
 
-const DecodedRecord* find_decoded(std::string_view store_key) {
-    const DecodedRecord& slot = slots[slot_of(store_key)];
+DecodedRecord* find_decoded(std::string_view store_key) {
+    DecodedRecord& slot = slots[slot_of(store_key)];
     return slot.store_key == store_key ? &slot : nullptr;
 }
 
@@ -40,6 +40,8 @@ void remember_decoded(std::string_view store_key, std::string_view record, const
     slot.record.assign(record);
     slot.session = s;
     slot.identity = std::make_shared<const Identity>(Identity{s.user, s.email, s.name, s.groups});
+    slot.users.reset();
+    slot.in_file = nullptr;
 }
 
 } // namespace authgate

@@ -4,6 +4,7 @@
 // ended or changed (logout, revocation, touch) is never served from it.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,15 +13,22 @@
 
 namespace authgate {
 
+class UserDb; // the users file (users/), held here, never looked into
+struct User;
+
 struct DecodedRecord {
     std::string store_key;
     std::string record;      // the bytes `session` was decoded from
     Session session;         // as decoded (the users file not applied)
     SharedIdentity identity; // the session's own identity fields, shared with decisions
+    // The users file this entry's user was last looked up in, and what it held for them
+    // (held, so the file's entries outlive the pointer).
+    std::shared_ptr<const UserDb> users;
+    const User* in_file = nullptr;
 };
 
 // The memo for store_key, or null; valid until the next remember_decoded on this thread.
-const DecodedRecord* find_decoded(std::string_view store_key);
+DecodedRecord* find_decoded(std::string_view store_key);
 void remember_decoded(std::string_view store_key, std::string_view record, const Session& s);
 
 } // namespace authgate

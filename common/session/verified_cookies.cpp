@@ -42,23 +42,25 @@ bool same_cookie(const std::array<char, kCookieLen>& a, std::string_view b) {
 
 } // namespace
 
-std::optional<VerifiedCookie> verify_session_cookie(std::string_view value, const KeyRing& keys) {
-    if (value.size() != kCookieLen) return std::nullopt; // parse_session_cookie's rule too
+const VerifiedCookie* verified_session_cookie(std::string_view value, const KeyRing& keys) {
+    if (value.size() != kCookieLen) return nullptr; // parse_session_cookie's rule too
     Slot& slot = slots[slot_of(value)];
-    if (slot.ring == keys.serial() && same_cookie(slot.cookie, value)) {
-        return slot.verified;
-    }
+    if (slot.ring == keys.serial() && same_cookie(slot.cookie, value)) return &slot.verified;
     auto id = parse_session_cookie(value, keys);
-    if (!id) return std::nullopt;
-    VerifiedCookie v;
-    v.id = *id;
+    if (!id) return nullptr;
     std::string key = session_store_key(*id);
-    if (key.size() != v.key.size()) return std::nullopt;
-    std::memcpy(v.key.data(), key.data(), key.size());
+    if (key.size() != slot.verified.key.size()) return nullptr;
+    slot.verified.id = *id;
+    std::memcpy(slot.verified.key.data(), key.data(), key.size());
     slot.ring = keys.serial();
     std::memcpy(slot.cookie.data(), value.data(), kCookieLen);
-    slot.verified = v;
-    return v;
+    return &slot.verified;
+}
+
+std::optional<VerifiedCookie> verify_session_cookie(std::string_view value, const KeyRing& keys) {
+    const VerifiedCookie* v = verified_session_cookie(value, keys);
+    if (v == nullptr) return std::nullopt;
+    return *v;
 }
 
 } // namespace authgate

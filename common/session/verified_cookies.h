@@ -21,5 +21,8 @@ struct VerifiedCookie {
 
 // What parse_session_cookie and session_store_key give for `value`, or nullopt.
 std::optional<VerifiedCookie> verify_session_cookie(std::string_view value, const KeyRing& keys);
+// The same without a copy: the memo's entry, valid until this thread's next call (the
+// inline check, which never waits); null when the value does not verify.
+const VerifiedCookie* verified_session_cookie(std::string_view value, const KeyRing& keys);
 
 } // namespace authgate

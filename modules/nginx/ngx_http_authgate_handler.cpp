@@ -39,11 +39,10 @@ ngx_int_t apply(ngx_http_request_t* r, const LocConf& lc, RequestState& st) {
 // Runs the full check on st.view (the client's original credentials).
 ngx_int_t decide(ngx_http_request_t* r, const LocConf& lc, RequestState& st) {
     const GateConfig& cfg = *lc.gate;
-    Ports ports = st.ports();
-    if (check_access_cached(ports, cfg, st.view, st.decision)) {
+    if (check_access_cached(st.inline_ports(), cfg, st.view, st.decision)) {
         return apply(r, lc, st); // a cache hit: no store wait, no coroutine
     }
-    if (!st.start(check_access(ports, cfg, st.view))) return NGX_AGAIN;
+    if (!st.start(check_access(st.ports(), cfg, st.view))) return NGX_AGAIN;
     return apply(r, lc, st);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <new>
 
 #include "authgate/http.h"
@@ -188,11 +189,13 @@ bool own_request_headers(ngx_http_request_t* r) {
 
 // ---- request state ---------------------------------------------------------------
 
-RequestState::RequestState(ngx_http_request_t* req, Phase p)
-    : r(req), phase(p), offloader_(*this), idp_offloader_(*this),
-      http_(idp_offloader_,
-            runtime() && runtime()->idp_pool ? &runtime()->idp_pool->stopping() : nullptr),
-      parking_(*this) {}
+RequestState::RequestState(ngx_http_request_t* req, Phase p) : r(req), phase(p) {}
+
+RequestState::FlowParts::FlowParts(RequestState& st)
+    : offloader(st), idp_offloader(st),
+      http(idp_offloader,
+           runtime() && runtime()->idp_pool ? &runtime()->idp_pool->stopping() : nullptr),
+      parking(st) {}
 
 RequestState* RequestState::find(ngx_http_request_t* r, Phase phase) {
     for (ngx_pool_cleanup_t* cln = r->pool->cleanup; cln != nullptr; cln = cln->next) {
@@ -247,11 +250,21 @@ void RequestState::build_view(const GateConfig&, std::string_view body) {
     v.body = body_;
     v.client_addr = sv(r->connection->addr_text);
     v.host = r->headers_in.host ? sv(r->headers_in.host->value) : std::string_view{};
-    // "<pid>-<connection>-<request>", formatted without printf machinery (hot path).
+    // "<pid>-<connection>-<request>", formatted without printf machinery (hot path); the
+    // "<pid>-" part once per process.
+    static ngx_pid_t prefix_pid = 0;
+    static char prefix[24];
+    static std::size_t prefix_len = 0;
+    if (prefix_pid != ngx_pid) {
+        char* p = std::to_chars(prefix, prefix + sizeof prefix - 1, static_cast<long>(ngx_pid)).ptr;
+        *p++ = '-';
+        prefix_len = static_cast<std::size_t>(p - prefix);
+        prefix_pid = ngx_pid;
+    }
     char* out = request_id_;
     char* end = request_id_ + sizeof request_id_;
-    out = std::to_chars(out, end, static_cast<long>(ngx_pid)).ptr;
-    *out++ = '-';
+    std::memcpy(out, prefix, prefix_len);
+    out += prefix_len;
     out = std::to_chars(out, end, r->connection->number).ptr;
     *out++ = '-';
     out = std::to_chars(out, end, r->connection->requests).ptr;
@@ -273,7 +286,14 @@ Ports RequestState::ports() {
     Runtime* rt = runtime();
     if (rt->redis && !redis_store_) redis_store_.emplace(*rt->redis, *this);
     Store& store = rt->redis ? redis_store_->store() : *rt->store;
-    return rt->core->ports(store, rt->clock, rt->random, offloader_, http_, &parking_);
+    if (!flow_) flow_.emplace(*this);
+    return rt->core->ports(store, rt->clock, rt->random, flow_->offloader, flow_->http,
+                           &flow_->parking);
+}
+
+InlinePorts RequestState::inline_ports() {
+    Runtime* rt = runtime();
+    return rt->core->inline_ports(rt->redis ? nullptr : rt->store.get(), rt->clock);
 }
 
 bool RequestState::start(Task<Decision> task) {

@@ -72,6 +72,8 @@ class RequestState final : public RedisParking {
     // decision, keep the view's credentials, take the new URI.
     void restart();
     Ports ports();
+    // What the inline check needs: nothing of a flow (built only when one runs).
+    InlinePorts inline_ports();
 
     // Starts the flow; true when it completed inline (decision is set).
     bool start(Task<Decision> task);
@@ -105,10 +107,16 @@ class RequestState final : public RedisParking {
     std::string body_;
     char request_id_[64];
     Task<Decision> task_;
-    ThreadOffloader offloader_;
-    IdpOffloader idp_offloader_;
-    curl::CurlHttpClient http_;
-    EventParking parking_;
+    // What a flow waits through; built by ports(), so an inline decision never pays for it
+    // (declared after task_: a flow's frame goes before what it waits on).
+    struct FlowParts {
+        explicit FlowParts(RequestState& st);
+        ThreadOffloader offloader;
+        IdpOffloader idp_offloader;
+        curl::CurlHttpClient http;
+        EventParking parking;
+    };
+    std::optional<FlowParts> flow_;
 };
 
 // Applying decisions.

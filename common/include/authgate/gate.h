@@ -33,17 +33,29 @@ struct Ports {
     UserStatusCache* user_status = nullptr;
 };
 
+// What the inline check reads: it never waits, so it needs no offloader, HTTP client or
+// parking (an adapter builds those only when a flow runs).
+struct InlinePorts {
+    Store* store; // a store that may answer inline (equals_now); null: only the cache can
+    Clock& clock;
+    SessionCache* sessions = nullptr;
+    InlinePorts(Store* s, Clock& c, SessionCache* cache) noexcept
+        : store(s), clock(c), sessions(cache) {}
+    InlinePorts(const Ports& p) noexcept // NOLINT(google-explicit-constructor): a narrowing view
+        : store(&p.store), clock(p.clock), sessions(p.sessions) {}
+};
+
 // The request and config must outlive the returned Task.
 Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req);
 // The same check answered inline (no coroutine) from ports.sessions when it holds the
 // request's session, or, without a session cache, from a store that answers inline when
 // the session's record is unchanged since this thread decoded it; nullopt when
 // check_access must run.
-std::optional<Decision> check_access_cached(Ports ports, const GateConfig& cfg,
+std::optional<Decision> check_access_cached(InlinePorts ports, const GateConfig& cfg,
                                             const RequestView& req);
 // The same, building the decision in `out` (empty on entry); false when check_access
 // must run. Spares the hot path two moves of a Decision.
-bool check_access_cached(Ports ports, const GateConfig& cfg, const RequestView& req,
+bool check_access_cached(InlinePorts ports, const GateConfig& cfg, const RequestView& req,
                          std::optional<Decision>& out);
 // A user's sessions, through the per-user index (for administration).
 struct UserSession {

@@ -48,6 +48,10 @@ class Runtime {
                      offload,         http,    providers_,
                      sessions_.get(), parking, store.durable() ? &user_status_ : nullptr};
     }
+    // For the inline check: `store` only when it may answer inline (null for Redis).
+    InlinePorts inline_ports(Store* store, Clock& clock) noexcept {
+        return InlinePorts{store, clock, sessions_.get()};
+    }
 
   private:
     sso::ProviderRegistry providers_;
