@@ -43,13 +43,16 @@ Decision decide(request_rec* r, const GateConfig& cfg, RequestState& st) {
         (st.decided_cfg == &cfg || same_authentication(*st.decided_cfg, cfg))) {
         return authorize(cfg, view, st.decision->identity, rt->clock.now_ms());
     }
+    // The inline check first: a flow's HTTP client and parking only when a flow runs.
+    std::optional<Decision> cached;
+    Store* inline_store = rt->redis ? nullptr : rt->store.get(); // Redis never answers inline
+    if (check_access_cached(rt->core->inline_ports(inline_store, rt->clock), cfg, view, cached)) {
+        return std::move(*cached);
+    }
     InlineOffloader offload;
     curl::CurlHttpClient http(offload, nullptr);
     InlineParking parking;
-    Ports ports = request_ports(*rt, http, parking);
-    std::optional<Decision> cached;
-    if (check_access_cached(ports, cfg, view, cached)) return std::move(*cached);
-    return run_inline(check_access(ports, cfg, view), parking);
+    return run_inline(check_access(request_ports(*rt, http, parking), cfg, view), parking);
 }
 
 int gate(request_rec* r, const GateConfig& cfg) {
