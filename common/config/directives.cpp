@@ -46,9 +46,10 @@ constexpr Directive field(std::string_view name, std::string_view apache_name, u
                      &field_copy<Member>};
 }
 
+// Either case, as nginx's and Apache's own flags (Apache configs write "On").
 Result<bool> flag(Args a) {
-    if (a[0] == "on") return true;
-    if (a[0] == "off") return false;
+    if (http::same_header_name(a[0], "on")) return true;
+    if (http::same_header_name(a[0], "off")) return false;
     return fail("invalid value " + quoted(a[0]) + ", expected \"on\" or \"off\"");
 }
 

@@ -125,4 +125,11 @@ void authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity who
     d.identity = std::move(who);
 }
 
+bool holds_any(const Identity& who, config::RequireTerm::Kind kind,
+               const std::vector<std::string>& names) {
+    config::RequireRule rule;
+    for (const auto& n : names) rule.terms.push_back(config::RequireTerm{kind, n});
+    return !rule.terms.empty() && authz::satisfies({rule}, who.user, who.groups);
+}
+
 } // namespace authgate

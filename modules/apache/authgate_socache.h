@@ -45,7 +45,7 @@ class SocacheKv final : public LockedKv {
     SocacheKv(const ap_socache_provider_t* provider, ap_socache_instance_t* instance,
               apr_global_mutex_t* mutex, server_rec* s, apr_pool_t* pool)
         : provider_(provider), instance_(instance), mutex_(mutex), server_(s), pool_(pool) {}
-    ~SocacheKv() = default;
+    ~SocacheKv() override = default;
     static apr_status_t destroy(void* self) noexcept;
     std::size_t probe_max_entry(apr_size_t bytes, apr_pool_t* ptemp);
 

@@ -13,6 +13,13 @@ describe('identity headers', () => {
             authgate_identity_headers user=X-Remote-User groups=off;
             proxy_pass http://127.0.0.1:${backend};
         }`,
+    apache: {
+      locations: () => `
+    <Location /renamed/>
+        AuthGate On
+        AuthGateIdentityHeaders user=X-Remote-User groups=off
+    </Location>`,
+    },
   });
 
   it('replaces client-sent identity headers, in any case or spelling', async () => {
@@ -24,6 +31,7 @@ describe('identity headers', () => {
         'x-auth-email': 'mallory@evil.example',
         'X-AUTH-GROUPS': 'admins',
         'X-Auth-Name': 'Mallory',
+        X_Auth_Email: 'mallory2@evil.example',
       },
     });
     assert.equal(res.status, 200);

@@ -13,6 +13,27 @@ describe('authgate_require', () => {
         location /bobonly/ { authgate on; authgate_require user:bob; proxy_pass http://127.0.0.1:${b}; }
         location /lines/   { authgate on; authgate_require group:staff; authgate_require user:alice; proxy_pass http://127.0.0.1:${b}; }
         location /files/   { authgate on; root /nonexistent; try_files $uri /admin/fallback; }`,
+    apache: {
+      locations: () => `
+    <Location /admin/>
+        AuthGateRequire any group:admins
+    </Location>
+    <Location /both/>
+        AuthGateRequire all group:admins group:staff
+    </Location>
+    <Location /bobonly/>
+        AuthGateRequire user:bob
+    </Location>
+    <Location /lines/>
+        AuthGateRequire group:staff
+        AuthGateRequire user:alice
+    </Location>
+    <Location /files/>
+        ProxyPass !
+        RewriteEngine On
+        RewriteRule ^ /admin/fallback [PT]
+    </Location>`,
+    },
   });
   const sessions = {};
   const get = async (who, path, headers = {}) =>

@@ -34,6 +34,31 @@ const s = gatedServer({
             default_type application/json;
             proxy_pass http://127.0.0.1:${backend};
         }`,
+  apache: {
+    echo: () => [b.backend],
+    servers: () => `
+Listen 127.0.0.1:${b.port}
+<VirtualHost 127.0.0.1:${b.port}>
+    AuthGateCookieName corp_sid
+    AuthGateCookieDomain example.test
+    AuthGateIdentityHeaders user=X-Remote-User email=X-Remote-Email name=off groups=X-Remote-Groups
+    <Location />
+        AuthGate On
+        ProxyPass http://127.0.0.1:${b.backend}/
+    </Location>
+    <Location /open/>
+        AuthGate Off
+    </Location>
+    <Location /_authgate/>
+        SetHandler authgate-endpoint
+        ProxyPass !
+    </Location>
+</VirtualHost>`,
+    locations: () => `
+    <Location /also-public/>
+        AuthGate Off
+    </Location>`,
+  },
 });
 
 async function signInB(name) {

@@ -2,11 +2,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gatedServer } from './harness/gate.mjs';
+import { testServer } from './harness/env.mjs';
 import { request, signIn } from './harness/http.mjs';
 import { users } from './harness/fixtures.mjs';
 
-describe('workers and reload', () => {
-  const s = gatedServer({ workers: 2 });
+// nginx workers, told apart by X-Worker; Apache's processes: apache_module.test.mjs.
+describe('workers and reload', { skip: testServer === 'apache' && 'nginx workers (X-Worker)' }, () => {
+  const s = gatedServer({ workers: 2, nginxOnly: testServer === 'apache' });
 
   async function workersSeen(session) {
     const pids = new Set();

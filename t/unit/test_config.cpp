@@ -124,6 +124,24 @@ void option_tables_are_complete(void**) {
     assert_false(p->userinfo || p->refresh || p->rp_logout);
 }
 
+// Flags take on/off in any case (Apache configs write On/Off, nginx accepts both too);
+// anything else is refused.
+void flags_in_either_case(void**) {
+    const Directive* d = find_directive("authgate");
+    for (auto [text, value] :
+         {std::pair{"on", true}, {"On", true}, {"OFF", false}, {"off", false}}) {
+        Settings s;
+        std::vector<std::string_view> args = {text};
+        assert_true(d->apply(s, args).ok());
+        assert_int_equal(*s.enabled, value);
+    }
+    for (std::string_view bad : {"yes", "o", "on1", "", "o-n"}) {
+        Settings s;
+        std::vector<std::string_view> args = {bad};
+        assert_false(d->apply(s, args).ok());
+    }
+}
+
 // Issue 8, item 8: the cap stays below what one index record may hold.
 void max_sessions_per_user_is_bounded(void**) {
     const Directive* d = find_directive("authgate_max_sessions_per_user");
@@ -407,6 +425,7 @@ int main() {
         cmocka_unit_test(defaults_fill_unset_fields),
         cmocka_unit_test(option_tables_are_complete),
         cmocka_unit_test(max_sessions_per_user_is_bounded),
+        cmocka_unit_test(flags_in_either_case),
         cmocka_unit_test(merge_inherits_and_child_wins),
         cmocka_unit_test(durations),
         cmocka_unit_test(sizes),

@@ -75,6 +75,10 @@ Decision authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity
 // The same into `d` (a default Decision).
 void authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity who, Millis now,
                Decision& d);
+// Whether `who` is one of the users, or in one of the groups, named (Apache's
+// "Require authgate-user a b" and "Require authgate-group a b").
+bool holds_any(const Identity& who, config::RequireTerm::Kind kind,
+               const std::vector<std::string>& names);
 Task<Decision> handle_endpoint(Ports ports, const GateConfig& cfg, const RequestView& req);
 
 } // namespace authgate

@@ -1,0 +1,252 @@
+// The access checker (AuthGate On: the core decides, as nginx's ACCESS phase), check_authn
+// for AuthType authgate, and the Require authgate-* providers.
+#include "request_state.h"
+
+#include <ap_expr.h>
+#include <ap_provider.h>
+#include <mod_auth.h>
+
+#include <unistd.h>
+
+#include "authgate/run_inline.h"
+#include "curl_client.h"
+
+namespace authgate::apache {
+
+namespace {
+
+constexpr const char* kStateKey = "authgate:request-state";
+
+apr_status_t destroy_state(void* data) {
+    delete static_cast<RequestState*>(data);
+    return APR_SUCCESS;
+}
+
+template <class F> int guarded(request_rec* r, F&& fn) noexcept {
+    try {
+        return fn();
+    } catch (const std::exception& e) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "authgate: internal error: %s", e.what());
+    } catch (...) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "authgate: internal error");
+    }
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+// Runs the core's check for r under cfg (or only its authorization, when the chain was
+// already allowed under a configuration that authenticates the same way).
+Decision decide(request_rec* r, const GateConfig& cfg, RequestState& st) {
+    Runtime* rt = runtime();
+    if (rt == nullptr) throw std::runtime_error("no runtime in this process");
+    RequestView view = request_view(r, st, {});
+    if (st.decision && st.decision->allowed() && st.decided_cfg != nullptr &&
+        (st.decided_cfg == &cfg || same_authentication(*st.decided_cfg, cfg))) {
+        return authorize(cfg, view, st.decision->identity, rt->clock.now_ms());
+    }
+    // The inline check first: a flow's HTTP client and parking only when a flow runs.
+    std::optional<Decision> cached;
+    Store* inline_store = rt->redis ? nullptr : rt->store.get(); // Redis never answers inline
+    if (check_access_cached(rt->core->inline_ports(inline_store, rt->clock), cfg, view, cached)) {
+        return std::move(*cached);
+    }
+    InlineOffloader offload;
+    curl::CurlHttpClient http(offload, nullptr);
+    InlineParking parking;
+    return run_inline(check_access(request_ports(*rt, http, parking), cfg, view), parking);
+}
+
+int gate(request_rec* r, const GateConfig& cfg) {
+    RequestState& st = request_state(r);
+    strip_client_identity(r, cfg);
+    Decision d = decide(r, cfg, st);
+    set_status_env(r, d);
+    if (d.allowed()) {
+        apply_allow(r, cfg, d);
+        st.decision = std::move(d);
+        st.decided_cfg = &cfg;
+        return OK;
+    }
+    log_notice(r, d);
+    int rc = send_decision(r, d, false);
+    // A denied subrequest leaves the chain's own answer in place.
+    if (!st.decision || r == initial_request(r)) {
+        st.decision = std::move(d);
+        st.decided_cfg = &cfg;
+    }
+    return rc;
+}
+
+bool is_authgate_auth_type(request_rec* r) {
+    const char* type = ap_auth_type(r);
+    return type != nullptr && strcasecmp(type, kAuthType) == 0;
+}
+
+} // namespace
+
+request_rec* initial_request(request_rec* r) {
+    for (;;) {
+        if (r->main != nullptr) {
+            r = r->main;
+        } else if (r->prev != nullptr) {
+            r = r->prev;
+        } else {
+            return r;
+        }
+    }
+}
+
+RequestState* find_request_state(request_rec* r) {
+    void* data = nullptr;
+    apr_pool_userdata_get(&data, kStateKey, initial_request(r)->pool);
+    return static_cast<RequestState*>(data);
+}
+
+RequestState& request_state(request_rec* r) {
+    if (RequestState* st = find_request_state(r)) return *st;
+    request_rec* first = initial_request(r);
+    auto st = std::make_unique<RequestState>();
+    apr_table_do(
+        [](void* rec, const char*, const char* value) -> int {
+            static_cast<RequestState*>(rec)->client_cookies.emplace_back(value);
+            return 1;
+        },
+        st.get(), first->headers_in, "Cookie", nullptr);
+    st->request_id = std::to_string(::getpid()) + "-" + std::to_string(first->connection->id) +
+                     "-" + std::to_string(first->connection->keepalives);
+    RequestState* raw = st.release();
+    apr_pool_userdata_set(raw, kStateKey, destroy_state, first->pool);
+    return *raw;
+}
+
+bool is_error_redirect(const request_rec* r) {
+    return r->prev != nullptr && ap_is_HTTP_ERROR(r->prev->status);
+}
+
+RequestView request_view(request_rec* r, RequestState& st, std::string_view body) {
+    auto text = [](const char* s) {
+        return s != nullptr ? std::string_view(s) : std::string_view{};
+    };
+    RequestView v;
+    v.method = text(r->method);
+    v.uri = text(r->unparsed_uri);
+    v.path = text(r->uri);
+    v.query = text(r->args);
+    for (const auto& c : st.client_cookies) v.cookie_headers.push_back(c);
+    v.accept = text(apr_table_get(r->headers_in, "Accept"));
+    v.x_requested_with = text(apr_table_get(r->headers_in, "X-Requested-With"));
+    v.content_type = text(apr_table_get(r->headers_in, "Content-Type"));
+    v.authorization = text(apr_table_get(r->headers_in, "Authorization"));
+    v.body = body;
+    v.host = text(apr_table_get(r->headers_in, "Host"));
+    v.client_addr = text(r->useragent_ip);
+    v.request_id = st.request_id;
+    v.tls = strcmp(ap_http_scheme(r), "https") == 0;
+    v.subrequest = r->main != nullptr || is_error_redirect(r);
+    return v;
+}
+
+Ports request_ports(Runtime& rt, HttpClient& http, Parking& parking) {
+    return rt.core->ports(*rt.store, rt.clock, rt.random, rt.offload, http, &parking);
+}
+
+bool is_endpoint_request(request_rec* r, const GateConfig& g) {
+    if (g.endpoint) return true;
+    if (r->handler != nullptr && strcmp(r->handler, kEndpointHandler) == 0) return true;
+    // SetHandler is applied after the access hooks: read it from the section.
+    auto* core = static_cast<core_dir_config*>(ap_get_core_module_config(r->per_dir_config));
+    if (core == nullptr || core->expr_handler == nullptr) return false;
+    const char* err = nullptr;
+    const char* handler = ap_expr_str_exec(r, core->expr_handler, &err);
+    return err == nullptr && handler != nullptr && strcmp(handler, kEndpointHandler) == 0;
+}
+
+int access_checker(request_rec* r) {
+    if (!generation()->used) return DECLINED;
+    return guarded(r, [&]() -> int {
+        const GateConfig* g = gate_for(*dir_conf(r), Variant::as_written, r->server);
+        if (g == nullptr) return HTTP_INTERNAL_SERVER_ERROR;
+        request_state(r); // saves the client's cookies before they are stripped
+        if (!g->enabled || is_endpoint_request(r, *g)) {
+            // Not gated here (or the gate's own endpoint), but nobody may pose as a signed-in
+            // user to the upstream either.
+            strip_client_identity(r, *g);
+            return DECLINED;
+        }
+        return gate(r, *g);
+    });
+}
+
+// Reached when a Require needs a user and none is set yet (AuthType authgate).
+int check_authn(request_rec* r) {
+    if (!generation()->used || !is_authgate_auth_type(r)) return DECLINED;
+    return guarded(r, [&]() -> int {
+        const GateConfig* g = gate_for(*dir_conf(r), Variant::gated, r->server);
+        if (g == nullptr) return HTTP_INTERNAL_SERVER_ERROR;
+        return gate(r, *g);
+    });
+}
+
+// ---- Require authgate-user / authgate-group -----------------------------------------
+
+namespace {
+
+using Names = std::vector<std::string>;
+
+const char* parse_names(cmd_parms* cmd, const char* require_line, const void** parsed) {
+    auto* names = new Names();
+    apr_pool_cleanup_register(
+        cmd->pool, names,
+        [](void* data) -> apr_status_t {
+            delete static_cast<Names*>(data);
+            return APR_SUCCESS;
+        },
+        apr_pool_cleanup_null);
+    const char* rest = require_line;
+    while (*rest != '\0') {
+        char* word = ap_getword_conf(cmd->temp_pool, &rest);
+        if (*word != '\0') names->emplace_back(word);
+    }
+    if (names->empty()) return "Require authgate-user/authgate-group needs at least one name";
+    *parsed = names;
+    return nullptr;
+}
+
+template <config::RequireTerm::Kind kind>
+authz_status check_names(request_rec* r, const char*, const void* parsed) {
+    if (r->user == nullptr) return AUTHZ_DENIED_NO_USER;
+    const RequestState* st = find_request_state(r);
+    // Only the gate's own identity: a user set by another AuthType holds no groups here.
+    if (st == nullptr || !st->decision || !st->decision->allowed() || !st->decision->identity ||
+        st->decision->identity->user != r->user || parsed == nullptr) {
+        return AUTHZ_DENIED;
+    }
+    return holds_any(*st->decision->identity, kind, *static_cast<const Names*>(parsed))
+               ? AUTHZ_GRANTED
+               : AUTHZ_DENIED;
+}
+
+const char* parse_unavailable(cmd_parms*, const char*, const void**) {
+    return "roles and permissions are not available in this version of authgate";
+}
+
+authz_status deny_all(request_rec*, const char*, const void*) { return AUTHZ_DENIED; }
+
+const authz_provider kUserProvider = {&check_names<config::RequireTerm::Kind::user>, &parse_names};
+const authz_provider kGroupProvider = {&check_names<config::RequireTerm::Kind::group>,
+                                       &parse_names};
+const authz_provider kUnavailable = {&deny_all, &parse_unavailable};
+
+} // namespace
+
+void register_authz_providers(apr_pool_t* p) {
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authgate-user", AUTHZ_PROVIDER_VERSION,
+                              &kUserProvider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authgate-group", AUTHZ_PROVIDER_VERSION,
+                              &kGroupProvider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authgate-role", AUTHZ_PROVIDER_VERSION,
+                              &kUnavailable, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authgate-permission",
+                              AUTHZ_PROVIDER_VERSION, &kUnavailable, AP_AUTH_INTERNAL_PER_CONF);
+}
+
+} // namespace authgate::apache
