@@ -4,9 +4,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { apacheBin, apacheModulePath, apacheModulesDir } from './env.mjs';
+import { serverEnv, waitForPort } from './nginx.mjs';
 
 const modules = [
   'mpm_%MPM%', 'authn_core', 'authz_core', 'authz_user', 'headers', 'proxy', 'proxy_http',
@@ -44,35 +44,6 @@ ${body}
 `;
 }
 
-function waitForPort(port, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const sock = net.connect(port, '127.0.0.1');
-      sock.once('connect', () => { sock.destroy(); resolve(); });
-      sock.once('error', () => {
-        sock.destroy();
-        if (Date.now() > deadline) reject(new Error(`port ${port} did not open`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
-}
-
-// AUTHGATE_NGINX_PRELOAD (the ASan runtime, for a sanitizer build of the modules) is
-// preloaded into apache2 too.
-function apacheEnv() {
-  const preload = process.env.AUTHGATE_NGINX_PRELOAD;
-  if (!preload) return process.env;
-  return {
-    ...process.env,
-    LD_PRELOAD: preload,
-    ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=0:halt_on_error=0:detect_odr_violation=0',
-    UBSAN_OPTIONS: 'print_stacktrace=1',
-  };
-}
-
 function prepareRoot(prefix) {
   for (const d of ['run', 'htdocs']) fs.mkdirSync(path.join(prefix, d), { recursive: true });
 }
@@ -82,7 +53,7 @@ export function apacheTest(prefix, body, opts = {}) {
   prepareRoot(prefix);
   const conf = path.join(prefix, 'apache-test.conf');
   fs.writeFileSync(conf, apacheConfigText(prefix, body, opts));
-  const r = spawnSync(apacheBin, ['-t', '-f', conf], { encoding: 'utf8', env: apacheEnv() });
+  const r = spawnSync(apacheBin, ['-t', '-f', conf], { encoding: 'utf8', env: serverEnv() });
   return { status: r.status, output: `${r.stdout}${r.stderr}`, conf };
 }
 
@@ -99,7 +70,7 @@ export class Apache {
   async start() {
     // Its own process group: prefork's parent signals its whole group when it stops.
     this.proc = spawn(apacheBin, ['-f', this.conf, '-DFOREGROUND'],
-      { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: apacheEnv() });
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: serverEnv() });
     this.stderr = '';
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     this.exited = new Promise((resolve) => this.proc.once('exit', resolve));

@@ -46,7 +46,7 @@ export function echoServer(port) {
     }`;
 }
 
-function waitForPort(port, timeoutMs = 10000) {
+export function waitForPort(port, timeoutMs = 10000) {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
@@ -62,9 +62,9 @@ function waitForPort(port, timeoutMs = 10000) {
   });
 }
 
-// AUTHGATE_NGINX_PRELOAD (e.g. the ASan runtime, for a sanitizer build of the module) is
-// preloaded into every nginx the tests start.
-function nginxEnv() {
+// AUTHGATE_NGINX_PRELOAD (e.g. the ASan runtime, for a sanitizer build of the modules) is
+// preloaded into every nginx and apache2 the tests start.
+export function serverEnv() {
   const preload = process.env.AUTHGATE_NGINX_PRELOAD;
   if (!preload) return process.env;
   return {
@@ -77,7 +77,7 @@ function nginxEnv() {
 
 export function nginxTest(prefix, confFile) {
   const r = spawnSync(nginxBin, ['-t', '-p', prefix, '-c', confFile, '-e', path.join(prefix, 'test.log')],
-    { encoding: 'utf8', env: nginxEnv() });
+    { encoding: 'utf8', env: serverEnv() });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -92,7 +92,7 @@ export class Nginx {
 
   async start() {
     const args = ['-p', this.prefix, '-c', this.conf, '-e', this.errorLog, '-g', 'daemon off;'];
-    this.proc = spawn(nginxBin, args, { stdio: ['ignore', 'ignore', 'pipe'], env: nginxEnv() });
+    this.proc = spawn(nginxBin, args, { stdio: ['ignore', 'ignore', 'pipe'], env: serverEnv() });
     this.stderr = '';
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     this.exited = new Promise((resolve) => this.proc.once('exit', resolve));
@@ -118,7 +118,7 @@ export class Nginx {
   async reload() {
     const before = this.workerPids();
     const r = spawnSync(nginxBin, ['-p', this.prefix, '-c', this.conf, '-e', this.errorLog, '-s', 'reload'],
-      { encoding: 'utf8', env: nginxEnv() });
+      { encoding: 'utf8', env: serverEnv() });
     if (r.status !== 0) throw new Error(`nginx -s reload failed (${r.status}): ${r.stdout}${r.stderr}`);
     const deadline = Date.now() + 10000;
     for (;;) {
