@@ -28,11 +28,18 @@ void copy_at(const redisReply& reply, redis::Reply& out, std::size_t depth) {
     } else {
         out.str.clear();
     }
-    out.elements.clear();
-    if (reply.type != REDIS_REPLY_ARRAY || depth > kMaxReplyDepth) return;
+    if (reply.type != REDIS_REPLY_ARRAY || depth > kMaxReplyDepth) {
+        out.elements.clear();
+        return;
+    }
+    // Elements already there are overwritten in place: a reused `out` keeps its buffers.
     out.elements.resize(reply.elements);
     for (std::size_t i = 0; i < reply.elements; ++i) {
-        if (reply.element[i] != nullptr) copy_at(*reply.element[i], out.elements[i], depth + 1);
+        if (reply.element[i] != nullptr) {
+            copy_at(*reply.element[i], out.elements[i], depth + 1);
+        } else {
+            out.elements[i] = redis::Reply{};
+        }
     }
 }
 

@@ -30,7 +30,11 @@ SessionCache::Hit cached_session(InlinePorts ports, const GateConfig& cfg,
         SessionCache::Hit hit = ports.sessions->find(values[i], now);
         if (!hit) continue;
         const Session& s = hit->session;
-        auto by_file = users_file_verdict(cfg, s.user, s.source);
+        if (hit->users != cfg.users) { // another configuration's users file: look again
+            hit->users = cfg.users;
+            hit->in_file = cfg.users ? cfg.users->find(s.user) : nullptr;
+        }
+        auto by_file = users_file_verdict(hit->in_file, s.source);
         bool user_ok = by_file ? *by_file == UserCheck::allowed
                                : now - hit->inserted_ms < UserStatusCache::kMaxAge;
         if (session_state(s, now, cfg.idle_timeout) == SessionState::valid && user_ok &&

@@ -112,6 +112,19 @@ std::string format_command(std::span<const std::string> argv) {
     return out;
 }
 
+void format_beat(std::string_view channel, Millis sent_ms, std::string& out) {
+    char payload[24];
+    auto end = std::to_chars(payload, payload + sizeof payload, sent_ms).ptr;
+    auto sent = std::string_view(payload, static_cast<std::size_t>(end - payload));
+    out.clear();
+    out += "*3\r\n$7\r\nPUBLISH\r\n";
+    for (std::string_view a : {channel, sent}) {
+        append_length(out, '$', a.size());
+        out += a;
+        out += "\r\n";
+    }
+}
+
 Parse parse_reply(std::string_view in, Reply& out, std::size_t& used, const ReplyLimits& limits) {
     Reader r{in, 0, limits};
     out = Reply{};

@@ -121,7 +121,7 @@ bool SessionCache::fill(const Ticket& ticket, std::string_view cookie, std::stri
     if (auto old = by_key_.find(store_key); old != by_key_.end()) erase(old->second);
     while (lru_.size() >= limits_.max_entries) erase(std::prev(lru_.end()));
     lru_.push_front(Entry{std::string(cookie), std::string(store_key), id, session,
-                          std::move(identity), now, now + limits_.max_age});
+                          std::move(identity), now, now + limits_.max_age, nullptr, nullptr});
     List::iterator e = lru_.begin();
     by_cookie_.emplace(e->cookie, e);
     by_key_.emplace(e->store_key, e);

@@ -148,6 +148,8 @@ class RedisClient {
     SessionCache* cache_;
     std::string channel_;                       // <prefix>invalidate
     std::string beat_channel_;                  // <prefix>invalidate:<server id>
+    std::string beat_command_;                  // the last beat's PUBLISH (buffer reused)
+    redis::Reply sub_reply_;                    // the last message read on sub_ (reused)
     std::unique_ptr<RedisBeatBoard> own_beats_; // when no board is shared (tests of one process)
     RedisBeatBoard* beats_ = nullptr;
     Millis last_demand_ms_ = -(Millis{1} << 40); // the cache's latest lookup, at a tick

@@ -104,8 +104,9 @@ void RedisClient::beat(Millis now) {
     if (now - last < kBeatInterval && now >= last) return; // another worker's beat covers us
     if (!beats_->last_beat_ms.compare_exchange_strong(last, now)) return;
     if (master_.ac == nullptr) return;
-    redis_send_argv(master_.ac, nullptr, nullptr,
-                    {"PUBLISH", beat_channel_, redis::beat_payload(now)});
+    redis::format_beat(beat_channel_, now, beat_command_);
+    redisAsyncFormattedCommand(master_.ac, nullptr, nullptr, beat_command_.data(),
+                               beat_command_.size());
 }
 
 void RedisClient::open_subscription() {
@@ -151,9 +152,8 @@ void RedisClient::on_subscription(redisAsyncContext* ac, void* reply, void*) {
     Link* link = link_of(ac);
     RedisClient* self = link->owner;
     if (r == nullptr || link->ac != ac || self->cache_ == nullptr) return;
-    redis::Reply copy;
-    hiredis::copy_reply(*r, copy);
-    redis::Message m = redis::decode_message(copy);
+    hiredis::copy_reply(*r, self->sub_reply_);
+    redis::Message m = redis::decode_message(self->sub_reply_);
     if (m.kind == redis::Message::Kind::message) {
         if (m.channel == self->channel_) {
             self->cache_->invalidate(m.payload);

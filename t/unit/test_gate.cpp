@@ -312,6 +312,20 @@ void cached_lookups_skip_the_store_until_invalidated(void**) {
     cache.lost();
     f->store.down = true;
     assert_false(cached(cookie).allowed());
+    // A reload whose users file disables alice: the entry's memo of her file entry belongs
+    // to the old file, so a hit is checked against the new one and refused.
+    f->store.down = false;
+    cache.subscribed(f->clock.now_ms());
+    cache.heartbeat(f->clock.now_ms());
+    assert_true(cached(cookie).allowed());
+    assert_true(inline_check(cookie).has_value()); // a hit: the memo now holds her entry
+    static const std::string disabled =
+        "alice:" + hash_of("alice-pass") + ":alice@example.com:Alice A:admins,staff:disabled\n";
+    auto db = UserDb::parse(disabled);
+    assert_true(db.ok());
+    f->cfg.users = std::make_shared<const UserDb>(std::move(*db));
+    assert_false(inline_check(cookie).has_value());
+    assert_false(cached(cookie).allowed());
 }
 
 // Regression (issue 8, timing reveals user names): the decoy hash verified for unknown users

@@ -249,6 +249,17 @@ void beats_round_trip_and_junk_is_ignored(void**) {
     assert_true(redis::Keyspace{"p:"}.beat_channel("ab") == "p:invalidate:ab");
 }
 
+void a_formatted_beat_is_the_publish_command(void**) {
+    std::string channel = redis::Keyspace{"p:"}.beat_channel("ab");
+    std::string out = "left over from the previous beat";
+    redis::format_beat(channel, kNow, out);
+    std::vector<std::string> argv = {"PUBLISH", channel, redis::beat_payload(kNow)};
+    assert_true(out == redis::format_command(argv));
+    redis::format_beat(channel, -1, out);
+    argv[2] = "-1";
+    assert_true(out == redis::format_command(argv));
+}
+
 } // namespace
 
 int main() {
@@ -262,6 +273,7 @@ int main() {
         cmocka_unit_test(every_reply_type_parses_and_prefixes_are_partial),
         cmocka_unit_test(hostile_replies_are_errors),
         cmocka_unit_test(beats_round_trip_and_junk_is_ignored),
+        cmocka_unit_test(a_formatted_beat_is_the_publish_command),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);
 }

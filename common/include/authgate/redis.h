@@ -73,6 +73,9 @@ struct Message {
 };
 Message decode_message(const Reply& reply);
 std::string beat_payload(Millis sent_ms);
+// The PUBLISH of a beat on `channel`, formatted into `out` (cleared first; its capacity is
+// reused, so a beat allocates nothing once the buffer has grown).
+void format_beat(std::string_view channel, Millis sent_ms, std::string& out);
 std::optional<Millis> parse_beat(std::string_view payload);
 
 // The adapter's half: one connection (or a pipeline slot on one) to Redis.

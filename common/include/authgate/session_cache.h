@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@
 #include "authgate/session.h"
 
 namespace authgate {
+
+class UserDb; // the users file (users/), held here, never looked into
+struct User;
 
 class SessionCache {
   public:
@@ -53,6 +57,11 @@ class SessionCache {
         SharedIdentity identity; // session's identity fields, shared with decisions
         Millis inserted_ms = 0;
         Millis expires_ms = 0; // inserted + max_age (not served before inserted either)
+        // The users file the entry's user was last looked up in, and what it held for them
+        // (held, so the file's entries outlive the pointer): a hit then skips the lookup.
+        // Written by the holder of a Hit only, under the cache's lock.
+        mutable std::shared_ptr<const UserDb> users;
+        mutable const User* in_file = nullptr;
     };
 
     // A lookup in progress: which generation its store read started in.
