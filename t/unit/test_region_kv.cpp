@@ -26,6 +26,7 @@ namespace {
 
 constexpr Millis kNow = 1'700'000'000'000;
 constexpr Millis kLater = kNow + 60'000;
+constexpr std::size_t kKiB = 1024;
 
 // An anonymous shared mapping, as the Apache module makes one before forking.
 class Mapping {
@@ -66,7 +67,7 @@ struct Region {
     ManualClock clock{kNow};
     Events events;
     RegionKv kv;
-    explicit Region(std::size_t bytes = 256 * 1024)
+    explicit Region(std::size_t bytes = 256 * kKiB)
         : map(bytes), kv((assert_true(RegionKv::init(map.base(), bytes)), map.base()), bytes, clock,
                          events.hook()) {}
 };
@@ -136,7 +137,7 @@ void put_fetch_remove_and_expiry(void**) {
     assert_true(stored(r.kv, "k:big", std::string(room, 'b')));
     assert_false(stored(r.kv, "k:big", std::string(room + 1, 'b')));
     assert_int_equal(fetched(r.kv, "k:big").size(), room);
-    assert_true(r.kv.max_entry() >= 64 * 1024); // the heap's largest power of two, less a header
+    assert_true(r.kv.max_entry() >= 64 * kKiB); // the heap's largest power of two, less a header
 }
 
 // KvStore over the region: the Store operations, and refusals reported through the hook.
@@ -160,7 +161,7 @@ void kv_store_runs_on_the_region(void**) {
 }
 
 void attach_checks_the_header(void**) {
-    Mapping map(64 * 1024);
+    Mapping map(64 * kKiB);
     assert_false(RegionKv::attachable(map.base(), map.bytes())); // zeroed: never formatted
     std::memset(map.base(), 0xa5, map.bytes());
     assert_false(RegionKv::attachable(map.base(), map.bytes()));
@@ -182,7 +183,7 @@ void attach_checks_the_header(void**) {
 // The same memory mapped twice at different addresses: what one mapping writes, the other
 // reads, so nothing in the region depends on where it is mapped.
 void two_mappings_at_different_addresses_share_it(void**) {
-    constexpr std::size_t kBytes = 128 * 1024;
+    constexpr std::size_t kBytes = 128 * kKiB;
     int fd = memfd_create("authgate-region-test", 0);
     assert_true(fd >= 0);
     assert_int_equal(ftruncate(fd, kBytes), 0);
@@ -212,7 +213,7 @@ void two_mappings_at_different_addresses_share_it(void**) {
 // Eviction only when an allocation fails, least recently used first (a fetch counts as a
 // use); expired entries go before anything live.
 void a_full_region_evicts_the_least_recently_used(void**) {
-    Region r(64 * 1024);
+    Region r(64 * kKiB);
     std::string value(400, 'v'); // one 512-byte block each
     int n = 0;
     while (r.events.evicting.load() == 0) {
@@ -231,7 +232,7 @@ void a_full_region_evicts_the_least_recently_used(void**) {
 
     // Expired entries are reclaimed before live ones are evicted.
     std::size_t live = entries_of(r.kv);
-    Region e(64 * 1024);
+    Region e(64 * kKiB);
     for (int i = 0; i < static_cast<int>(live); ++i) {
         Millis expires = i % 2 == 0 ? kNow + 10 : kLater;
         assert_true(stored(e.kv, "k:" + std::to_string(i), value, expires));
@@ -249,7 +250,7 @@ void a_full_region_evicts_the_least_recently_used(void**) {
 // Random sizes, replacements and removals, then everything removed: the allocator has
 // merged every block back (the whole capacity free, the largest entry fits again).
 void random_churn_gives_everything_back(void**) {
-    Region r(512 * 1024);
+    Region r(512 * kKiB);
     assert_true(r.kv.lock());
     std::size_t capacity = r.kv.capacity();
     assert_int_equal(r.kv.free_bytes(), capacity);
@@ -295,12 +296,13 @@ template <class T> T inline_result(Task<T> task) {
 }
 
 void threads_hammer_it(void**) {
-    Region r(128 * 1024); // small: eviction runs all the time
+    Region r(128 * kKiB); // small: eviction runs all the time
     KvStore store(r.kv, r.clock);
     constexpr int kThreads = 8;
     constexpr int kRounds = 3000;
     std::atomic<int> bad{0};
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
             std::mt19937 rng(static_cast<unsigned>(t));
