@@ -3,6 +3,7 @@
 #include "authgate/region_kv.h"
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <new>
 
@@ -166,6 +167,9 @@ class Table {
     region::Buddy buddy_;
 };
 
+// The holder's signal mask from before lock() (block_signals): one lock per thread at a time.
+thread_local sigset_t t_saved_mask;
+
 bool make_mutex(pthread_mutex_t* mutex) {
     pthread_mutexattr_t attr;
     if (pthread_mutexattr_init(&attr) != 0) return false;
@@ -224,14 +228,21 @@ bool RegionKv::attachable(const void* base, std::size_t bytes) noexcept {
            h.max_order < region::kOrders && (h.bucket_count & (h.bucket_count - 1)) == 0;
 }
 
-RegionKv::RegionKv(void* base, std::size_t bytes, const Clock& clock, RegionLog log)
-    : base_(static_cast<unsigned char*>(base)), clock_(clock), log_(std::move(log)) {
+RegionKv::RegionKv(void* base, std::size_t bytes, const Clock& clock, RegionLog log,
+                   bool block_signals)
+    : base_(static_cast<unsigned char*>(base)), clock_(clock), log_(std::move(log)),
+      block_signals_(block_signals) {
     (void)bytes;
     max_entry_ = (kUnit << header_of(base_).max_order) - sizeof(Entry);
 }
 
 bool RegionKv::lock() {
     Header& h = header_of(base_);
+    if (block_signals_) {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &t_saved_mask);
+    }
     int rc = pthread_mutex_lock(&h.mutex);
     if (rc == 0) return true;
     if (rc == EOWNERDEAD) {
@@ -241,11 +252,15 @@ bool RegionKv::lock() {
         if (log_) log_(RegionEvent::owner_died, h.region_bytes);
         return true;
     }
+    if (block_signals_) pthread_sigmask(SIG_SETMASK, &t_saved_mask, nullptr);
     if (log_) log_(RegionEvent::lock_failed, static_cast<std::size_t>(rc));
     return false;
 }
 
-void RegionKv::unlock() noexcept { pthread_mutex_unlock(&header_of(base_).mutex); }
+void RegionKv::unlock() noexcept {
+    pthread_mutex_unlock(&header_of(base_).mutex);
+    if (block_signals_) pthread_sigmask(SIG_SETMASK, &t_saved_mask, nullptr);
+}
 
 LockedKv::Fetched RegionKv::fetch(std::string_view key) {
     Table t(base_);

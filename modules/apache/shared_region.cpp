@@ -2,9 +2,12 @@
 // shared_region.h).
 #include "shared_region.h"
 
+#include <ap_mpm.h>
+
 #include <sys/mman.h>
 
-#include <cstring>
+#include <cerrno>
+#include <new>
 
 #include "authgate/store_keys.h"
 #include "authgate_apache.h"
@@ -18,9 +21,9 @@ constexpr char kRetainedKey[] = "authgate-store-region";
 // Lives in the process pool (not in any pconf): plain data, valid after the module's
 // .so is unloaded and loaded again by a restart.
 SharedRegion& retained() {
-    void* data = ap_retained_data_get(kRetainedKey);
-    if (data == nullptr) data = ap_retained_data_create(kRetainedKey, sizeof(SharedRegion));
-    return *static_cast<SharedRegion*>(data);
+    if (void* data = ap_retained_data_get(kRetainedKey)) return *static_cast<SharedRegion*>(data);
+    void* data = ap_retained_data_create(kRetainedKey, sizeof(SharedRegion));
+    return *new (data) SharedRegion{};
 }
 
 void unmap(SharedRegion& r) {
@@ -107,7 +110,13 @@ std::unique_ptr<RegionKv> region_kv(const SharedRegion& region, server_rec* s,
             break;
         }
     };
-    return std::make_unique<RegionKv>(region.base, region.bytes, clock, std::move(log));
+    // Prefork's children exit from their signal handler on a restart: never while holding
+    // the lock (threaded MPMs already keep signals off their request threads).
+    int threaded = AP_MPMQ_NOT_SUPPORTED;
+    ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded);
+    bool block_signals = threaded == AP_MPMQ_NOT_SUPPORTED;
+    return std::make_unique<RegionKv>(region.base, region.bytes, clock, std::move(log),
+                                      block_signals);
 }
 
 } // namespace authgate::httpd

@@ -410,6 +410,50 @@ void a_holder_killed_with_the_lock_is_recovered_from(void**) {
     assert_int_equal(r.events.owner_died.load(), 1); // once
 }
 
+// With block_signals, a SIGTERM that arrives while the lock is held waits for unlock():
+// the process dies after its write, not in the middle of it, and nothing is lost.
+void a_signal_waits_until_the_lock_is_released(void**) {
+    Mapping map(64 * kKiB);
+    ManualClock clock(kNow);
+    Events events;
+    assert_true(RegionKv::init(map.base(), map.bytes()));
+    RegionKv kv(map.base(), map.bytes(), clock, events.hook(), true);
+    assert_true(stored(kv, "k:before", "kept"));
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(ready[0]);
+        if (!kv.lock()) _exit(2);
+        char c = 'x';
+        if (write(ready[1], &c, 1) != 1) _exit(3);
+        sigset_t pending;
+        do {
+            sigpending(&pending);
+        } while (sigismember(&pending, SIGTERM) == 0);
+        kv.put("k:during", "finished", kLater);
+        kv.unlock(); // SIGTERM is delivered here
+        _exit(4);
+    }
+    close(ready[1]);
+    char c = 0;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    kill(pid, SIGTERM);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGTERM);
+    assert_string_equal(fetched(kv, "k:during").c_str(), "finished");
+    assert_string_equal(fetched(kv, "k:before").c_str(), "kept");
+    assert_int_equal(events.owner_died.load(), 0);
+    // And the caller's own mask is back as it was.
+    sigset_t now;
+    pthread_sigmask(SIG_BLOCK, nullptr, &now);
+    assert_int_equal(sigismember(&now, SIGTERM), 0);
+}
+
 } // namespace
 
 int main() {
@@ -423,6 +467,7 @@ int main() {
         cmocka_unit_test(threads_hammer_it),
         cmocka_unit_test(a_forked_child_writes_what_the_parent_reads),
         cmocka_unit_test(a_holder_killed_with_the_lock_is_recovered_from),
+        cmocka_unit_test(a_signal_waits_until_the_lock_is_released),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

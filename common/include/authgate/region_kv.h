@@ -46,7 +46,11 @@ class RegionKv final : public LockedKv {
     static bool attachable(const void* base, std::size_t bytes) noexcept;
 
     // For a region attachable() accepts. Both clock and the region must outlive this.
-    RegionKv(void* base, std::size_t bytes, const Clock& clock, RegionLog log);
+    // block_signals: the calling thread's signals are blocked while it holds the lock, so
+    // that a process whose signal handler exits (Apache's prefork children on a restart)
+    // does not die holding it and cost every session; SIGKILL still can.
+    RegionKv(void* base, std::size_t bytes, const Clock& clock, RegionLog log,
+             bool block_signals = false);
 
     bool lock() override;
     void unlock() noexcept override;
@@ -68,6 +72,7 @@ class RegionKv final : public LockedKv {
     std::size_t max_entry_;
     const Clock& clock_;
     RegionLog log_;
+    bool block_signals_;
 };
 
 } // namespace authgate
