@@ -1,6 +1,7 @@
 // Apache's embedded store (shared memory kept across restarts): sessions survive a graceful
-// and a SIGHUP restart, a logout before one stays a logout after it, a changed zone size
-// starts over (and says so), and concurrent sign-ins in a small zone never mix users up.
+// and a SIGHUP restart, also under load; a logout before one stays a logout after it; a
+// changed zone size starts over (and says so); concurrent sign-ins in a small zone never
+// mix users up.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -94,6 +95,35 @@ describe('the embedded store across restarts', { skip }, () => {
     assert.equal(await userOf(s, bob), null, 'logged out between the restarts');
     assert.equal(await userOf(s, alice), 'alice');
     assert.doesNotMatch(s.apache.log(), /changed .* its sessions dropped/);
+  });
+
+  it('keeps them through restarts under load (no process dies holding the lock)', async () => {
+    const sessions = [];
+    for (const name of ['alice', 'bob']) sessions.push([name, await signIn(s.base, name, users[name].password)]);
+    let running = true;
+    let answered = 0;
+    const load = Array.from({ length: 8 }, async (_, i) => {
+      const [name, session] = sessions[i % 2];
+      while (running) {
+        try {
+          const user = await userOf(s, session);
+          assert.equal(user, name, 'never another user, never signed out');
+          answered += 1;
+        } catch (e) {
+          // A connection cut by the restart is fine; a wrong answer is not.
+          if (e instanceof assert.AssertionError || !/^E[A-Z]+$/.test(e.code ?? '')) throw e;
+        }
+      }
+    });
+    for (let round = 0; round < 3; ++round) {
+      await s.apache.hupRestart();
+      await s.apache.gracefulRestart();
+    }
+    running = false;
+    await Promise.all(load);
+    assert.ok(answered > 50, `${answered} lookups answered`);
+    for (const [name, session] of sessions) assert.equal(await userOf(s, session), name);
+    assert.doesNotMatch(s.apache.log(), /died holding the lock/);
   });
 
   it('starts over, with a notice, when the zone size changes', async () => {
