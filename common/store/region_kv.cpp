@@ -18,8 +18,8 @@ using region::Entry;
 using region::Header;
 using region::kUnit;
 
-// Expected bytes per entry (a session's block): one bucket per two entries' worth of heap.
-constexpr std::size_t kBytesPerBucket = 1024;
+// Expected bytes per entry (a session's block): a full region's chains stay about 1 long.
+constexpr std::size_t kBytesPerBucket = 512;
 constexpr std::size_t kMinBuckets = 64;
 constexpr Millis kSweepInterval = 1000;
 
@@ -107,7 +107,8 @@ class Table {
     std::uint64_t allocate(std::size_t bytes, Millis now, std::uint64_t& keep,
                            const RegionLog& log) {
         std::uint64_t off = buddy_.allocate(bytes);
-        if (off == 0 && now >= h_.next_sweep_ms) {
+        // (A clock set back must not postpone the next sweep for as long.)
+        if (off == 0 && (now >= h_.next_sweep_ms || h_.next_sweep_ms > now + kSweepInterval)) {
             h_.next_sweep_ms = now + kSweepInterval;
             sweep(now, keep);
             off = buddy_.allocate(bytes);
