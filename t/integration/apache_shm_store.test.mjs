@@ -121,7 +121,7 @@ describe('the embedded store across restarts', { skip }, () => {
     }
     running = false;
     await Promise.all(load);
-    assert.ok(answered > 50, `${answered} lookups answered`);
+    assert.ok(answered >= 10, `${answered} lookups answered during the restarts`);
     for (const [name, session] of sessions) assert.equal(await userOf(s, session), name);
     assert.doesNotMatch(s.apache.log(), /died holding the lock/);
   });
