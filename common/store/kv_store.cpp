@@ -1,5 +1,5 @@
 // KvStore: the Store over a locked key -> (value, expiry) cache, written once for every
-// adapter whose embedded store is such a cache (Apache socache shmcb).
+// adapter whose embedded store is such a cache (Apache: RegionKv, region_kv.h).
 //
 // Entry format in the cache: version byte (1), the expiry in Unix ms (8 bytes, little
 // endian), the payload. The expiry is kept in the value because the cache cannot report
@@ -14,7 +14,10 @@
 // was (nothing is written: socache shmcb drops the old entry before it tries the new one,
 // so the size is checked here, before put). A full index refuses instead of forgetting.
 //
-// What a socache-like cache cannot give, compared with the nginx zone:
+// RegionKv behaves as the nginx zone does (LRU eviction only when full, a failed put keeps
+// the old entry, kept across restarts). The store was first written for socache shmcb,
+// and still works over such a cache (the unit tests run it on a model of one); what that
+// kind of cache cannot give, compared with the nginx zone:
 // - Eviction is per subcache and by age of the write, not least recently used: reading a
 //   session does not protect it. Replaced and removed entries keep their bytes until they
 //   reach the head of the subcache's ring, so an entry that is not rewritten (a user

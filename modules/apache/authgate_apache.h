@@ -26,14 +26,15 @@
 #include "authgate/gate.h"
 #include "authgate/runtime.h"
 #include "authgate/store_plan.h"
+#include "shared_region.h"
 
 extern "C" {
 extern module AP_MODULE_DECLARE_DATA authgate_module;
 }
 APLOG_USE_MODULE(authgate);
 
-namespace authgate::httpd {
-class SocacheKv;
+namespace authgate {
+class LockedKv;
 }
 namespace authgate::hiredis {
 class BlockingRedis;
@@ -68,7 +69,7 @@ struct Generation {
     ResourceCache cache;
     std::map<std::pair<const DirConf*, const DirConf*>, std::unique_ptr<DirConf>> merges;
     std::optional<config::StorePlan> plan; // from check_config, when the gate is used
-    httpd::SocacheKv* socache = nullptr;   // the embedded store's cache (lives in pconf)
+    httpd::SharedRegion region;            // the embedded store's memory (retained)
 };
 
 Generation* generation();
@@ -87,12 +88,12 @@ struct Runtime {
     InlineOffloader offload;
     std::unique_ptr<authgate::Runtime> core;
     std::unique_ptr<hiredis::BlockingRedis> redis; // AuthGateRedis; outlives store
-    std::unique_ptr<Store> store;                  // over the socache, or Redis
+    std::unique_ptr<LockedKv> kv;                  // the embedded store's; outlives store
+    std::unique_ptr<Store> store;                  // over the shared region, or Redis
 };
 Runtime* runtime();
 
 // The store's setup in the hooks (store_setup.cpp); false: logged, the hook fails.
-bool store_pre_config(apr_pool_t* pconf);
 bool store_post_config(apr_pool_t* pconf, apr_pool_t* ptemp, server_rec* s);
 bool store_child_init(apr_pool_t* pchild, server_rec* s, Runtime& rt);
 

@@ -274,7 +274,6 @@ int check_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*, server_rec* s) noe
 }
 
 int pre_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*) noexcept {
-    if (!store_pre_config(pconf)) return HTTP_INTERNAL_SERVER_ERROR;
     auto* gen = new (std::nothrow) Generation();
     if (gen == nullptr) return HTTP_INTERNAL_SERVER_ERROR;
     g_generation = gen;
@@ -289,7 +288,7 @@ int pre_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*) noexcept {
     return OK;
 }
 
-// The embedded store's cache, on every pass (apache2 -t does not get here).
+// The embedded store's shared memory, on every pass (apache2 -t does not get here).
 int post_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) noexcept {
     try {
         return store_post_config(pconf, ptemp, s) ? OK : HTTP_INTERNAL_SERVER_ERROR;

@@ -1,6 +1,7 @@
-// The store of each configuration generation and process: the embedded default over
-// Apache's socache (one cache shared by every child process, created in post_config), or
-// Redis through a per-process pool of blocking connections (AuthGateRedis).
+// The store of each configuration generation and process: the embedded default over one
+// shared memory region (made by the parent in post_config, kept across restarts, shared
+// by every child process), or Redis through a per-process pool of blocking connections
+// (AuthGateRedis).
 #include "authgate_apache.h"
 
 #include <ap_mpm.h>
@@ -9,7 +10,7 @@
 
 #include "authgate/kv_store.h"
 #include "authgate/redis.h"
-#include "authgate_socache.h"
+#include "authgate/region_kv.h"
 #include "blocking_redis.h"
 
 namespace authgate::apache {
@@ -31,18 +32,17 @@ std::size_t redis_pool_size() {
 Runtime::Runtime() = default;
 Runtime::~Runtime() = default;
 
-bool store_pre_config(apr_pool_t* pconf) {
-    return httpd::SocacheKv::register_mutex(pconf) == APR_SUCCESS;
-}
-
-bool store_post_config(apr_pool_t* pconf, apr_pool_t* ptemp, server_rec* s) {
+bool store_post_config(apr_pool_t*, apr_pool_t*, server_rec* s) {
     Generation* gen = generation();
-    if (!gen->used || !gen->plan || gen->plan->kind != config::StorePlan::Kind::shm) return true;
-    gen->socache = httpd::SocacheKv::create(s, pconf, ptemp, gen->plan->zone.size);
-    return gen->socache != nullptr;
+    if (!gen->used || !gen->plan || gen->plan->kind != config::StorePlan::Kind::shm) {
+        httpd::drop_shared_region();
+        return true;
+    }
+    gen->region = httpd::keep_shared_region(s, gen->plan->zone.size, gen->plan->zone.name);
+    return gen->region.base != nullptr;
 }
 
-bool store_child_init(apr_pool_t* pchild, server_rec* s, Runtime& rt) {
+bool store_child_init(apr_pool_t* /*pchild*/, server_rec* s, Runtime& rt) {
     Generation* gen = generation();
     if (!gen->plan) return false;
     if (gen->plan->kind == config::StorePlan::Kind::redis) {
@@ -59,8 +59,9 @@ bool store_child_init(apr_pool_t* pchild, server_rec* s, Runtime& rt) {
         rt.store = std::make_unique<redis::RedisStore>(*rt.redis, rt.redis->keyspace(), nullptr);
         return true;
     }
-    if (gen->socache == nullptr || gen->socache->child_init(pchild) != APR_SUCCESS) return false;
-    rt.store = std::make_unique<KvStore>(*gen->socache, rt.clock);
+    rt.kv = httpd::region_kv(gen->region, s, gen->plan->zone.name, rt.clock);
+    if (!rt.kv) return false;
+    rt.store = std::make_unique<KvStore>(*rt.kv, rt.clock);
     return true;
 }
 

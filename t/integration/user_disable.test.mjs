@@ -9,7 +9,6 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gatedServer } from './harness/gate.mjs';
-import { testServer } from './harness/env.mjs';
 import { Agent } from './harness/agent.mjs';
 import { idpAccounts, idpClient, startIdp, testApi } from './harness/idp.mjs';
 import { request, signIn, sleep } from './harness/http.mjs';
@@ -87,10 +86,7 @@ test('an SSO session of a user disabled in the users file ends at the reload', a
   assert.equal((await page(cookie)).status, 302, 'ended, not suspended');
 });
 
-// Apache's graceful restart (the reload) recreates its socache: sessions in the embedded
-// store end there, so only Redis keeps one across it.
-test('a users-file session carries the groups of the file as reloaded',
-  { skip: testServer === 'apache' && !onRedis && 'Apache reload empties the socache store' }, async () => {
+test('a users-file session carries the groups of the file as reloaded', async () => {
   const cookie = await signIn(gate.base, 'alice', users.alice.password);
   assert.equal(JSON.parse((await page(cookie)).body).groups, 'admins,staff');
   await withUsers({ ...users, alice: { ...users.alice, groups: ['ops'], name: 'Alice Renamed' } }, async () => {

@@ -1,11 +1,12 @@
 // The whole Store over a plain shared cache of key -> (value, expiry) behind one lock: the
-// adapter supplies LockedKv (Apache: socache shmcb + a global mutex), the core does the rest.
+// adapter supplies LockedKv (Apache: RegionKv over a shared memory region, region_kv.h),
+// the core does the rest.
 //
 // Every Store operation is one critical section (lock, read, decide, write, unlock), so
 // compare_and_set, set_if_absent, incr and the index and hash read-modify-writes are atomic
 // across every process and thread that shares the cache. The semantics are the nginx
 // shared-memory store's (limits, refusals, a counter keeping its window, indexes and
-// hashes as one value each); see kv_store.cpp for what a cache like socache cannot give.
+// hashes as one value each); see kv_store.cpp for what a cache like socache would not give.
 #pragma once
 
 #include <cstddef>
@@ -23,7 +24,7 @@ enum class KvRefusal {
 };
 
 // What KvStore needs from the cache. Keys are binary and at least 4 bytes long; their first
-// byte is a hash byte (socache shmcb picks the subcache with it).
+// byte is a hash byte (a cache that shards by it, as socache shmcb does, spreads evenly).
 class LockedKv {
   public:
     struct Fetched {

@@ -10,7 +10,7 @@ import { serverEnv, waitForPort } from './nginx.mjs';
 
 const modules = [
   'mpm_%MPM%', 'authn_core', 'authz_core', 'authz_user', 'headers', 'proxy', 'proxy_http',
-  'include', 'mime', 'rewrite', 'alias', 'env', 'setenvif', 'socache_shmcb',
+  'include', 'mime', 'rewrite', 'alias', 'env', 'setenvif',
 ];
 
 // The fixed head of every test config; `body` holds the servers.
@@ -30,7 +30,6 @@ ${asRoot ? 'User www-data\nGroup www-data' : ''}
 ServerName 127.0.0.1
 PidFile ${prefix}/apache.pid
 DefaultRuntimeDir ${prefix}/run
-Mutex file:${prefix}/run default
 ErrorLog ${prefix}/error.log
 LogLevel info
 DocumentRoot "${prefix}/htdocs"
@@ -102,11 +101,12 @@ export class Apache {
     return r.stdout.split('\n').filter(Boolean).map(Number).sort();
   }
 
-  // A graceful restart (SIGUSR1 to the parent we started); waits for new children.
-  async gracefulRestart() {
+  // A graceful restart (SIGUSR1 to the parent we started; SIGHUP: the restart that stops
+  // the children at once); waits for new children.
+  async gracefulRestart(signal = 'SIGUSR1') {
     const before = this.childPids();
     const generations = (this.log().match(/resuming normal operations/g) || []).length;
-    this.proc.kill('SIGUSR1');
+    this.proc.kill(signal);
     const deadline = Date.now() + 10000;
     for (;;) {
       const now = this.childPids();
@@ -117,8 +117,12 @@ export class Apache {
     }
   }
 
+  async hupRestart() {
+    return this.gracefulRestart('SIGHUP');
+  }
+
   // What `nginx -s reload` is to the nginx harness: a graceful restart (the embedded
-  // store's socache is recreated by it, as Apache recreates every shared cache).
+  // store's shared memory is kept across it, as nginx keeps its zone).
   async reload() {
     return this.gracefulRestart();
   }
