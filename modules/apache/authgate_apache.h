@@ -37,6 +37,10 @@ class SocacheKv;
 }
 namespace authgate::hiredis {
 class BlockingRedis;
+class CacheSubscriber;
+} // namespace authgate::hiredis
+namespace authgate::redis {
+struct BeatBoard;
 }
 
 namespace authgate::apache {
@@ -69,6 +73,7 @@ struct Generation {
     std::map<std::pair<const DirConf*, const DirConf*>, std::unique_ptr<DirConf>> merges;
     std::optional<config::StorePlan> plan; // from check_config, when the gate is used
     httpd::SocacheKv* socache = nullptr;   // the embedded store's cache (lives in pconf)
+    redis::BeatBoard* beats = nullptr;     // Redis session cache: shared by the children
 };
 
 Generation* generation();
@@ -88,6 +93,8 @@ struct Runtime {
     std::unique_ptr<authgate::Runtime> core;
     std::unique_ptr<hiredis::BlockingRedis> redis; // AuthGateRedis; outlives store
     std::unique_ptr<Store> store;                  // over the socache, or Redis
+    // Keeps core->sessions() honest (AuthGateRedis session_cache); stopped first.
+    std::unique_ptr<hiredis::CacheSubscriber> subscriber;
 };
 Runtime* runtime();
 
@@ -95,6 +102,8 @@ Runtime* runtime();
 bool store_pre_config(apr_pool_t* pconf);
 bool store_post_config(apr_pool_t* pconf, apr_pool_t* ptemp, server_rec* s);
 bool store_child_init(apr_pool_t* pchild, server_rec* s, Runtime& rt);
+// The core runtime's options for the generation's store (its session cache).
+authgate::Runtime::Options store_runtime_options();
 
 // Hooks (access.cpp, endpoint.cpp).
 int access_checker(request_rec* r);
