@@ -337,6 +337,7 @@ ${echoServer(nginxBackend)}`, { port: nginxPort, workers: 2 }).start();
   it('with session_cache=off Apache asks Redis on every request', async () => {
     const [port, backend] = await freePorts(2);
     const prefix = makePrefix();
+    for (const file of ['authgate.key', 'users']) fs.copyFileSync(path.join(f.prefix, file), path.join(prefix, file));
     const echo = await startEcho(backend);
     const off = await new Apache(prefix, `AuthGateRedis 127.0.0.1:${f.redis.port} command_timeout=1s session_cache=off\n${gateConf(prefix, port, backend,
       '    <Location /app/>\n        AuthGate On\n    </Location>')}`, { port }).start();

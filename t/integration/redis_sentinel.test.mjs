@@ -78,8 +78,10 @@ describe('redis sentinel', () => {
     assert.ok(promoted, 'the sentinels promoted the replica');
     let ok = false;
     const t0 = Date.now();
+    // On every process (Apache's pool retries one call at a time after its backoff).
     while (Date.now() - t0 < 5000) {
-      if ((await get(s.session)).status === 200) { ok = true; break; }
+      const round = await Promise.all(Array.from({ length: 8 }, () => get(s.session)));
+      if (round.every((r) => r.status === 200)) { ok = true; break; }
       await sleep(50);
     }
     loading = false;
@@ -96,9 +98,10 @@ describe('redis sentinel', () => {
     let cached = false;
     for (let i = 0; i < 60 && !cached; i++) {
       const before = gets();
-      const res = await Promise.all(Array.from({ length: 8 }, () => get(s.session)));
-      assert.deepEqual(new Set(res.map((r) => r.status)), new Set([200]));
-      cached = gets() === before;
+      const res = (await Promise.all(Array.from({ length: 8 }, () => get(s.session)))).map((r) => r.status);
+      // 503: Apache's pool still backing off from the failover (one call at a time retries).
+      assert.deepEqual(res.filter((x) => x !== 200 && x !== 503), []);
+      cached = gets() === before && res.every((x) => x === 200);
       if (!cached) await sleep(50);
     }
     assert.ok(cached, 'lookups still read the new master: no session cache after the failover');
