@@ -334,6 +334,25 @@ ${echoServer(nginxBackend)}`, { port: nginxPort, workers: 2 }).start();
     assert.equal((await app(f.apacheBase, session)).status, 200);
   });
 
+  it('a graceful restart stops the subscriber of every old child; the new children serve from the cache', async (t) => {
+    const subscribers = () => Number(f.redis.cli('PUBSUB', 'NUMSUB', 'authgate:invalidate').split('\n')[1]);
+    assert.equal(subscribers(), 4, '2 nginx workers and 2 Apache children');
+    const old = f.apache.childPids();
+    const t0 = Date.now();
+    await f.apache.gracefulRestart();
+    // The old children exit (each joining its subscriber thread); the new ones subscribe.
+    while (f.apache.childPids().some((p) => old.includes(p)) || subscribers() !== 4) {
+      assert.ok(Date.now() - t0 < 5000, `old children ${f.apache.childPids()} / ${subscribers()} subscribers`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    t.diagnostic(`old children gone and new ones subscribed ${Date.now() - t0} ms after SIGUSR1`);
+    const session = await signIn(f.nginxBase, 'bob', users.bob.password);
+    await warm(f.apacheBase, session);
+    assert.equal((await logout(f.nginxBase, session)).status < 400, true);
+    const ms = await refusedWithin(f.apacheBase, session, Date.now());
+    assert.ok(ms < 100, `Apache saw the logout after ${ms} ms`);
+  });
+
   it('with session_cache=off Apache asks Redis on every request', async () => {
     const [port, backend] = await freePorts(2);
     const prefix = makePrefix();
