@@ -66,11 +66,12 @@ async function warm(redis, base, session) {
   assert.fail('the cache never served a whole round');
 }
 
-// After an outage: Apache's connection pool lets one call at a time try Redis again (the
-// others fail at once) until one has worked; nginx reconnects on its own.
+// After an outage, until every process answers again: Apache's connection pool (one per
+// child) lets one call at a time try Redis (the others fail at once) until one has
+// worked; nginx reconnects on its own.
 async function reachable(base, session) {
   for (let i = 0; i < 100; i++) {
-    if ((await get(base, session)).status === 200) return;
+    if ((await statuses(base, session)).every((x) => x === 200)) return;
     await sleep(20);
   }
   assert.fail(`${base} did not reach Redis again`);
