@@ -126,6 +126,8 @@ const redis::Keyspace& BlockingRedis::keyspace() const noexcept { return state_-
 
 const std::string& BlockingRedis::display() const noexcept { return state_->plan.display; }
 
+const config::RedisPlan& BlockingRedis::plan() const noexcept { return state_->plan; }
+
 void BlockingRedis::not_announced() noexcept { state_->all_announced = false; }
 
 bool BlockingRedis::all_announced() const noexcept { return state_->all_announced; }
@@ -230,11 +232,6 @@ Result<BlockingRedis::Slot> BlockingRedis::connect_new() {
         ++s.counters.connect_attempts;
         s.counters.server = where->display();
     }
-    auto forget_master = [&] {
-        if (s.plan.master_name.empty()) return;
-        std::lock_guard lock(s.mutex);
-        s.master.reset(); // ask the sentinels again
-    };
     auto context = link::open(*where, s.plan.connect_timeout, s.plan.command_timeout);
     if (!context) {
         forget_master();
@@ -248,8 +245,13 @@ Result<BlockingRedis::Slot> BlockingRedis::connect_new() {
     return Slot{std::move(*context), epoch, false, where->display()};
 }
 
-// The server to connect to: the plan's, or with Sentinel the master the sentinels report
-// (asked once, then again after a failed connect or a READONLY reply).
+void BlockingRedis::forget_master() {
+    State& s = *state_;
+    if (s.plan.master_name.empty()) return;
+    std::lock_guard lock(s.mutex);
+    s.master.reset();
+}
+
 Result<config::ServerAddress> BlockingRedis::master_address() {
     State& s = *state_;
     if (s.plan.master_name.empty()) return s.plan.address;

@@ -66,6 +66,8 @@ class BlockingRedis final : public redis::Connection {
     const redis::Keyspace& keyspace() const noexcept;
     // "127.0.0.1:6379" or "sentinel master NAME", for logs.
     const std::string& display() const noexcept;
+    // Where and how to connect (timeouts, credentials), as resolved at configuration time.
+    const config::RedisPlan& plan() const noexcept;
 
     // redis::Connection: completes inline; nullopt when no reply came (unavailable,
     // backing off, timed out, every connection busy).
@@ -80,13 +82,19 @@ class BlockingRedis final : public redis::Connection {
 
     Health health() const;
 
+    // The server to connect to: the plan's, or with Sentinel the master the sentinels report
+    // (asked once, then again after forget_master, a failed connect or a READONLY reply).
+    // For connections of the same process outside the pool (the session cache's subscriber).
+    Result<config::ServerAddress> master_address();
+    // That master failed over (a connection found it demoted): ask the sentinels again.
+    void forget_master();
+
   private:
     struct State;
     struct Slot;
     std::optional<Slot> borrow();
     std::optional<Slot> open_slot(bool probe);
     Result<Slot> connect_new();
-    Result<config::ServerAddress> master_address();
     void give_back(Slot slot, bool answered, bool demoted, const std::string& error);
     void tell(const std::optional<Health>& change) const noexcept;
 

@@ -38,6 +38,10 @@ class LockedKv;
 }
 namespace authgate::hiredis {
 class BlockingRedis;
+class CacheSubscriber;
+} // namespace authgate::hiredis
+namespace authgate::redis {
+struct BeatBoard;
 }
 
 namespace authgate::apache {
@@ -70,6 +74,7 @@ struct Generation {
     std::map<std::pair<const DirConf*, const DirConf*>, std::unique_ptr<DirConf>> merges;
     std::optional<config::StorePlan> plan; // from check_config, when the gate is used
     httpd::SharedRegion region;            // the embedded store's memory (retained)
+    redis::BeatBoard* beats = nullptr;     // Redis session cache: shared by the children
 };
 
 Generation* generation();
@@ -90,12 +95,16 @@ struct Runtime {
     std::unique_ptr<hiredis::BlockingRedis> redis; // AuthGateRedis; outlives store
     std::unique_ptr<LockedKv> kv;                  // the embedded store's; outlives store
     std::unique_ptr<Store> store;                  // over the shared region, or Redis
+    // Keeps core->sessions() honest (AuthGateRedis session_cache); stopped first.
+    std::unique_ptr<hiredis::CacheSubscriber> subscriber;
 };
 Runtime* runtime();
 
 // The store's setup in the hooks (store_setup.cpp); false: logged, the hook fails.
 bool store_post_config(apr_pool_t* pconf, apr_pool_t* ptemp, server_rec* s);
 bool store_child_init(apr_pool_t* pchild, server_rec* s, Runtime& rt);
+// The core runtime's options for the generation's store (its session cache).
+authgate::Runtime::Options store_runtime_options();
 
 // Hooks (access.cpp, endpoint.cpp).
 int access_checker(request_rec* r);

@@ -308,7 +308,7 @@ void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
             return;
         }
         auto rt = std::make_unique<Runtime>();
-        rt->core = std::make_unique<authgate::Runtime>(authgate::Runtime::Options{});
+        rt->core = std::make_unique<authgate::Runtime>(store_runtime_options());
         if (!store_child_init(pchild, s, *rt)) {
             // No runtime: gated requests answer 500 (fail closed), the error is logged.
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "authgate: the store is not available");

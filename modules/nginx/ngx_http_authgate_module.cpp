@@ -303,8 +303,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         Runtime* rt = owned.get();
         authgate::Runtime::Options core;
         if (mc->redis != nullptr && mc->redis->session_cache > 0) {
-            core.session_cache = SessionCache::Limits{
-                mc->redis->session_cache, kSessionCacheEntries, kSessionCacheLiveWindow};
+            core.session_cache = redis::session_cache_limits(mc->redis->session_cache);
         }
         rt->core = std::make_unique<authgate::Runtime>(core);
         if (mc->redis != nullptr) {

@@ -89,13 +89,14 @@ RedisClient::RedisClient(RedisEndpoint endpoint, ngx_log_t* log, SessionCache* c
     sub_.subscriber = true;
     keyspace_.prefix = ep_.prefix;
     channel_ = keyspace_.channel();
-    beats_ = ep_.beats;
-    if (beats_ == nullptr) {
+    RedisBeatBoard* beats = ep_.beats;
+    if (beats == nullptr) {
         own_beats_ = std::make_unique<RedisBeatBoard>();
-        if (!redis_beat_id(own_beats_->id)) throw std::runtime_error("RAND_bytes failed");
-        beats_ = own_beats_.get();
+        OpensslRandom random;
+        redis::make_beat_id(*own_beats_, random);
+        beats = own_beats_.get();
     }
-    beat_channel_ = keyspace_.beat_channel(beats_->id);
+    if (cache_ != nullptr) feed_.emplace(*cache_, keyspace_, *beats);
     tick_ev_.handler = on_tick;
     for (ngx_event_t* ev : {&reconnect_ev_, &connect_timer_, &discover_ev_, &tick_ev_}) {
         ev->data = this;
@@ -126,7 +127,8 @@ RedisClient::~RedisClient() {
 
 void RedisClient::start() {
     connect();
-    if (cache_ != nullptr) ngx_add_timer(&tick_ev_, static_cast<ngx_msec_t>(kSessionCacheBeat));
+    if (cache_ != nullptr)
+        ngx_add_timer(&tick_ev_, static_cast<ngx_msec_t>(redis::kSessionCacheBeat));
 }
 
 void RedisClient::log_down(const char* why) {

@@ -13,9 +13,11 @@
 #include <atomic>
 #include <coroutine>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "authgate/cache_subscription.h"
 #include "authgate/ports.h"
 #include "authgate/redis.h"
 #include "authgate/session_cache.h"
@@ -23,27 +25,10 @@
 
 namespace authgate::ngx {
 
-// The session cache: a worker serves cached sessions only while a heartbeat published at
-// most kSessionCacheLiveWindow ago came back through its own subscription, so an
-// announcement is never missed for longer than that (the revocation guarantee is 100 ms;
-// the rest is margin for nginx's cached clock, as old as the current event-loop turn).
-// Heartbeats cost O(1) per server and nothing while idle: the workers of one server share
-// one beat channel (RedisBeatBoard), and a beat is published at most every
-// kSessionCacheBeat, only by a worker whose cache was consulted within its max age, and
-// only when no worker of the server published one within that interval. Each worker still
-// proves its own subscription (the beat must come back through it), so a lost or stalled
-// subscription stops its cache within the window. At most kSessionCacheEntries sessions
-// per worker (~0.5 KB each).
-inline constexpr Millis kSessionCacheBeat = 20;
-inline constexpr Millis kSessionCacheLiveWindow = 60;
-inline constexpr std::size_t kSessionCacheEntries = 10000;
-
-// One page shared by the workers of a server (mapped before they fork): the id names the
-// server's beat channel; last_beat_ms elects, per interval, the one worker that publishes.
-struct RedisBeatBoard {
-    std::atomic<Millis> last_beat_ms{0};
-    char id[17] = {};
-};
+// The session cache's subscription and heartbeats follow the core's rules
+// (authgate/cache_subscription.h): the workers of one server share one beat channel through
+// a page mapped before the fork (redis::BeatBoard), ticks every redis::kSessionCacheBeat.
+using RedisBeatBoard = redis::BeatBoard;
 
 // Decided by the core at configuration time (no DNS at run time), plus the beat board.
 using RedisAddress = config::ServerAddress;
@@ -62,8 +47,6 @@ inline constexpr Millis kRedisMaxBackoff = 500; // a returning Redis is used aga
 int redis_send_argv(redisAsyncContext* ac, redisCallbackFn* fn, void* priv,
                     const std::vector<std::string>& argv);
 void redis_on_reply(redisAsyncContext* ac, void* reply, void* priv) noexcept;
-// A random hex id (16 digits and a NUL) for a server's beat channel.
-bool redis_beat_id(char (&id)[17]);
 
 struct RedisCommand;
 
@@ -125,7 +108,6 @@ class RedisClient {
     static void on_subscription(redisAsyncContext* ac, void* reply, void* priv);
     void open_subscription();
     void subscription_lost(const char* why);
-    void beat(Millis now);
     void send_auth(Link& link);
 
     RedisEndpoint ep_;
@@ -146,15 +128,11 @@ class RedisClient {
     ngx_event_t discover_ev_{}; // posted: runs once hiredis has freed the old sentinel link
 
     SessionCache* cache_;
-    std::string channel_;                       // <prefix>invalidate
-    std::string beat_channel_;                  // <prefix>invalidate:<server id>
-    std::string beat_command_;                  // the last beat's PUBLISH (buffer reused)
-    redis::Reply sub_reply_;                    // the last message read on sub_ (reused)
-    std::unique_ptr<RedisBeatBoard> own_beats_; // when no board is shared (tests of one process)
-    RedisBeatBoard* beats_ = nullptr;
-    Millis last_demand_ms_ = -(Millis{1} << 40); // the cache's latest lookup, at a tick
+    std::string channel_;                          // <prefix>invalidate
+    std::unique_ptr<RedisBeatBoard> own_beats_;    // when no board is shared (tests of one process)
+    std::optional<redis::CacheSubscription> feed_; // with a cache: what the subscription means
+    redis::Reply sub_reply_;                       // the latest reply read on sub_
     Link sub_;
-    bool sub_confirmed_ = false;
     bool sub_logged_ = false;
     bool publish_logged_ = false;
     Millis sub_opened_ = 0;

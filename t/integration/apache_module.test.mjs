@@ -232,7 +232,7 @@ describe('graceful restart', { skip }, () => {
   });
 });
 
-describe('mixed fleet: nginx and Apache through one Redis', { skip }, () => {
+describe('mixed fleet: nginx and Apache through one Redis, each with its session cache', { skip }, () => {
   const f = {};
   before(async () => {
     f.redis = await new Redis().start();
@@ -243,7 +243,7 @@ describe('mixed fleet: nginx and Apache through one Redis', { skip }, () => {
     for (const file of ['authgate.key', 'users']) {
       fs.copyFileSync(path.join(f.prefix, file), path.join(f.nginxPrefix, file));
     }
-    const store = `127.0.0.1:${f.redis.port} command_timeout=1s`;
+    const store = `127.0.0.1:${f.redis.port} command_timeout=1s session_cache=1s`;
     f.nginx = await new Nginx(f.nginxPrefix, `
     authgate_redis ${store};
     authgate_key_file ${f.nginxPrefix}/authgate.key;
@@ -253,10 +253,10 @@ describe('mixed fleet: nginx and Apache through one Redis', { skip }, () => {
         location /_authgate/ { authgate_endpoint; }
         location / { authgate on; proxy_pass http://127.0.0.1:${nginxBackend}; }
     }
-${echoServer(nginxBackend)}`, { port: nginxPort, workers: 1 }).start();
+${echoServer(nginxBackend)}`, { port: nginxPort, workers: 2 }).start();
     f.echo = await startEcho(backend);
     f.apache = await new Apache(f.prefix, `AuthGateRedis ${store}\n${gateConf(f.prefix, apachePort, backend,
-      '    <Location /app/>\n        AuthGate On\n    </Location>')}`, { port: apachePort }).start();
+      '    <Location /app/>\n        AuthGate On\n    </Location>')}`, { port: apachePort, processes: 2 }).start();
     f.nginxBase = `http://127.0.0.1:${nginxPort}`;
     f.apacheBase = `http://127.0.0.1:${apachePort}`;
   });
@@ -271,20 +271,59 @@ ${echoServer(nginxBackend)}`, { port: nginxPort, workers: 1 }).start();
   });
 
   const app = (base, session) => request(base, '/app/x', { headers: { Cookie: `authgate_session=${session}` } });
+  const gets = () => Number((f.redis.cli('INFO', 'commandstats').match(/cmdstat_get:calls=(\d+)/) || [0, 0])[1]);
+  // One request per connection, spread over the server's processes.
+  const round = async (base, session, n = 16) =>
+    (await Promise.all(Array.from({ length: n }, () => app(base, session)))).map((r) => r.status);
+  // Until a whole round is answered without a GET: every process has the session cached.
+  async function warm(base, session) {
+    for (let i = 0; i < 40; i++) {
+      const before = gets();
+      assert.deepEqual(new Set(await round(base, session)), new Set([200]));
+      if (gets() === before) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.fail(`${base} never answered a whole round from its session cache`);
+  }
+  async function refusedWithin(base, session, since) {
+    for (;;) {
+      const s = await round(base, session, 8);
+      if (s.every((x) => x === 302)) return Date.now() - since;
+      assert.ok(Date.now() - since < 1000, `still allowed after 1 s: ${s}`);
+    }
+  }
 
-  it('a session made on nginx is valid on Apache; its logout on Apache ends it on nginx', async () => {
+  it('Apache answers a cached session without asking Redis', async () => {
+    const session = await signIn(f.nginxBase, 'bob', users.bob.password);
+    await warm(f.apacheBase, session);
+    const before = gets();
+    for (let i = 0; i < 5; i++) assert.deepEqual(new Set(await round(f.apacheBase, session)), new Set([200]));
+    assert.equal(gets(), before, 'no GET for sessions cached on Apache');
+    assert.equal(JSON.parse((await app(f.apacheBase, session)).body).user, 'bob', 'identity from the cache');
+  });
+
+  it('a session made on nginx is valid on Apache; its logout on Apache ends it on nginx within 100 ms', async (t) => {
     const session = await signIn(f.nginxBase, 'bob', users.bob.password);
     const seen = await app(f.apacheBase, session);
     assert.equal(seen.status, 200, seen.body);
     assert.equal(JSON.parse(seen.body).user, 'bob');
+    await warm(f.nginxBase, session);
+    await warm(f.apacheBase, session);
     assert.equal((await logout(f.apacheBase, session)).status < 400, true);
-    const started = Date.now();
-    let status;
-    while ((status = (await app(f.nginxBase, session)).status) !== 302 && Date.now() - started < 1000) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.equal(status, 302);
-    assert.ok(Date.now() - started < 100, `nginx saw the logout after ${Date.now() - started} ms`);
+    const ms = await refusedWithin(f.nginxBase, session, Date.now());
+    t.diagnostic(`every nginx worker refused it ${ms} ms after the logout on Apache answered`);
+    assert.ok(ms < 100, `nginx saw the logout after ${ms} ms`);
+    assert.deepEqual(new Set(await round(f.apacheBase, session, 8)), new Set([302]));
+  });
+
+  it('a logout on nginx ends the session cached on every Apache process within 100 ms', async (t) => {
+    const session = await signIn(f.apacheBase, 'alice', users.alice.password);
+    await warm(f.apacheBase, session);
+    await warm(f.nginxBase, session);
+    assert.equal((await logout(f.nginxBase, session)).status < 400, true);
+    const ms = await refusedWithin(f.apacheBase, session, Date.now());
+    t.diagnostic(`every Apache process refused it ${ms} ms after the logout on nginx answered`);
+    assert.ok(ms < 100, `Apache saw the logout after ${ms} ms`);
   });
 
   it('a session made on Apache is valid on nginx', async () => {
@@ -293,5 +332,48 @@ ${echoServer(nginxBackend)}`, { port: nginxPort, workers: 1 }).start();
     assert.equal(seen.status, 200, seen.body);
     assert.equal(JSON.parse(seen.body).user, 'alice');
     assert.equal((await app(f.apacheBase, session)).status, 200);
+  });
+
+  it('a graceful restart stops the subscriber of every old child; the new children serve from the cache', async (t) => {
+    const subscribers = () => Number(f.redis.cli('PUBSUB', 'NUMSUB', 'authgate:invalidate').split('\n')[1]);
+    assert.equal(subscribers(), 4, '2 nginx workers and 2 Apache children');
+    const old = f.apache.childPids();
+    const t0 = Date.now();
+    await f.apache.gracefulRestart();
+    // The old children exit (each joining its subscriber thread); the new ones subscribe.
+    while (f.apache.childPids().some((p) => old.includes(p)) || subscribers() !== 4) {
+      assert.ok(Date.now() - t0 < 5000, `old children ${f.apache.childPids()} / ${subscribers()} subscribers`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    t.diagnostic(`old children gone and new ones subscribed ${Date.now() - t0} ms after SIGUSR1`);
+    const session = await signIn(f.nginxBase, 'bob', users.bob.password);
+    await warm(f.apacheBase, session);
+    assert.equal((await logout(f.nginxBase, session)).status < 400, true);
+    const ms = await refusedWithin(f.apacheBase, session, Date.now());
+    assert.ok(ms < 100, `Apache saw the logout after ${ms} ms`);
+  });
+
+  it('with session_cache=off Apache asks Redis on every request', async () => {
+    const [port, backend] = await freePorts(2);
+    const prefix = makePrefix();
+    for (const file of ['authgate.key', 'users']) fs.copyFileSync(path.join(f.prefix, file), path.join(prefix, file));
+    const echo = await startEcho(backend);
+    const off = await new Apache(prefix, `AuthGateRedis 127.0.0.1:${f.redis.port} command_timeout=1s session_cache=off\n${gateConf(prefix, port, backend,
+      '    <Location /app/>\n        AuthGate On\n    </Location>')}`, { port }).start();
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const session = await signIn(f.nginxBase, 'bob', users.bob.password);
+      assert.equal((await app(base, session)).status, 200);
+      const before = gets();
+      for (let i = 0; i < 10; i++) assert.equal((await app(base, session)).status, 200);
+      assert.ok(gets() - before >= 10, `${gets() - before} GETs for 10 requests`);
+      assert.equal(f.redis.cli('PUBSUB', 'NUMSUB', 'authgate:invalidate').split('\n')[1], String(4),
+        'no subscriber of its own (2 nginx workers, 2 Apache processes of the fleet)');
+      assert.deepEqual(off.badLogLines(), []);
+    } finally {
+      await off.stop();
+      await echo.close();
+      removePrefix(prefix);
+    }
   });
 });

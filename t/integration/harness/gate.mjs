@@ -152,3 +152,52 @@ ${apache?.servers ? apache.servers(ctx) : ''}
   });
   return state;
 }
+
+// One gate for files that start their own servers (several on one Redis, Sentinel): on
+// `port`, endpoints under /_authgate/, `/` gated and proxied to an echo backend on `backend`
+// (started with it when `echo`; on nginx as a second server of the same nginx, on Apache in
+// the test process). `directives`: http-level authgate_* statements (nginx syntax, turned
+// into Apache's). `server`: 'nginx' or 'apache' (default: AUTHGATE_TEST_SERVER); `processes`:
+// nginx workers or Apache child processes. Returns the server (stop, log, badLogLines) with
+// `base`, `kind` and `processes`.
+export async function startGate({ server = testServer, dir, port, backend, directives, echo = false,
+  processes = 2 }) {
+  const base = `http://127.0.0.1:${port}`;
+  if (server === 'apache') {
+    const global = apacheDirectives(directives);
+    if (global === null) throw new Error(`no Apache form for: ${directives}`);
+    const echoServerRunning = echo ? await startEcho(backend) : null;
+    try {
+      const apache = await new Apache(dir, `
+Listen 127.0.0.1:${port}
+${global}
+<VirtualHost 127.0.0.1:${port}>
+    AuthGatePublicOrigin ${base}
+    <Location />
+        AuthGate On
+        ProxyPass http://127.0.0.1:${backend}/
+    </Location>
+    <Location /_authgate/>
+        SetHandler authgate-endpoint
+        ProxyPass !
+    </Location>
+</VirtualHost>
+`, { port, processes }).start();
+      const stop = apache.stop.bind(apache);
+      apache.stop = async () => { await stop(); await echoServerRunning?.close(); };
+      return Object.assign(apache, { base, kind: 'apache', processes });
+    } catch (e) {
+      await echoServerRunning?.close();
+      throw e;
+    }
+  }
+  const nginx = await new Nginx(dir, `
+${directives}
+    server {
+        listen 127.0.0.1:${port};
+        location /_authgate/ { authgate_endpoint; }
+        location / { authgate on; add_header X-Worker $pid always; proxy_pass http://127.0.0.1:${backend}; }
+    }
+${echo ? echoServer(backend) : ''}`, { port, workers: processes }).start();
+  return Object.assign(nginx, { base, kind: 'nginx', processes });
+}
