@@ -115,8 +115,7 @@ char* set_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
                                applied.error().c_str());
             return static_cast<char*>(NGX_CONF_ERROR);
         }
-        std::string key(d->name);
-        if (d->name == "authgate_oidc_provider") key += " " + std::string(args[0]);
+        std::string key = config::origin_key(*d, args);
         config::record_origin(*settings, key, parse_place(cf));
         auto* mc = static_cast<MainConf*>(
             ngx_http_conf_get_module_main_conf(cf, ngx_http_authgate_module));
