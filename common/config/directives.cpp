@@ -178,7 +178,8 @@ Result<ShmZone> shm_zone(Args a) {
 
 // Fields not named keep these (the directive's default, written once).
 constexpr std::string_view kIdentityHeadersDefault =
-    "user=X-Auth-User email=X-Auth-Email name=X-Auth-Name groups=X-Auth-Groups";
+    "user=X-Auth-User email=X-Auth-Email name=X-Auth-Name groups=X-Auth-Groups "
+    "roles=X-Auth-Roles";
 
 std::vector<std::string_view> words(std::string_view text) {
     std::vector<std::string_view> out;
@@ -214,9 +215,11 @@ Result<IdentityHeaders> identity_fields(IdentityHeaders h, Args a) {
                             : key == "email"  ? &h.email
                             : key == "name"   ? &h.name
                             : key == "groups" ? &h.groups
+                            : key == "roles"  ? &h.roles
                                               : nullptr;
         if (slot == nullptr) {
-            return fail("unknown field " + quoted(key) + ", expected user, email, name or groups");
+            return fail("unknown field " + quoted(key) +
+                        ", expected user, email, name, groups or roles");
         }
         if (value == "off") {
             slot->clear();
@@ -422,9 +425,10 @@ const std::array kDirectives = {
               "repeated lines must all hold.",
               &require_apply, &field_is_set<&Settings::require>, &field_copy<&Settings::require>},
     field<&Settings::identity_headers, identity_headers>(
-        "authgate_identity_headers", "AuthGateIdentityHeaders", kAny, kAnyApache, 1, 4, true,
+        "authgate_identity_headers", "AuthGateIdentityHeaders", kAny, kAnyApache, 1, 5, true,
         kIdentityHeadersDefault, "user=X-Remote-User groups=off",
-        "Identity headers sent upstream (fields user, email, name, groups; \"off\" omits one)."),
+        "Identity headers sent upstream (fields user, email, name, groups, roles; \"off\" "
+        "omits one)."),
     field<&Settings::shm_zone, shm_zone>(
         "authgate_shm_zone", "AuthGateShmZone", kMain, kServerConfig, 1, 1, false, "authgate:10m",
         "authgate:10m",

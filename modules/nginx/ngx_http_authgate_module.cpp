@@ -252,8 +252,8 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
         *conf->gate = std::move(*resolved);
         mc->owned->give(*conf->gate);
         const auto& ih = conf->gate->identity_headers;
-        const std::string* names[4] = {&ih.user, &ih.email, &ih.name, &ih.groups};
-        for (int i = 0; i < 4; ++i) {
+        const std::string* names[5] = {&ih.user, &ih.email, &ih.name, &ih.groups, &ih.roles};
+        for (int i = 0; i < 5; ++i) {
             HeaderKey& k = conf->identity_keys[i];
             k = HeaderKey{pool_str(cf->pool, *names[i]), nullptr, 0};
             if (names[i]->empty()) continue;

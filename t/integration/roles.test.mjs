@@ -127,6 +127,13 @@ describe('roles and permissions', () => {
     assert.equal(api.status, 401);
   });
 
+  it('sends the session\'s roles upstream in X-Auth-Roles', async () => {
+    assert.equal(JSON.parse((await get('alice', '/read/x')).body).roles, 'editor');
+    assert.equal(JSON.parse((await get('bob', '/read/x')).body).roles, 'viewer');
+    assert.equal(JSON.parse((await get('frank', '/read/x')).body).roles, 'ghost,admin');
+    assert.equal(JSON.parse((await get('erin', '/app')).body).roles, '');
+  });
+
   it('grants nothing for a spoofed role header or cookie', async () => {
     const spoof = { 'X-Auth-Roles': 'editor,admin', 'X-Auth-Groups': 'admins', X_Auth_Roles: 'admin' };
     const bob = await get('bob', '/write/x', spoof);
@@ -137,6 +144,13 @@ describe('roles and permissions', () => {
     assert.equal(cookie.status, 403);
     const anonymous = await request(s.base, '/edit/x', { headers: { ...spoof, Cookie: 'authgate_roles=editor' } });
     assert.equal(anonymous.status, 302);
+    // The client's copy never reaches an upstream, gated or open.
+    const upstream = await get('bob', '/read/x', spoof);
+    assert.equal(upstream.status, 200);
+    assert.equal(JSON.parse(upstream.body).roles, 'viewer');
+    const open = await request(s.base, '/public/x', { headers: spoof });
+    assert.equal(open.status, 200);
+    assert.equal(JSON.parse(open.body).roles, '');
   });
 
   // Apache's graceful restart recreates its socache: sessions in the embedded store end.

@@ -61,6 +61,7 @@ struct IdentityHeaders {
     std::string email;
     std::string name;
     std::string groups;
+    std::string roles;
 };
 
 struct ShmZone {
