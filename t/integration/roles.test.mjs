@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gatedServer } from './harness/gate.mjs';
 import { request, signIn } from './harness/http.mjs';
-import { users, writeUsersFile } from './harness/fixtures.mjs';
+import { hashPassword, users, writeUsersFile } from './harness/fixtures.mjs';
 import { testServer } from './harness/env.mjs';
 import { testStore } from './harness/redis.mjs';
 
@@ -152,6 +152,20 @@ describe('roles and permissions', () => {
     assert.equal(open.status, 200);
     assert.equal(JSON.parse(open.body).roles, '');
   });
+
+  it('takes a run-time user\'s roles from the "roles" field of their store record',
+    { skip: testStore !== 'redis' && 'run-time users live in Redis' }, async () => {
+      s.redis.cli('HSET', 'authgate:u:{gina}', 'password', hashPassword('gina-pass-1'),
+        'email', 'gina@example.com', 'groups', '', 'roles', 'editor,bad role', 'disabled', '0');
+      s.redis.cli('HSET', 'authgate:u:{hank}', 'password', hashPassword('hank-pass-1'), 'disabled', '0');
+      sessions.gina = await signIn(s.base, 'gina', 'gina-pass-1');
+      sessions.hank = await signIn(s.base, 'hank', 'hank-pass-1');
+      const gina = await get('gina', '/write/x');
+      assert.equal(gina.status, 200);
+      assert.equal(JSON.parse(gina.body).roles, 'editor', 'the malformed name is dropped');
+      assert.equal((await get('gina', '/admin/x')).status, 403);
+      assert.equal((await get('hank', '/read/x')).status, 403, 'no roles field: no roles');
+    });
 
   // Apache's graceful restart recreates its socache: sessions in the embedded store end.
   it('a reload that takes a permission from a role denies existing sessions at once',
