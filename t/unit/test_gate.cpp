@@ -429,6 +429,39 @@ void require_rules(void**) {
     assert_false(access(*lines, sign_in(*lines, "alice", "alice-pass")).allowed());
 }
 
+// Sessions keep role names; what a role permits comes from the configuration in force, so
+// a new configuration (a reload) changes decisions for sessions that already exist.
+void role_permissions_come_from_the_current_config(void**) {
+    auto roles = [](std::string_view editor) {
+        return std::vector<std::pair<std::string_view, std::string_view>>{
+            {"authgate_role", "viewer permissions=docs:read"},
+            {"authgate_role", editor},
+            {"authgate_require", "permission:docs:write"}};
+    };
+    std::unique_ptr<Fixture> f(make(roles("editor permissions=docs:write inherits=viewer")));
+    f->store.durable_ = true;
+    User dave;
+    dave.name = "dave";
+    dave.password_hash = hash_of("dave-pass");
+    dave.roles = {"editor"};
+    assert_true(run(f->store.hash_set(user_record_key("dave"), user_to_fields(dave))).ok());
+    std::string cookie = sign_in(*f, "dave", "dave-pass");
+    assert_false(cookie.empty());
+    auto allowed = access(*f, cookie);
+    assert_true(allowed.allowed());
+    assert_true((allowed.identity->roles == std::vector<std::string>{"editor"}));
+    auto alice = access(*f, sign_in(*f, "alice", "alice-pass")); // no roles in the file
+    assert_int_equal(alice.status, 403);
+
+    // The same session under a configuration where editor lost docs:write.
+    std::unique_ptr<Fixture> reloaded(make(roles("editor permissions=docs:read inherits=viewer")));
+    f->cfg = reloaded->cfg;
+    auto denied = access(*f, cookie);
+    assert_false(denied.allowed());
+    assert_int_equal(denied.status, 403); // signed in: forbidden, not a sign-in redirect
+    assert_true(denied.location.empty());
+}
+
 void store_down_fails_closed(void**) {
     std::unique_ptr<Fixture> f(make());
     std::string cookie = sign_in(*f, "alice", "alice-pass");
@@ -602,6 +635,7 @@ int main() {
         cmocka_unit_test(logout_revokes_on_the_server),
         cmocka_unit_test(cached_lookups_skip_the_store_until_invalidated),
         cmocka_unit_test(require_rules),
+        cmocka_unit_test(role_permissions_come_from_the_current_config),
         cmocka_unit_test(run_time_users_sign_in_from_a_durable_store),
         cmocka_unit_test(user_index_lists_and_revokes),
         cmocka_unit_test(index_entries_expire_with_their_sessions),
