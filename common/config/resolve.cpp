@@ -208,8 +208,11 @@ Result<GateConfig> resolve(const config::Settings& merged, ResourceCache& cache,
         for (const auto& [group, role] : p->conf.role_map) {
             if (undefined_role(role)) {
                 std::string key = "authgate_oidc_provider " + p->conf.name;
-                return at(key, key + ": role_map maps \"" + group + "\" to \"" + role +
-                                   "\", which no authgate_role defines");
+                std::string message = key;
+                message += ": role_map maps \"" + group + "\" to \"";
+                message += role;
+                message += "\", which no authgate_role defines";
+                return at(key, std::move(message));
             }
         }
     }

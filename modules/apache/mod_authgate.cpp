@@ -252,8 +252,11 @@ bool check_role_references(server_rec* sv, const config::Settings& server) {
                 server.roles && std::any_of(server.roles->begin(), server.roles->end(),
                                             [&](const auto& d) { return d->name == role; });
             if (!defined) {
-                log_config_error(sv, "Require authgate-role \"" + role + "\": no authgate_role \"" +
-                                         role + "\" is defined for this server in " + ref.place);
+                std::string message = "Require authgate-role \"" + role + "\": no authgate_role \"";
+                message += role;
+                message += "\" is defined for this server in ";
+                message += ref.place;
+                log_config_error(sv, message);
                 return false;
             }
         }

@@ -106,7 +106,7 @@ std::string csrf_from(const Decision& d) {
 
 // Returns the "authgate_session=..." pair after a sign-in (empty on failure).
 std::string sign_in(Fixture& f, const char* user, const char* password, Decision* out = nullptr,
-                    std::string extra_cookie = "") {
+                    const std::string& extra_cookie = "") {
     Req get;
     get.method = "GET";
     get.path = "/_authgate/login";
@@ -137,7 +137,7 @@ std::size_t session_records(const MemoryStore& store) {
 
 Decision access(Fixture& f, const std::string& cookie, std::string accept = "text/html") {
     Req r;
-    r.accept = accept;
+    r.accept = std::move(accept);
     if (!cookie.empty()) r.cookies = {"theme=dark; " + cookie};
     return run(check_access(f.ports(), f.cfg, r.view()));
 }
@@ -336,7 +336,8 @@ void logout_revokes_on_the_server(void**) {
     std::string token = csrf_from(confirm);
     // POST without the token or with a wrong one: 403, nothing ends.
     r.method = "POST";
-    for (std::string body : {std::string(), std::string("csrf=x"), std::string("everywhere=1")}) {
+    for (const std::string& body :
+         {std::string(), std::string("csrf=x"), std::string("everywhere=1")}) {
         r.body = body;
         auto refused = run(handle_endpoint(f->ports(), f->cfg, r.view()));
         assert_int_equal(refused.status, 403);

@@ -153,9 +153,9 @@ void require_terms_with_roles_and_permissions(void**) {
     must_set(s, "authgate_role", {"editor", "permissions=docs:write", "inherits=viewer"});
     auto graph = RoleGraph::close(*s.roles, [](std::string_view) { return std::string(); });
     assert_true(graph.ok());
-    auto rules = [](std::vector<std::vector<std::string_view>> lines) {
+    auto rules = [](const std::vector<std::vector<std::string_view>>& lines) {
         Settings r;
-        for (auto& l : lines) must_set(r, "authgate_require", l);
+        for (const auto& l : lines) must_set(r, "authgate_require", l);
         return *r.require;
     };
     Identity editor{"ed", "", "", {"staff"}, {"editor"}};
