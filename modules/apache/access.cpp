@@ -200,7 +200,7 @@ template <> constexpr const char* kProviderName<Kind::role> = "authgate-role";
 template <> constexpr const char* kProviderName<Kind::permission> = "authgate-permission";
 
 template <Kind kind>
-const char* parse_names(cmd_parms* cmd, const char* require_line, const void** parsed) {
+const char* parse_names_of(cmd_parms* cmd, const char* require_line, const void** parsed) {
     auto* names = new Names();
     apr_pool_cleanup_register(
         cmd->pool, names,
@@ -239,7 +239,17 @@ const char* parse_names(cmd_parms* cmd, const char* require_line, const void** p
     return nullptr;
 }
 
-template <Kind kind> authz_status check_names(request_rec* r, const char*, const void* parsed) {
+// httpd calls it from C: nothing may escape.
+template <Kind kind>
+const char* parse_names(cmd_parms* cmd, const char* require_line, const void** parsed) noexcept {
+    try {
+        return parse_names_of<kind>(cmd, require_line, parsed);
+    } catch (const std::exception& e) {
+        return apr_pstrdup(cmd->pool, e.what());
+    }
+}
+
+template <Kind kind> authz_status check_names_of(request_rec* r, const void* parsed) {
     if (r->user == nullptr) return AUTHZ_DENIED_NO_USER;
     const RequestState* st = find_request_state(r);
     // Only the gate's own identity: a user set by another AuthType holds no groups here.
@@ -253,6 +263,17 @@ template <Kind kind> authz_status check_names(request_rec* r, const char*, const
     return holds_any(*st->decision->identity, kind, *static_cast<const Names*>(parsed), roles)
                ? AUTHZ_GRANTED
                : AUTHZ_DENIED;
+}
+
+template <Kind kind>
+authz_status check_names(request_rec* r, const char*, const void* parsed) noexcept {
+    try {
+        return check_names_of<kind>(r, parsed);
+    } catch (...) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "authgate: internal error in Require %s",
+                      kProviderName<kind>);
+        return AUTHZ_GENERAL_ERROR;
+    }
 }
 
 template <Kind kind> constexpr authz_provider kProvider = {&check_names<kind>, &parse_names<kind>};
