@@ -1,15 +1,18 @@
 // authgate_require evaluation.
 #pragma once
 
-#include <string_view>
 #include <vector>
 
 #include "authgate/config.h"
+#include "authgate/request.h"
+#include "authgate/roles.h"
 
 namespace authgate::authz {
 
-// Every rule must hold; a rule holds when any (or, for "all", every) term matches.
-bool satisfies(const std::vector<config::RequireRule>& rules, std::string_view user,
-               const std::vector<std::string>& groups);
+// Every rule must hold; a rule holds when any (or, for "all", every) term matches. role:
+// and permission: terms are decided by `roles` (the current configuration's graph) from
+// the role names the identity holds; without a graph they never match.
+bool satisfies(const std::vector<config::RequireRule>& rules, const Identity& who,
+               const RoleGraph* roles);
 
 } // namespace authgate::authz

@@ -1,5 +1,6 @@
 // Where the gate acts, and the checks between directives that adapters used to make.
 #include "authgate/config.h"
+#include "authgate/roles.h"
 
 namespace authgate {
 
@@ -14,6 +15,13 @@ Result<void> check_main(const Settings& main) {
     if (main.redis_sentinels && !main.redis) {
         return fail("authgate_redis_sentinels needs \"authgate_redis sentinel:<master name>\"" +
                     origin_of(main, "authgate_redis_sentinels"));
+    }
+    if (main.roles) {
+        // The main level's roles close whether or not any location uses them yet.
+        auto graph = RoleGraph::close(*main.roles, [&](std::string_view role) {
+            return origin_of(main, "authgate_role " + std::string(role));
+        });
+        if (!graph) return fail(graph.error());
     }
     return {};
 }

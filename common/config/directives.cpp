@@ -1,6 +1,7 @@
 // The directive table: the single description of every configuration directive.
 #include "authgate/config.h"
 #include "authgate/http.h"
+#include "authgate/roles.h"
 #include "config/values.h"
 
 #include <array>
@@ -177,7 +178,8 @@ Result<ShmZone> shm_zone(Args a) {
 
 // Fields not named keep these (the directive's default, written once).
 constexpr std::string_view kIdentityHeadersDefault =
-    "user=X-Auth-User email=X-Auth-Email name=X-Auth-Name groups=X-Auth-Groups";
+    "user=X-Auth-User email=X-Auth-Email name=X-Auth-Name groups=X-Auth-Groups "
+    "roles=X-Auth-Roles";
 
 std::vector<std::string_view> words(std::string_view text) {
     std::vector<std::string_view> out;
@@ -213,9 +215,11 @@ Result<IdentityHeaders> identity_fields(IdentityHeaders h, Args a) {
                             : key == "email"  ? &h.email
                             : key == "name"   ? &h.name
                             : key == "groups" ? &h.groups
+                            : key == "roles"  ? &h.roles
                                               : nullptr;
         if (slot == nullptr) {
-            return fail("unknown field " + quoted(key) + ", expected user, email, name or groups");
+            return fail("unknown field " + quoted(key) +
+                        ", expected user, email, name, groups or roles");
         }
         if (value == "off") {
             slot->clear();
@@ -236,6 +240,22 @@ Result<IdentityHeaders> identity_headers(Args a) {
     return identity_fields(default_identity_headers(), a);
 }
 
+struct TermPrefix {
+    std::string_view prefix;
+    RequireTerm::Kind kind;
+    bool (*valid)(std::string_view); // null: any non-empty name
+};
+
+constexpr std::array<TermPrefix, 4> kTermPrefixes = {{
+    {"user:", RequireTerm::Kind::user, nullptr},
+    {"group:", RequireTerm::Kind::group, nullptr},
+    {"role:", RequireTerm::Kind::role, &is_role_name},
+    {"permission:", RequireTerm::Kind::permission, &is_permission_name},
+}};
+
+constexpr std::string_view kTermForms =
+    "\"user:NAME\", \"group:NAME\", \"role:NAME\" or \"permission:NAME\"";
+
 Result<RequireRule> require_rule(Args a) {
     RequireRule rule;
     std::size_t i = 0;
@@ -243,23 +263,23 @@ Result<RequireRule> require_rule(Args a) {
         rule.all = a[0] == "all";
         i = 1;
     }
-    if (i == a.size()) return fail("needs at least one \"user:NAME\" or \"group:NAME\"");
+    if (i == a.size()) return fail("needs at least one " + std::string(kTermForms));
     for (; i < a.size(); ++i) {
         std::string_view t = a[i];
-        RequireTerm term;
-        if (t.starts_with("user:")) {
-            term.kind = RequireTerm::Kind::user;
-            t.remove_prefix(5);
-        } else if (t.starts_with("group:")) {
-            term.kind = RequireTerm::Kind::group;
-            t.remove_prefix(6);
-        } else {
-            return fail("invalid term " + quoted(a[i]) +
-                        ", expected \"user:NAME\" or \"group:NAME\"");
+        const TermPrefix* form = nullptr;
+        for (const auto& p : kTermPrefixes) {
+            if (t.starts_with(p.prefix)) form = &p;
         }
+        if (form == nullptr) {
+            return fail("invalid term " + quoted(a[i]) + ", expected " + std::string(kTermForms));
+        }
+        t.remove_prefix(form->prefix.size());
         if (t.empty()) return fail("invalid term " + quoted(a[i]) + ": empty name");
-        term.name = std::string(t);
-        rule.terms.push_back(std::move(term));
+        if (form->valid != nullptr && !form->valid(t)) {
+            return fail("invalid term " + quoted(a[i]) + ": not a valid " +
+                        std::string(form->prefix.substr(0, form->prefix.size() - 1)) + " name");
+        }
+        rule.terms.push_back(RequireTerm{form->kind, std::string(t)});
     }
     return rule;
 }
@@ -270,6 +290,20 @@ Parsed require_apply(Settings& s, Args args) {
     if (!rule) return fail(rule.error());
     if (!s.require) s.require.emplace();
     s.require->push_back(std::move(*rule));
+    return {};
+}
+
+// authgate_role repeats, one line per role; names are unique per level.
+Parsed role_apply(Settings& s, Args args) {
+    auto role = parse_role(args);
+    if (!role) return fail(role.error());
+    if (!s.roles) s.roles.emplace();
+    for (const auto& existing : *s.roles) {
+        if (existing->name == role->name) {
+            return fail("role " + quoted(role->name) + " is already defined");
+        }
+    }
+    s.roles->push_back(std::make_shared<const RoleDef>(std::move(*role)));
     return {};
 }
 
@@ -387,12 +421,14 @@ const std::array kDirectives = {
         "Live sessions one user may have (1 to 1000); a sign-in beyond it ends the oldest."),
     Directive{"authgate_require", "AuthGateRequire", kAny, kAnyApache, 1, kUnbounded, true, "",
               "any group:admins user:alice",
-              "Authorization: [any|all] user:NAME|group:NAME...; repeated lines must all hold.",
+              "Authorization: [any|all] user:NAME|group:NAME|role:NAME|permission:NAME...; "
+              "repeated lines must all hold.",
               &require_apply, &field_is_set<&Settings::require>, &field_copy<&Settings::require>},
     field<&Settings::identity_headers, identity_headers>(
-        "authgate_identity_headers", "AuthGateIdentityHeaders", kAny, kAnyApache, 1, 4, true,
+        "authgate_identity_headers", "AuthGateIdentityHeaders", kAny, kAnyApache, 1, 5, true,
         kIdentityHeadersDefault, "user=X-Remote-User groups=off",
-        "Identity headers sent upstream (fields user, email, name, groups; \"off\" omits one)."),
+        "Identity headers sent upstream (fields user, email, name, groups, roles; \"off\" "
+        "omits one)."),
     field<&Settings::shm_zone, shm_zone>(
         "authgate_shm_zone", "AuthGateShmZone", kMain, kServerConfig, 1, 1, false, "authgate:10m",
         "authgate:10m",
@@ -421,6 +457,13 @@ const std::array kDirectives = {
         "below; repeat for several providers.",
         &provider_apply, &field_is_set<&Settings::oidc_providers>,
         &field_copy<&Settings::oidc_providers>},
+    Directive{"authgate_role", "AuthGateRole", kMain | kServer, kServerConfig | kVirtualHost, 1, 3,
+              true, "", "editor permissions=docs:read,docs:write inherits=viewer",
+              "Role NAME with its permissions and the roles it inherits (their permissions "
+              "too, transitively); repeat for several roles. Users get roles from the users "
+              "file, their store record or an SSO provider's role_map=; authgate_require "
+              "role:NAME and permission:NAME test them at each request.",
+              &role_apply, &field_is_set<&Settings::roles>, &field_copy<&Settings::roles>},
     field<&Settings::public_origin, public_origin>(
         "authgate_public_origin", "AuthGatePublicOrigin", kAny, kAnyApache, 1, 1, true, "",
         "https://app.example.com",
@@ -472,6 +515,14 @@ void merge(Settings& child, const Settings& parent) {
         }
     }
     apply_defaults(child);
+}
+
+std::string origin_key(const Directive& d, Args args) {
+    std::string key(d.name);
+    if ((d.name == "authgate_oidc_provider" || d.name == "authgate_role") && !args.empty()) {
+        key += " " + std::string(args[0]);
+    }
+    return key;
 }
 
 void record_origin(Settings& s, std::string_view key, std::string place) {

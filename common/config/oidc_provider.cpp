@@ -2,6 +2,7 @@
 // what a well-known provider always uses, explicit parameters win.
 #include "authgate/config.h"
 #include "authgate/oidc.h"
+#include "authgate/roles.h"
 #include "config/values.h"
 
 #include <algorithm>
@@ -202,6 +203,23 @@ Applied allowed_groups(OidcProvider& p, std::string_view, std::string_view v) {
     return {};
 }
 
+// group:role,group2:role2 (the last ":" splits, so groups like "team:ops" work); the roles
+// must be defined (checked in resolve, where the server's authgate_role lines are known).
+Applied role_map(OidcProvider& p, std::string_view, std::string_view v) {
+    p.role_map.clear();
+    for (const auto& item : split_list(v)) {
+        auto colon = item.rfind(':');
+        if (colon == std::string::npos || colon == 0) {
+            return fail("invalid role_map entry " + quoted(item) + ", expected group:role");
+        }
+        std::string group = item.substr(0, colon), role = item.substr(colon + 1);
+        if (!is_role_name(role)) return fail("invalid role " + quoted(role) + " in role_map");
+        p.role_map.emplace_back(std::move(group), std::move(role));
+    }
+    if (p.role_map.empty()) return fail("empty role_map");
+    return {};
+}
+
 Applied skew(OidcProvider& p, std::string_view, std::string_view v) {
     auto d = parse_duration(v);
     if (!d) return fail(d.error());
@@ -258,6 +276,8 @@ constexpr std::array kProviderOptions = {
     ProviderOption{"allowed_domains", "", "email domains admitted (.example.com: subdomains)",
                    &allowed_domains},
     ProviderOption{"allowed_groups", "", "any of these groups admitted", &allowed_groups},
+    ProviderOption{"role_map", "", "group:role,...: IdP groups (claim_groups) giving roles",
+                   &role_map},
     ProviderOption{"userinfo", "off", "also read the userinfo endpoint", &flag<&P::userinfo>},
     ProviderOption{"refresh", "off", "refresh the IdP tokens", &flag<&P::refresh>},
     ProviderOption{"rp_logout", "off", "logout also ends the IdP session", &flag<&P::rp_logout>},

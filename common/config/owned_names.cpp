@@ -38,7 +38,7 @@ void add_cookie_pair(std::vector<std::string>& to, const std::string& name) {
 OwnedNames::OwnedNames() {
     const auto defaults = config::default_identity_headers();
     for (const std::string* h :
-         {&defaults.user, &defaults.email, &defaults.name, &defaults.groups}) {
+         {&defaults.user, &defaults.email, &defaults.name, &defaults.groups, &defaults.roles}) {
         add_header(headers, *h);
     }
     for (const char* c : {kDefaultSessionCookie, kCsrfCookie, kFlowCookie}) {
@@ -49,7 +49,7 @@ OwnedNames::OwnedNames() {
 void OwnedNames::add(const config::Settings& level) {
     if (level.identity_headers) {
         const auto& ih = *level.identity_headers;
-        for (const std::string* h : {&ih.user, &ih.email, &ih.name, &ih.groups}) {
+        for (const std::string* h : {&ih.user, &ih.email, &ih.name, &ih.groups, &ih.roles}) {
             add_header(headers, *h);
         }
     }

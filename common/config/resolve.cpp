@@ -2,6 +2,7 @@
 #include "authgate/config.h"
 
 #include "authgate/keys.h"
+#include "authgate/roles.h"
 #include "authgate/templates.h"
 #include "authgate/users.h"
 
@@ -54,6 +55,22 @@ Result<std::shared_ptr<const Templates>> ResourceCache::templates(const std::str
         if (dir.empty()) return Templates::builtin();
         return Templates::load(dir, read);
     });
+}
+
+Result<std::shared_ptr<const RoleGraph>>
+ResourceCache::roles(const std::vector<std::shared_ptr<const config::RoleDef>>& defs,
+                     const config::Settings& origins) {
+    std::vector<const config::RoleDef*> key;
+    key.reserve(defs.size());
+    for (const auto& d : defs) key.push_back(d.get());
+    if (auto it = roles_.find(key); it != roles_.end()) return it->second;
+    auto graph = RoleGraph::close(defs, [&](std::string_view role) {
+        return config::origin_of(origins, "authgate_role " + std::string(role));
+    });
+    if (!graph) return fail(graph.error());
+    auto ptr = std::make_shared<const RoleGraph>(std::move(*graph));
+    roles_.emplace(std::move(key), ptr);
+    return ptr;
 }
 
 // Computed once per configuration (an argon2id hash at the default cost takes a while).
@@ -113,6 +130,13 @@ Result<GateConfig> resolve(const config::Settings& merged, ResourceCache& cache,
     g.max_sessions_per_user = *s.max_sessions_per_user;
     if (s.require) g.require = *s.require;
     g.identity_headers = *s.identity_headers;
+    if (s.roles) {
+        // Closed wherever the gate is configured, so a broken graph fails nginx -t even in
+        // a server that gates nothing yet.
+        auto roles = cache.roles(*s.roles, s);
+        if (!roles) return fail(roles.error());
+        g.roles = *roles;
+    }
 
     g.host_cookie_name = kHostCookiePrefix + g.cookie_name;
     g.host_csrf_cookie_name = kHostCookiePrefix + g.csrf_cookie_name;
@@ -164,6 +188,32 @@ Result<GateConfig> resolve(const config::Settings& merged, ResourceCache& cache,
                 return at(key, key + ": " + provider.error());
             }
             g.providers.push_back(*provider);
+        }
+    }
+    // A role named by authgate_require or a provider's role_map= must exist: a typo would
+    // otherwise deny everyone (or never grant the role) without a word.
+    auto undefined_role = [&](const std::string& role) {
+        return !g.roles || !g.roles->defines(role);
+    };
+    for (const auto& rule : g.require) {
+        for (const auto& term : rule.terms) {
+            if (term.kind == config::RequireTerm::Kind::role && undefined_role(term.name)) {
+                return at("authgate_require", "authgate_require role:" + term.name +
+                                                  ": no authgate_role \"" + term.name +
+                                                  "\" is defined for this server");
+            }
+        }
+    }
+    for (const auto& p : g.providers) {
+        for (const auto& [group, role] : p->conf.role_map) {
+            if (undefined_role(role)) {
+                std::string key = "authgate_oidc_provider " + p->conf.name;
+                std::string message = key;
+                message += ": role_map maps \"" + group + "\" to \"";
+                message += role;
+                message += "\", which no authgate_role defines";
+                return at(key, std::move(message));
+            }
         }
     }
     if (s.default_provider && *s.default_provider != "off") {

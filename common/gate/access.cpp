@@ -30,8 +30,8 @@ Task<Decision> sign_in_required(Ports ports, const GateConfig& cfg, const Reques
 }
 
 SharedIdentity admitted_identity(Session& s) {
-    return admit_identity(
-        Identity{std::move(s.user), std::move(s.email), std::move(s.name), std::move(s.groups)});
+    return admit_identity(Identity{std::move(s.user), std::move(s.email), std::move(s.name),
+                                   std::move(s.groups), std::move(s.roles)});
 }
 
 void deny(const GateConfig& cfg, const RequestView& req, const std::string& user, Millis now,
@@ -116,7 +116,7 @@ Decision authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity
 
 void authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity who, Millis now,
                Decision& d) {
-    if (!authz::satisfies(cfg.require, who->user, who->groups)) {
+    if (!authz::satisfies(cfg.require, *who, cfg.roles.get())) {
         deny(cfg, req, who->user, now, d);
         return;
     }
@@ -126,10 +126,10 @@ void authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity who
 }
 
 bool holds_any(const Identity& who, config::RequireTerm::Kind kind,
-               const std::vector<std::string>& names) {
+               const std::vector<std::string>& names, const RoleGraph* roles) {
     config::RequireRule rule;
     for (const auto& n : names) rule.terms.push_back(config::RequireTerm{kind, n});
-    return !rule.terms.empty() && authz::satisfies({rule}, who.user, who.groups);
+    return !rule.terms.empty() && authz::satisfies({rule}, who, roles);
 }
 
 } // namespace authgate

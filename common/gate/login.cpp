@@ -120,6 +120,7 @@ Task<PasswordProof> prove_password(Ports ports, const GateConfig& cfg, const std
     out.who.email = user->email;
     out.who.name = user->display_name;
     out.who.groups = user->groups;
+    out.who.roles = user->roles;
     out.who.method = "pwd";
     out.who.source = std::string(found.source);
     out.who.proof = "a password";

@@ -168,6 +168,7 @@ Task<SessionLookup> lookup_session(Ports ports, const GateConfig& cfg, const Req
             out.session.email = s->email;
             out.session.name = s->name;
             out.session.groups = s->groups;
+            out.session.roles = s->roles;
             co_return out;
         }
         ticket = ports.sessions->begin_fill(now);

@@ -23,6 +23,10 @@ SharedIdentity admit_identity(Identity who) {
         if (!out->header_groups.empty()) out->header_groups += ',';
         out->header_groups += header_value(g);
     }
+    for (const auto& r : who.roles) {
+        if (!out->header_roles.empty()) out->header_roles += ',';
+        out->header_roles += header_value(r);
+    }
     static_cast<Identity&>(*out) = std::move(who);
     return out;
 }

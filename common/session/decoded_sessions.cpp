@@ -50,7 +50,7 @@ void remember_decoded(std::string_view store_key, std::string_view record, const
     slot.store_key.assign(store_key);
     slot.record.assign(record);
     slot.session = s;
-    slot.identity = admit_identity(Identity{s.user, s.email, s.name, s.groups});
+    slot.identity = admit_identity(Identity{s.user, s.email, s.name, s.groups, s.roles});
     slot.users.reset();
     slot.in_file = nullptr;
 }

@@ -6,8 +6,8 @@ namespace authgate {
 
 namespace {
 
-// v3 added the SSO fields, v2 `source`; older records still decode.
-constexpr std::uint8_t kSessionVersion = 3;
+// v4 added `roles`, v3 the SSO fields, v2 `source`; older records still decode.
+constexpr std::uint8_t kSessionVersion = 4;
 constexpr std::size_t kMaxField = 4096;
 constexpr std::size_t kMaxListItems = 256;
 constexpr std::size_t kCookieTagBytes = 16;
@@ -56,6 +56,7 @@ std::string encode_session(const Session& s) {
     w.str(s.sso_sid);
     w.str(s.sso_tokens);
     w.varint(static_cast<std::uint64_t>(s.sso_refresh_at_ms));
+    write_list(w, s.roles);
     return w.take();
 }
 
@@ -77,7 +78,7 @@ Result<Session> decode_session(std::string_view data) {
                (r.str(s.sso_provider, kMaxField) && r.str(s.sso_sub, kMaxField) &&
                 r.str(s.sso_sid, kMaxField) && r.str(s.sso_tokens, kMaxSealedTokensBytes) &&
                 read_time(r, s.sso_refresh_at_ms))) &&
-              r.at_end();
+              (version < 4 || read_list(r, s.roles)) && r.at_end();
     if (!ok || s.user.empty()) return fail("malformed session record");
     return s;
 }

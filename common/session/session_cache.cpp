@@ -111,8 +111,8 @@ std::optional<SessionCache::Ticket> SessionCache::begin_fill(Millis now) const {
 
 bool SessionCache::fill(const Ticket& ticket, std::string_view cookie, std::string_view store_key,
                         const SessionId& id, const Session& session, Millis now) {
-    auto identity =
-        admit_identity(Identity{session.user, session.email, session.name, session.groups});
+    auto identity = admit_identity(
+        Identity{session.user, session.email, session.name, session.groups, session.roles});
     std::lock_guard lock(mutex_);
     if (ticket.generation != generation_ || !usable_locked(now) || limits_.max_entries == 0) {
         return false;

@@ -50,6 +50,7 @@ Session session_of(Ports ports, const GateConfig& cfg, ProvenIdentity& who) {
     s.email = std::move(who.email);
     s.name = std::move(who.name);
     s.groups = std::move(who.groups);
+    s.roles = std::move(who.roles);
     s.methods = {std::move(who.method)};
     s.source = std::move(who.source);
     s.sso_provider = std::move(who.sso_provider);

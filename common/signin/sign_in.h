@@ -19,6 +19,7 @@ struct ProvenIdentity {
     std::string email;
     std::string name;
     std::vector<std::string> groups;
+    std::vector<std::string> roles;     // role names (what they permit is decided per request)
     std::string method;                 // the session's method: "pwd", "sso:<provider>"
     std::string source;                 // where the user record lives: "file", "store", "sso"
     std::string proof;                  // how, for the log: "a password", "provider \"corp\""

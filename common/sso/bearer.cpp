@@ -149,10 +149,11 @@ Decision admit(const GateConfig& cfg, const RequestView& req, const ProviderConf
         d.notice = "bearer token refused: " + mapped.reason;
         return d;
     }
-    return authorize(cfg, req,
-                     admit_identity(Identity{std::move(s.user), std::move(s.email),
-                                             std::move(s.name), std::move(s.groups)}),
-                     now);
+    return authorize(
+        cfg, req,
+        admit_identity(Identity{std::move(s.user), std::move(s.email), std::move(s.name),
+                                std::move(s.groups), std::move(s.roles)}),
+        now);
 }
 
 } // namespace

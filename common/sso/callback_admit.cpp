@@ -49,6 +49,7 @@ Step<signin::ProvenIdentity> admit(const CallbackContext& cx, const jose::Claims
     who.email = std::move(s.email);
     who.name = std::move(s.name);
     who.groups = std::move(s.groups);
+    who.roles = std::move(s.roles);
     who.method = "sso:" + pc.name;
     who.source = "sso";
     who.proof = "provider \"" + pc.name + "\"";

@@ -86,6 +86,13 @@ Mapped map_identity(const ProviderConfig& p, const jose::Claims& id_token,
             }
         }
     }
+    // role_map=: each group the IdP sent that the provider maps gives its role.
+    for (const auto& [group, role] : c.role_map) {
+        if (std::find(s.groups.begin(), s.groups.end(), group) != s.groups.end() &&
+            std::find(s.roles.begin(), s.roles.end(), role) == s.roles.end()) {
+            s.roles.push_back(role);
+        }
+    }
     if (!c.allowed_domains.empty()) {
         if (s.email.empty() || verified == false || !domain_allowed(c.allowed_domains, s.email)) {
             return {Error::forbidden, "user \"" + http::json_escape(s.user.substr(0, 64)) +

@@ -16,7 +16,8 @@ struct Mapped {
 };
 
 // Fills user, email, name and groups of s from the claims (userinfo, when given, wins
-// over the ID token for each claim it has), then applies allowed_domains/allowed_groups.
+// over the ID token for each claim it has) and roles from the provider's role_map, then
+// applies allowed_domains/allowed_groups.
 Mapped map_identity(const ProviderConfig& p, const jose::Claims& id_token,
                     const jose::Claims* userinfo, Session& s);
 

@@ -60,6 +60,7 @@ void apply_users_file(const GateConfig& cfg, Session& s) {
         s.email = u->email;
         s.name = u->display_name;
         s.groups = u->groups;
+        s.roles = u->roles;
     }
 }
 

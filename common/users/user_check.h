@@ -26,7 +26,7 @@ std::optional<UserCheck> users_file_verdict(const User* in_file, std::string_vie
 Task<UserCheck> check_user(Ports ports, const GateConfig& cfg, std::string_view user,
                            std::string_view source);
 
-// A users-file session carries the file's current email, name and groups (not those of
+// A users-file session carries the file's current email, name, groups and roles (not those of
 // its sign-in), so a reload that changes them takes effect at once.
 void apply_users_file(const GateConfig& cfg, Session& s);
 

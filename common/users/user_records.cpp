@@ -1,4 +1,5 @@
 // Run-time users kept in the store, beside the users file.
+#include "authgate/roles.h"
 #include "authgate/store_keys.h"
 #include "authgate/users.h"
 #include "base/text.h"
@@ -29,9 +30,13 @@ Result<User> user_from_fields(std::string_view name, const Store::Fields& fields
             u.display_name = v;
         else if (k == "groups")
             u.groups = split_groups(v);
+        else if (k == "roles")
+            u.roles = split_groups(v);
         else if (k == "disabled")
             u.disabled = v == "1" || v == "true";
     }
+    // A malformed role name grants nothing (the graph holds none such): dropped.
+    std::erase_if(u.roles, [](const std::string& r) { return !is_role_name(r); });
     // A record without a usable hash can never sign in with a password.
     if (!u.password_hash.empty() && !is_argon2id_hash(u.password_hash)) {
         return fail("user \"" + u.name + "\" has a password that is not an argon2id hash");
@@ -40,16 +45,17 @@ Result<User> user_from_fields(std::string_view name, const Store::Fields& fields
 }
 
 Store::Fields user_to_fields(const User& u) {
-    std::string groups;
-    for (const auto& g : u.groups) {
-        if (!groups.empty()) groups += ',';
-        groups += g;
-    }
-    return {{"password", u.password_hash},
-            {"email", u.email},
-            {"name", u.display_name},
-            {"groups", groups},
-            {"disabled", u.disabled ? "1" : "0"}};
+    auto joined = [](const std::vector<std::string>& items) {
+        std::string out;
+        for (const auto& i : items) {
+            if (!out.empty()) out += ',';
+            out += i;
+        }
+        return out;
+    };
+    return {{"password", u.password_hash}, {"email", u.email},
+            {"name", u.display_name},      {"groups", joined(u.groups)},
+            {"roles", joined(u.roles)},    {"disabled", u.disabled ? "1" : "0"}};
 }
 
 Task<UserLookup> find_user(const UserDb* file_users, Store& store, std::string_view name) {

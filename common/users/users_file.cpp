@@ -2,6 +2,9 @@
 
 #include <argon2.h>
 
+#include <algorithm>
+
+#include "authgate/roles.h"
 #include "base/text.h"
 
 namespace authgate {
@@ -59,9 +62,10 @@ Result<UserDb> UserDb::parse(std::string_view text) {
 
         auto where = "line " + std::to_string(line_no) + ": ";
         auto fields = split(line, ':');
-        if (fields.size() != 6) {
-            return fail(where + "expected 6 fields " +
-                        "\"user:argon2id-hash:email:display name:groups:flags\", found " +
+        // A seventh field (roles) is optional: files written before roles still parse.
+        if (fields.size() != 6 && fields.size() != 7) {
+            return fail(where + "expected 6 or 7 fields " +
+                        "\"user:argon2id-hash:email:display name:groups:flags[:roles]\", found " +
                         std::to_string(fields.size()));
         }
         User u;
@@ -95,10 +99,22 @@ Result<UserDb> UserDb::parse(std::string_view text) {
                 return fail(where + "unknown flag \"" + std::string(f) + "\"");
             }
         }
+        if (fields.size() == 7) {
+            for (auto r : split(trim(fields[6]), ',')) {
+                r = trim(r);
+                if (r.empty()) continue;
+                if (!is_role_name(r)) {
+                    return fail(where + "invalid role \"" + std::string(r) + "\"");
+                }
+                if (std::find(u.roles.begin(), u.roles.end(), r) == u.roles.end()) {
+                    u.roles.emplace_back(r);
+                }
+            }
+        }
         if (db.users_.contains(u.name)) {
             return fail(where + "duplicate user \"" + u.name + "\"");
         }
-        u.identity = admit_identity(Identity{u.name, u.email, u.display_name, u.groups});
+        u.identity = admit_identity(Identity{u.name, u.email, u.display_name, u.groups, u.roles});
         db.users_.emplace(u.name, std::move(u));
     }
     return db;

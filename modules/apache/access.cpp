@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "authgate/roles.h"
 #include "authgate/run_inline.h"
 #include "curl_client.h"
 
@@ -186,13 +187,20 @@ int check_authn(request_rec* r) {
     });
 }
 
-// ---- Require authgate-user / authgate-group -----------------------------------------
+// ---- Require authgate-user / -group / -role / -permission ----------------------------
 
 namespace {
 
 using Names = std::vector<std::string>;
+using Kind = config::RequireTerm::Kind;
 
-const char* parse_names(cmd_parms* cmd, const char* require_line, const void** parsed) {
+template <Kind kind> constexpr const char* kProviderName = "authgate-user";
+template <> constexpr const char* kProviderName<Kind::group> = "authgate-group";
+template <> constexpr const char* kProviderName<Kind::role> = "authgate-role";
+template <> constexpr const char* kProviderName<Kind::permission> = "authgate-permission";
+
+template <Kind kind>
+const char* parse_names_of(cmd_parms* cmd, const char* require_line, const void** parsed) {
     auto* names = new Names();
     apr_pool_cleanup_register(
         cmd->pool, names,
@@ -206,13 +214,42 @@ const char* parse_names(cmd_parms* cmd, const char* require_line, const void** p
         char* word = ap_getword_conf(cmd->temp_pool, &rest);
         if (*word != '\0') names->emplace_back(word);
     }
-    if (names->empty()) return "Require authgate-user/authgate-group needs at least one name";
+    if (names->empty()) {
+        return apr_psprintf(cmd->pool, "Require %s needs at least one name", kProviderName<kind>);
+    }
+    if constexpr (kind == Kind::role || kind == Kind::permission) {
+        for (const auto& n : *names) {
+            bool ok = kind == Kind::role ? is_role_name(n) : is_permission_name(n);
+            if (!ok) {
+                return apr_psprintf(cmd->pool, "Require %s: invalid %s name \"%s\"",
+                                    kProviderName<kind>, kind == Kind::role ? "role" : "permission",
+                                    n.c_str());
+            }
+        }
+    }
+    if constexpr (kind == Kind::role) {
+        // The server's AuthGateRole lines may come later in the file: check_config checks
+        // the names once everything is read.
+        generation()->role_references.push_back(
+            RoleReference{cmd->server, *names,
+                          std::string(cmd->directive->filename) + ":" +
+                              std::to_string(cmd->directive->line_num)});
+    }
     *parsed = names;
     return nullptr;
 }
 
-template <config::RequireTerm::Kind kind>
-authz_status check_names(request_rec* r, const char*, const void* parsed) {
+// httpd calls it from C: nothing may escape.
+template <Kind kind>
+const char* parse_names(cmd_parms* cmd, const char* require_line, const void** parsed) noexcept {
+    try {
+        return parse_names_of<kind>(cmd, require_line, parsed);
+    } catch (const std::exception& e) {
+        return apr_pstrdup(cmd->pool, e.what());
+    }
+}
+
+template <Kind kind> authz_status check_names_of(request_rec* r, const void* parsed) {
     if (r->user == nullptr) return AUTHZ_DENIED_NO_USER;
     const RequestState* st = find_request_state(r);
     // Only the gate's own identity: a user set by another AuthType holds no groups here.
@@ -220,33 +257,38 @@ authz_status check_names(request_rec* r, const char*, const void* parsed) {
         st->decision->identity->user != r->user || parsed == nullptr) {
         return AUTHZ_DENIED;
     }
-    return holds_any(*st->decision->identity, kind, *static_cast<const Names*>(parsed))
+    // Roles and permissions come from the configuration the decision was made under (this
+    // generation's): what a role permits is never taken from the session.
+    const RoleGraph* roles = st->decided_cfg != nullptr ? st->decided_cfg->roles.get() : nullptr;
+    return holds_any(*st->decision->identity, kind, *static_cast<const Names*>(parsed), roles)
                ? AUTHZ_GRANTED
                : AUTHZ_DENIED;
 }
 
-const char* parse_unavailable(cmd_parms*, const char*, const void**) {
-    return "roles and permissions are not available in this version of authgate";
+template <Kind kind>
+authz_status check_names(request_rec* r, const char*, const void* parsed) noexcept {
+    try {
+        return check_names_of<kind>(r, parsed);
+    } catch (...) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "authgate: internal error in Require %s",
+                      kProviderName<kind>);
+        return AUTHZ_GENERAL_ERROR;
+    }
 }
 
-authz_status deny_all(request_rec*, const char*, const void*) { return AUTHZ_DENIED; }
-
-const authz_provider kUserProvider = {&check_names<config::RequireTerm::Kind::user>, &parse_names};
-const authz_provider kGroupProvider = {&check_names<config::RequireTerm::Kind::group>,
-                                       &parse_names};
-const authz_provider kUnavailable = {&deny_all, &parse_unavailable};
+template <Kind kind> constexpr authz_provider kProvider = {&check_names<kind>, &parse_names<kind>};
 
 } // namespace
 
 void register_authz_providers(apr_pool_t* p) {
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authgate-user", AUTHZ_PROVIDER_VERSION,
-                              &kUserProvider, AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authgate-group", AUTHZ_PROVIDER_VERSION,
-                              &kGroupProvider, AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authgate-role", AUTHZ_PROVIDER_VERSION,
-                              &kUnavailable, AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authgate-permission",
-                              AUTHZ_PROVIDER_VERSION, &kUnavailable, AP_AUTH_INTERNAL_PER_CONF);
+    auto add = [p](const char* name, const authz_provider* provider) {
+        ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, name, AUTHZ_PROVIDER_VERSION, provider,
+                                  AP_AUTH_INTERNAL_PER_CONF);
+    };
+    add(kProviderName<Kind::user>, &kProvider<Kind::user>);
+    add(kProviderName<Kind::group>, &kProvider<Kind::group>);
+    add(kProviderName<Kind::role>, &kProvider<Kind::role>);
+    add(kProviderName<Kind::permission>, &kProvider<Kind::permission>);
 }
 
 } // namespace authgate::apache

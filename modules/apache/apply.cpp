@@ -17,9 +17,9 @@ std::string header_safe(std::string_view v) {
     return out;
 }
 
-std::string joined_groups(const Identity& id) {
+std::string joined(const std::vector<std::string>& items) {
     std::string out;
-    for (const auto& g : id.groups) {
+    for (const auto& g : items) {
         if (!out.empty()) out += ',';
         out += g;
     }
@@ -71,17 +71,19 @@ void strip_client_identity(request_rec* r, const GateConfig& cfg) {
 void apply_allow(request_rec* r, const GateConfig& cfg, const Decision& d) {
     const Identity& id = *d.identity;
     const auto& names = cfg.identity_headers;
-    std::string groups = joined_groups(id);
-    const std::array<std::pair<const std::string*, const std::string*>, 4> headers = {{
+    std::string groups = joined(id.groups);
+    std::string roles = joined(id.roles);
+    const std::array<std::pair<const std::string*, const std::string*>, 5> headers = {{
         {&names.user, &id.user},
         {&names.email, &id.email},
         {&names.name, &id.name},
         {&names.groups, &groups},
+        {&names.roles, &roles},
     }};
     for (std::size_t i = 0; i < headers.size(); ++i) {
         const auto& [name, value] = headers[i];
         if (name->empty()) continue;
-        // The user and groups headers are always sent; email and name when known.
+        // The user, groups and roles headers are always sent; email and name when known.
         if (value->empty() && (i == 1 || i == 2)) continue;
         apr_table_set(r->headers_in, name->c_str(),
                       apr_pstrdup(r->pool, header_safe(*value).c_str()));
@@ -93,6 +95,7 @@ void apply_allow(request_rec* r, const GateConfig& cfg, const Decision& d) {
     set_env(r, "AUTHGATE_EMAIL", id.email);
     set_env(r, "AUTHGATE_NAME", id.name);
     set_env(r, "AUTHGATE_GROUPS", groups);
+    set_env(r, "AUTHGATE_ROLES", roles);
 }
 
 void set_status_env(request_rec* r, const Decision& d) {

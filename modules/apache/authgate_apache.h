@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "authgate/config.h"
 #include "authgate/gate.h"
@@ -64,6 +65,13 @@ struct DirConf {
     std::array<std::unique_ptr<GateConfig>, 3> owned;
 };
 
+// A "Require authgate-role" line: its roles must be defined (AuthGateRole) for its server.
+struct RoleReference {
+    server_rec* server;
+    std::vector<std::string> roles;
+    std::string place; // "FILE:LINE"
+};
+
 // State of one configuration generation (pre_config to the next pre_config): the names
 // the gate owns anywhere in it, whether it is used at all, loaded files, cached merges.
 struct Generation {
@@ -72,9 +80,10 @@ struct Generation {
     bool used = false; // some section has the gate on, an endpoint or a key file
     ResourceCache cache;
     std::map<std::pair<const DirConf*, const DirConf*>, std::unique_ptr<DirConf>> merges;
-    std::optional<config::StorePlan> plan; // from check_config, when the gate is used
-    httpd::SharedRegion region;            // the embedded store's memory (retained)
-    redis::BeatBoard* beats = nullptr;     // Redis session cache: shared by the children
+    std::optional<config::StorePlan> plan;      // from check_config, when the gate is used
+    httpd::SharedRegion region;                 // the embedded store's memory (retained)
+    redis::BeatBoard* beats = nullptr;          // Redis session cache: shared by the children
+    std::vector<RoleReference> role_references; // checked in check_config
 };
 
 Generation* generation();

@@ -6,6 +6,7 @@
 #include <ap_mpm.h>
 #include <http_main.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -135,8 +136,7 @@ const char* set_directive(cmd_parms* cmd, void* mconfig, int argc, char* const a
             return apr_psprintf(cmd->pool, "%s %s", cmd->cmd->name,
                                 in_apache_terms(applied.error()).c_str());
         }
-        std::string key(d->name);
-        if (d->name == "authgate_oidc_provider") key += " " + std::string(args[0]);
+        std::string key = config::origin_key(*d, args);
         config::record_origin(dc->settings, key,
                               place(cmd->directive->filename, cmd->directive->line_num));
         Generation* gen = generation();
@@ -243,6 +243,27 @@ bool check_sections(server_rec* sv, DirConf& defaults) {
     return true;
 }
 
+// Every "Require authgate-role" names roles its server defines.
+bool check_role_references(server_rec* sv, const config::Settings& server) {
+    for (const auto& ref : generation()->role_references) {
+        if (ref.server != sv) continue;
+        for (const auto& role : ref.roles) {
+            bool defined =
+                server.roles && std::any_of(server.roles->begin(), server.roles->end(),
+                                            [&](const auto& d) { return d->name == role; });
+            if (!defined) {
+                std::string message = "Require authgate-role \"" + role + "\": no authgate_role \"";
+                message += role;
+                message += "\" is defined for this server in ";
+                message += ref.place;
+                log_config_error(sv, message);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 int check_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*, server_rec* s) noexcept {
     try {
         DirConf* main = server_defaults(s);
@@ -260,6 +281,7 @@ int check_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*, server_rec* s) noe
         for (server_rec* sv = s; sv != nullptr; sv = sv->next) {
             DirConf* defaults = server_defaults(sv);
             if (sv != s) defaults = static_cast<DirConf*>(merge_dir_config(pconf, main, defaults));
+            if (!check_role_references(sv, defaults->settings)) return HTTP_INTERNAL_SERVER_ERROR;
             if (gate_for(*defaults, Variant::as_written, sv) == nullptr) {
                 return HTTP_INTERNAL_SERVER_ERROR;
             }

@@ -40,7 +40,7 @@ struct HeaderKey {
 struct LocConf {
     config::Settings* settings;
     GateConfig* gate;           // resolved in merge; null until then
-    HeaderKey identity_keys[4]; // user, email, name, groups (from gate->identity_headers)
+    HeaderKey identity_keys[5]; // user, email, name, groups, roles (gate->identity_headers)
 };
 
 // nginx's cached wall clock (updated once per event-loop iteration; no system call).

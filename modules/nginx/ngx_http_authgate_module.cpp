@@ -115,8 +115,7 @@ char* set_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
                                applied.error().c_str());
             return static_cast<char*>(NGX_CONF_ERROR);
         }
-        std::string key(d->name);
-        if (d->name == "authgate_oidc_provider") key += " " + std::string(args[0]);
+        std::string key = config::origin_key(*d, args);
         config::record_origin(*settings, key, parse_place(cf));
         auto* mc = static_cast<MainConf*>(
             ngx_http_conf_get_module_main_conf(cf, ngx_http_authgate_module));
@@ -253,8 +252,8 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
         *conf->gate = std::move(*resolved);
         mc->owned->give(*conf->gate);
         const auto& ih = conf->gate->identity_headers;
-        const std::string* names[4] = {&ih.user, &ih.email, &ih.name, &ih.groups};
-        for (int i = 0; i < 4; ++i) {
+        const std::string* names[5] = {&ih.user, &ih.email, &ih.name, &ih.groups, &ih.roles};
+        for (int i = 0; i < 5; ++i) {
             HeaderKey& k = conf->identity_keys[i];
             k = HeaderKey{pool_str(cf->pool, *names[i]), nullptr, 0};
             if (names[i]->empty()) continue;

@@ -1,11 +1,12 @@
-// $authgate_user, $authgate_email, $authgate_name, $authgate_groups, $authgate_status.
+// $authgate_user, $authgate_email, $authgate_name, $authgate_groups, $authgate_roles,
+// $authgate_status.
 #include "ngx_http_authgate_request.h"
 
 namespace authgate::ngx {
 
 namespace {
 
-enum Field : uintptr_t { kUser, kEmail, kName, kGroups, kStatus };
+enum Field : uintptr_t { kUser, kEmail, kName, kGroups, kRoles, kStatus };
 
 ngx_int_t get_variable(ngx_http_request_t* r, ngx_http_variable_value_t* v,
                        uintptr_t data) noexcept {
@@ -23,8 +24,10 @@ ngx_int_t get_variable(ngx_http_request_t* r, ngx_http_variable_value_t* v,
         case kEmail: value = d.allowed() ? d.identity->email : ""; break;
         case kName: value = d.allowed() ? d.identity->name : ""; break;
         case kGroups:
+        case kRoles:
             if (d.allowed()) {
-                for (const auto& g : d.identity->groups) {
+                const auto& items = data == kGroups ? d.identity->groups : d.identity->roles;
+                for (const auto& g : items) {
                     if (!value.empty()) value += ',';
                     value += g;
                 }
@@ -48,11 +51,9 @@ struct VariableSpec {
     Field field;
 };
 
-constexpr VariableSpec kVariables[] = {{"authgate_user", kUser},
-                                       {"authgate_email", kEmail},
-                                       {"authgate_name", kName},
-                                       {"authgate_groups", kGroups},
-                                       {"authgate_status", kStatus}};
+constexpr VariableSpec kVariables[] = {{"authgate_user", kUser},   {"authgate_email", kEmail},
+                                       {"authgate_name", kName},   {"authgate_groups", kGroups},
+                                       {"authgate_roles", kRoles}, {"authgate_status", kStatus}};
 
 } // namespace
 

@@ -93,6 +93,67 @@ describe('directive errors name the file and line', { skip }, () => {
     assert.match(r.output, /Configuration check failed/);
   });
 
+  it('rejects role inheritance cycles, unknown roles and bad role lines with file and line', () => {
+    const cycle = gateConf(prefix, 1, 2, '').replace('<VirtualHost', [
+      'AuthGateRole staff permissions=docs:read',
+      'AuthGateRole lead inherits=manager,staff',
+      'AuthGateRole manager inherits=lead',
+      '<VirtualHost'].join('\n'));
+    let r = apacheTest(prefix, cycle);
+    assert.equal(r.status, 1, r.output);
+    let text = fs.readFileSync(r.conf, 'utf8');
+    assert.match(r.output, new RegExp(`AuthGateRole inheritance cycle: lead -> manager -> lead in ${r.conf}:${lineOf(text, 'AuthGateRole manager')}`));
+
+    r = apacheTest(prefix, gateConf(prefix, 1, 2, '    AuthGateRole editor inherits=viewr'));
+    assert.equal(r.status, 1, r.output);
+    text = fs.readFileSync(r.conf, 'utf8');
+    assert.match(r.output, new RegExp(`AuthGateRole "editor" inherits "viewr", which no AuthGateRole defines in ${r.conf}:${lineOf(text, 'viewr')}`));
+
+    r = apacheTest(prefix, gateConf(prefix, 1, 2, '    AuthGateRole a\n    AuthGateRole a permissions=x'));
+    assert.equal(r.status, 1, r.output);
+    text = fs.readFileSync(r.conf, 'utf8');
+    assert.match(r.output, new RegExp(`Syntax error on line ${lineOf(text, 'permissions=x')} of ${r.conf}`));
+    assert.match(r.output, /role "a" is already defined/);
+
+    r = apacheTest(prefix, gateConf(prefix, 1, 2, '    AuthGateRole bad:name'));
+    assert.equal(r.status, 1, r.output);
+    assert.match(r.output, /invalid role name "bad:name"/);
+  });
+
+  it('rejects roles that Require lines name but no AuthGateRole defines', () => {
+    let r = apacheTest(prefix, gateConf(prefix, 1, 2, `    AuthGateRole editor
+    <Location /app/>
+        AuthType authgate
+        Require authgate-role editor admins
+    </Location>`));
+    assert.equal(r.status, 1, r.output);
+    let text = fs.readFileSync(r.conf, 'utf8');
+    assert.match(r.output, new RegExp(`Require authgate-role "admins": no AuthGateRole "admins" is defined for this server in ${r.conf}:${lineOf(text, 'Require authgate-role')}`));
+
+    r = apacheTest(prefix, gateConf(prefix, 1, 2, `    <Location /app/>
+        AuthGate On
+        AuthGateRequire role:admins
+    </Location>`));
+    assert.equal(r.status, 1, r.output);
+    text = fs.readFileSync(r.conf, 'utf8');
+    assert.match(r.output, new RegExp(`AuthGateRequire role:admins: no AuthGateRole "admins" is defined for this server in ${r.conf}:${lineOf(text, 'role:admins')}`));
+
+    r = apacheTest(prefix, gateConf(prefix, 1, 2, `    <Location /app/>
+        AuthType authgate
+        Require authgate-permission "docs;write"
+    </Location>`));
+    assert.equal(r.status, 1, r.output);
+    assert.match(r.output, /Require authgate-permission: invalid permission name "docs;write"/);
+
+    // Defined later in the file is fine: the check runs once everything is read.
+    r = apacheTest(prefix, gateConf(prefix, 1, 2, `    <Location /app/>
+        AuthType authgate
+        Require authgate-role editor
+    </Location>
+    AuthGateRole editor permissions=docs:write`));
+    assert.equal(r.status, 0, r.output);
+  });
+
   it('accepts every directive\'s documented example', () => {
     const r = apacheTest(prefix, gateConf(prefix, 1, 2, `    <Location /app/>
         AuthGate On

@@ -78,8 +78,8 @@ void every_directive_is_complete(void**) {
             assert_true(d.apply(fresh, def).ok());
         }
     }
-    // Settings has 23 fields; each has exactly one directive.
-    assert_int_equal(count, 23);
+    // Settings has 24 fields; each has exactly one directive.
+    assert_int_equal(count, 24);
 }
 
 // Option tables (authgate_redis, authgate_oidc_provider): unique names, help, and a default
@@ -224,7 +224,8 @@ void directive_errors_quote_the_token(void**) {
         {"authgate_cookie_secure", {"sometimes"}, "invalid value \"sometimes\""},
         {"authgate_cookie_samesite", {"loose"}, "invalid value \"loose\""},
         {"authgate_require", {"any"}, "at least one"},
-        {"authgate_require", {"role:admin"}, "invalid term \"role:admin\""},
+        {"authgate_require", {"team:admin"}, "invalid term \"team:admin\""},
+        {"authgate_require", {"role:a b"}, "not a valid role name"},
         {"authgate_require", {"group:"}, "empty name"},
         {"authgate_identity_headers", {"uid=X-User"}, "unknown field \"uid\""},
         {"authgate_identity_headers", {"user=Bad Header"}, "invalid header name"},

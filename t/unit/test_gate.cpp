@@ -106,7 +106,7 @@ std::string csrf_from(const Decision& d) {
 
 // Returns the "authgate_session=..." pair after a sign-in (empty on failure).
 std::string sign_in(Fixture& f, const char* user, const char* password, Decision* out = nullptr,
-                    std::string extra_cookie = "") {
+                    const std::string& extra_cookie = "") {
     Req get;
     get.method = "GET";
     get.path = "/_authgate/login";
@@ -137,7 +137,7 @@ std::size_t session_records(const MemoryStore& store) {
 
 Decision access(Fixture& f, const std::string& cookie, std::string accept = "text/html") {
     Req r;
-    r.accept = accept;
+    r.accept = std::move(accept);
     if (!cookie.empty()) r.cookies = {"theme=dark; " + cookie};
     return run(check_access(f.ports(), f.cfg, r.view()));
 }
@@ -350,7 +350,8 @@ void logout_revokes_on_the_server(void**) {
     std::string token = csrf_from(confirm);
     // POST without the token or with a wrong one: 403, nothing ends.
     r.method = "POST";
-    for (std::string body : {std::string(), std::string("csrf=x"), std::string("everywhere=1")}) {
+    for (const std::string& body :
+         {std::string(), std::string("csrf=x"), std::string("everywhere=1")}) {
         r.body = body;
         auto refused = run(handle_endpoint(f->ports(), f->cfg, r.view()));
         assert_int_equal(refused.status, 403);
@@ -441,6 +442,39 @@ void require_rules(void**) {
     std::unique_ptr<Fixture> lines(
         make({{"authgate_require", "group:staff"}, {"authgate_require", "user:bob"}}));
     assert_false(access(*lines, sign_in(*lines, "alice", "alice-pass")).allowed());
+}
+
+// Sessions keep role names; what a role permits comes from the configuration in force, so
+// a new configuration (a reload) changes decisions for sessions that already exist.
+void role_permissions_come_from_the_current_config(void**) {
+    auto roles = [](std::string_view editor) {
+        return std::vector<std::pair<std::string_view, std::string_view>>{
+            {"authgate_role", "viewer permissions=docs:read"},
+            {"authgate_role", editor},
+            {"authgate_require", "permission:docs:write"}};
+    };
+    std::unique_ptr<Fixture> f(make(roles("editor permissions=docs:write inherits=viewer")));
+    f->store.durable_ = true;
+    User dave;
+    dave.name = "dave";
+    dave.password_hash = hash_of("dave-pass");
+    dave.roles = {"editor"};
+    assert_true(run(f->store.hash_set(user_record_key("dave"), user_to_fields(dave))).ok());
+    std::string cookie = sign_in(*f, "dave", "dave-pass");
+    assert_false(cookie.empty());
+    auto allowed = access(*f, cookie);
+    assert_true(allowed.allowed());
+    assert_true((allowed.identity->roles == std::vector<std::string>{"editor"}));
+    auto alice = access(*f, sign_in(*f, "alice", "alice-pass")); // no roles in the file
+    assert_int_equal(alice.status, 403);
+
+    // The same session under a configuration where editor lost docs:write.
+    std::unique_ptr<Fixture> reloaded(make(roles("editor permissions=docs:read inherits=viewer")));
+    f->cfg = reloaded->cfg;
+    auto denied = access(*f, cookie);
+    assert_false(denied.allowed());
+    assert_int_equal(denied.status, 403); // signed in: forbidden, not a sign-in redirect
+    assert_true(denied.location.empty());
 }
 
 void store_down_fails_closed(void**) {
@@ -616,6 +650,7 @@ int main() {
         cmocka_unit_test(logout_revokes_on_the_server),
         cmocka_unit_test(cached_lookups_skip_the_store_until_invalidated),
         cmocka_unit_test(require_rules),
+        cmocka_unit_test(role_permissions_come_from_the_current_config),
         cmocka_unit_test(run_time_users_sign_in_from_a_durable_store),
         cmocka_unit_test(user_index_lists_and_revokes),
         cmocka_unit_test(index_entries_expire_with_their_sessions),

@@ -134,15 +134,17 @@ void header_safe_copy_replaces_only_control_bytes(void**) {
 }
 
 void admitted_identity_carries_its_header_values(void**) {
-    auto id = authgate::admit_identity(
-        authgate::Identity{"alice\r\nX-Evil: 1", "a@example.com", "Al\x7f", {"ops", "b\nc"}});
+    auto id = authgate::admit_identity(authgate::Identity{
+        "alice\r\nX-Evil: 1", "a@example.com", "Al\x7f", {"ops", "b\nc"}, {"editor", "r\x01x"}});
     assert_string_equal(id->user.c_str(), "alice\r\nX-Evil: 1"); // the identity as given
     assert_string_equal(id->header_user.c_str(), "alice  X-Evil: 1");
     assert_string_equal(id->header_email.c_str(), "a@example.com");
     assert_string_equal(id->header_name.c_str(), "Al ");
     assert_string_equal(id->header_groups.c_str(), "ops,b c");
-    assert_string_equal(
-        authgate::admit_identity(authgate::Identity{"bob", "", "", {}})->header_groups.c_str(), "");
+    assert_string_equal(id->header_roles.c_str(), "editor,r x");
+    auto bob = authgate::admit_identity(authgate::Identity{"bob", "", "", {}, {}});
+    assert_string_equal(bob->header_groups.c_str(), "");
+    assert_string_equal(bob->header_roles.c_str(), "");
 }
 
 } // namespace

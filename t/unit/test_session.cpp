@@ -20,6 +20,7 @@ Session sample() {
     s.email = "alice@example.com";
     s.name = "Alice A";
     s.groups = {"admins", "staff"};
+    s.roles = {"editor"};
     s.methods = {"pwd"};
     s.csrf = "csrf-token";
     s.source = "file";
@@ -40,6 +41,18 @@ void codec_round_trip(void**) {
     assert_true(back.ok());
     assert_true(back->user == "alice" && back->email == s.email && back->name == s.name);
     assert_true(back->groups == s.groups && back->methods == s.methods);
+    assert_true(back->roles == s.roles);
+
+    // A v3 record (before roles: the same bytes without the trailing list) decodes with none.
+    Session old = sample();
+    old.roles.clear();
+    std::string v3 = encode_session(old);
+    assert_int_equal(v3.back(), 0); // the empty roles list
+    v3.pop_back();
+    v3[0] = 3;
+    auto from_v3 = decode_session(v3);
+    assert_true(from_v3.ok());
+    assert_true(from_v3->roles.empty() && from_v3->user == "alice");
     assert_true(back->created_ms == s.created_ms && back->last_seen_ms == s.last_seen_ms &&
                 back->expires_ms == s.expires_ms && back->csrf == s.csrf && back->source == "file");
 }

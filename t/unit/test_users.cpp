@@ -54,13 +54,15 @@ void users_file_errors_name_the_line(void**) {
         std::string text;
         const char* expect;
     } cases[] = {
-        {"alice:" + alice_hash() + ":a@x:A:g\n", "line 1: expected 6 fields"},
+        {"alice:" + alice_hash() + ":a@x:A:g\n", "line 1: expected 6 or 7 fields"},
         {"\n\nalice:plain:a@x:A:g:\n", "line 3: password of \"alice\" is not an argon2id hash"},
         {"al ice:" + alice_hash() + ":a@x:A:g:\n", "line 1: invalid user name"},
         {"alice:" + alice_hash() + ":a@x:A:g:frozen\n", "unknown flag \"frozen\""},
         {"alice:" + alice_hash() + ":a@x:A:g:\nalice:" + alice_hash() + ":a@x:A:g:\n",
          "line 2: duplicate user \"alice\""},
         {"alice:" + alice_hash() + ":a@x:A:bad group:\n", "invalid group"},
+        {"alice:" + alice_hash() + ":a@x:A:g::bad role\n", "line 1: invalid role \"bad role\""},
+        {"alice:" + alice_hash() + ":a@x:A:g::r:extra\n", "expected 6 or 7 fields"},
     };
     for (const auto& c : cases) {
         auto db = UserDb::parse(c.text);
@@ -71,6 +73,36 @@ void users_file_errors_name_the_line(void**) {
     }
 }
 
+// Six-field lines (files from before roles) still parse, with no roles; a seventh field
+// lists role names, and the identity built from the entry carries them.
+void users_file_roles_field(void**) {
+    std::string text = "alice:" + alice_hash() + ":a@x:Alice:staff::editor, viewer,editor\n" +
+                       "bob:" + alice_hash() + ":b@x:Bob:staff:\n" + "carol:" + alice_hash() +
+                       ":c@x:Carol::disabled:\n";
+    auto db = UserDb::parse(text);
+    if (!db.ok()) fail_msg("%s", db.error().c_str());
+    const User* a = db->find("alice");
+    assert_true((a->roles == std::vector<std::string>{"editor", "viewer"}));
+    assert_true((a->identity->roles == std::vector<std::string>{"editor", "viewer"}));
+    assert_string_equal(a->identity->header_roles.c_str(), "editor,viewer");
+    assert_true(db->find("bob")->roles.empty());
+    assert_true(db->find("carol")->roles.empty());
+    assert_true(db->find("carol")->disabled);
+
+    // Run-time user records: a "roles" field, malformed names dropped; written back whole.
+    auto u =
+        user_from_fields("dave", {{"password", alice_hash()}, {"roles", "ops,bad role,,admin"}});
+    assert_true(u.ok());
+    assert_true((u->roles == std::vector<std::string>{"ops", "admin"}));
+    bool wrote = false;
+    for (const auto& [k, v] : user_to_fields(*u)) {
+        if (k == "roles") wrote = v == "ops,admin";
+    }
+    assert_true(wrote);
+    auto none = user_from_fields("erin", {{"password", alice_hash()}});
+    assert_true(none.ok() && none->roles.empty());
+}
+
 } // namespace
 
 int main() {
@@ -78,6 +110,7 @@ int main() {
         cmocka_unit_test(verifies_password),
         cmocka_unit_test(parses_users_file),
         cmocka_unit_test(users_file_errors_name_the_line),
+        cmocka_unit_test(users_file_roles_field),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "authgate/http.h"
@@ -23,6 +24,7 @@ namespace authgate {
 class KeyRing;
 class UserDb;
 class Templates;
+class RoleGraph;
 
 namespace config {
 
@@ -34,7 +36,7 @@ enum class CookieSecure { auto_, on, off };
 enum class SameSite { lax, strict, none };
 
 struct RequireTerm {
-    enum class Kind { user, group };
+    enum class Kind { user, group, role, permission };
     Kind kind;
     std::string name;
 };
@@ -46,11 +48,20 @@ struct RequireRule {
     std::vector<RequireTerm> terms;
 };
 
+// One authgate_role line: the role's own permissions and the roles it inherits (their
+// permissions, and their names for role: terms). Closed into a RoleGraph at config time.
+struct RoleDef {
+    std::string name;
+    std::vector<std::string> permissions;
+    std::vector<std::string> inherits;
+};
+
 struct IdentityHeaders {
     std::string user; // empty: not sent
     std::string email;
     std::string name;
     std::string groups;
+    std::string roles;
 };
 
 struct ShmZone {
@@ -112,6 +123,8 @@ struct OidcProvider {
     std::string claim_groups;
     std::vector<std::string> allowed_domains; // email domains; empty: any
     std::vector<std::string> allowed_groups;  // any of these; empty: any
+    // role_map=group:role,...: an IdP group (claim_groups) gives the session that role.
+    std::vector<std::pair<std::string, std::string>> role_map;
     bool userinfo = false;
     bool refresh = false;   // refresh tokens keep the session's IdP tokens fresh
     bool rp_logout = false; // logout also ends the session at the IdP
@@ -154,10 +167,13 @@ struct Settings {
     std::optional<std::string> default_provider; // "off" clears an inherited one
     std::optional<std::string> public_origin;
     std::optional<BearerSettings> bearer;
+    // One object per authgate_role line, like the providers.
+    std::optional<std::vector<std::shared_ptr<const RoleDef>>> roles;
 
     // Where each directive was written ("FILE:LINE"), recorded by the adapter while it
     // parses, so that errors found later (resolve, store setup) name the directive at fault.
-    // Keyed by directive name; authgate_oidc_provider lines by "authgate_oidc_provider NAME".
+    // Keyed by directive name; authgate_oidc_provider and authgate_role lines by
+    // "<directive> NAME" (origin_key).
     std::map<std::string, std::string, std::less<>> origins;
 };
 
@@ -199,6 +215,9 @@ bool gate_active(const Settings& s);
 // Checks between main-context directives that hold whether or not the gate is used.
 Result<void> check_main(const Settings& main);
 
+// The key a directive line's place is recorded under: its name, and for directives that
+// repeat once per named object (providers, roles) " NAME" too.
+std::string origin_key(const Directive& d, Args args);
 void record_origin(Settings& s, std::string_view key, std::string place);
 // " in FILE:LINE" of the directive `key` (as nginx ends its own errors), or "" if unknown.
 std::string origin_of(const Settings& s, std::string_view key);
@@ -210,6 +229,7 @@ Result<RedisSettings> parse_redis(Args args);
 std::span<const RedisOption> redis_options();
 std::span<const ProviderOption> provider_options();
 Result<OidcProvider> parse_oidc_provider(Args args);
+Result<RoleDef> parse_role(Args args);
 
 } // namespace config
 
@@ -240,6 +260,10 @@ struct GateConfig {
     // A sign-in beyond this many live sessions of one user ends the oldest ones.
     unsigned max_sessions_per_user = 100;
     std::vector<config::RequireRule> require;
+    // The closed authgate_role graph of this server (null: no roles defined). Sessions hold
+    // role names only; permissions come from here at each decision, so a reload that
+    // changes a role applies to existing sessions at once.
+    std::shared_ptr<const RoleGraph> roles;
     config::IdentityHeaders identity_headers;
     // Derived once: request headers a client may never set, and the gate's own cookies
     // (kept from the upstream).
@@ -325,6 +349,11 @@ class ResourceCache {
     Result<std::shared_ptr<const UserDb>> users(const std::string& path, const FileReader& read);
     Result<std::shared_ptr<const Templates>> templates(const std::string& dir,
                                                        const FileReader& read);
+    // The closed graph of these authgate_role lines; errors end with the place of the role
+    // at fault (from `origins`).
+    Result<std::shared_ptr<const RoleGraph>>
+    roles(const std::vector<std::shared_ptr<const config::RoleDef>>& defs,
+          const config::Settings& origins);
 
     Result<std::shared_ptr<const ProviderConfig>>
     provider(const std::shared_ptr<const config::OidcProvider>& conf, const FileReader& read);
@@ -336,6 +365,7 @@ class ResourceCache {
     std::map<std::string, std::shared_ptr<const KeyRing>> keys_;
     std::map<std::string, std::shared_ptr<const UserDb>> users_;
     std::map<std::string, std::shared_ptr<const Templates>> templates_;
+    std::map<std::vector<const config::RoleDef*>, std::shared_ptr<const RoleGraph>> roles_;
     std::string decoy_hash_;
 };
 

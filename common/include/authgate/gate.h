@@ -75,10 +75,11 @@ Decision authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity
 // The same into `d` (a default Decision).
 void authorize(const GateConfig& cfg, const RequestView& req, SharedIdentity who, Millis now,
                Decision& d);
-// Whether `who` is one of the users, or in one of the groups, named (Apache's
-// "Require authgate-user a b" and "Require authgate-group a b").
+// Whether `who` is one of the users, in one of the groups, holds one of the roles or has
+// one of the permissions named (Apache's "Require authgate-user a b", authgate-group,
+// authgate-role, authgate-permission); roles and permissions are decided by `roles`.
 bool holds_any(const Identity& who, config::RequireTerm::Kind kind,
-               const std::vector<std::string>& names);
+               const std::vector<std::string>& names, const RoleGraph* roles = nullptr);
 Task<Decision> handle_endpoint(Ports ports, const GateConfig& cfg, const RequestView& req);
 
 } // namespace authgate

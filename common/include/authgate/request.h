@@ -43,6 +43,9 @@ struct Identity {
     std::string email;
     std::string name;
     std::vector<std::string> groups;
+    // Role names as resolved at sign-in (users file, store record, SSO role_map); what
+    // they permit is decided from the current configuration at each request.
+    std::vector<std::string> roles;
 };
 // An identity once admitted: immutable, shared by a decision with whatever holds it (the
 // memo of decoded sessions, the session cache, a users-file entry) instead of copied, and
@@ -53,6 +56,7 @@ struct AdmittedIdentity : Identity {
     std::string header_email;
     std::string header_name;
     std::string header_groups;
+    std::string header_roles;
 };
 using SharedIdentity = std::shared_ptr<const AdmittedIdentity>;
 SharedIdentity admit_identity(Identity who);

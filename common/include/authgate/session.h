@@ -32,6 +32,7 @@ struct Session {
     std::string email;
     std::string name;
     std::vector<std::string> groups;
+    std::vector<std::string> roles;   // role names resolved at sign-in (v4)
     std::vector<std::string> methods; // "pwd", later "otp", "webauthn", "sso:<provider>"
     std::uint8_t mfa = 0;             // 0 none needed/done; later: pending states
     std::string csrf;                 // per-session CSRF token (base64url)

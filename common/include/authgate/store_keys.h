@@ -4,7 +4,8 @@
 //                                       session's absolute expiry; lives as long as the last
 //   u:{<user>}                          run-time user record (hash, no TTL): password
 //                                       (argon2id), email, name, groups (comma list),
-//                                       disabled ("1" when disabled)
+//                                       roles (comma list of role names), disabled ("1"
+//                                       when disabled)
 //   o:{<provider>}:sid:<sid>            index of the sessions of one IdP session (back-channel
 //   o:{<provider>}:sub:<sub>            logout), and of one IdP subject (sid/sub encoded)
 //   invalidate (pub/sub channel)        Redis only: announces every write to an s: key

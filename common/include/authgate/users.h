@@ -1,8 +1,8 @@
 // Local users from a users file, and argon2id password hashing.
 //
 // File format, one user per line ('#' comments and blank lines ignored):
-//   username:argon2id-hash:email:Display Name:group1,group2:flags
-// flags is empty or "disabled".
+//   username:argon2id-hash:email:Display Name:group1,group2:flags[:role1,role2]
+// flags is empty or "disabled"; the roles field is optional (six-field lines have none).
 #pragma once
 
 #include <optional>
@@ -24,8 +24,9 @@ struct User {
     std::string email;
     std::string display_name;
     std::vector<std::string> groups;
+    std::vector<std::string> roles; // role names (authgate_role); undefined ones grant nothing
     bool disabled = false;
-    // A users-file entry's identity (name, email, display name, groups), built once when
+    // A users-file entry's identity (name, email, display name, groups, roles), built once when
     // the file is read; null for run-time users.
     SharedIdentity identity;
 };

@@ -159,7 +159,7 @@ export function startEcho(port) {
     };
     const body = JSON.stringify({
       user: h('x-auth-user'), email: h('x-auth-email'), name: h('x-auth-name'),
-      groups: h('x-auth-groups'), remote: h('x-remote-user'), remote_email: h('x-remote-email'),
+      groups: h('x-auth-groups'), roles: h('x-auth-roles'), remote: h('x-remote-user'), remote_email: h('x-remote-email'),
       remote_groups: h('x-remote-groups'), cookie: h('cookie'), uri: req.url,
     });
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });

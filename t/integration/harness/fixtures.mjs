@@ -24,9 +24,11 @@ export function writeKeyFile(file) {
   fs.writeFileSync(file, `k1 ${crypto.randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
 }
 
+// An entry with `roles` gets the optional seventh field (role names); others keep six.
 export function writeUsersFile(file, list = users) {
   const lines = Object.entries(list).map(([u, d]) =>
-    [u, hashPassword(d.password), d.email, d.name, d.groups.join(','), d.disabled ? 'disabled' : ''].join(':'));
+    [u, hashPassword(d.password), d.email, d.name, d.groups.join(','), d.disabled ? 'disabled' : '',
+      ...(d.roles ? [d.roles.join(',')] : [])].join(':'));
   fs.writeFileSync(file, `# test users\n${lines.join('\n')}\n`, { mode: 0o644 });
 }
 

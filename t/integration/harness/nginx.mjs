@@ -41,7 +41,7 @@ export function echoServer(port) {
         listen 127.0.0.1:${port};
         location / {
             default_type application/json;
-            return 200 '{"user":"$http_x_auth_user","email":"$http_x_auth_email","name":"$http_x_auth_name","groups":"$http_x_auth_groups","remote":"$http_x_remote_user","cookie":"$http_cookie","uri":"$request_uri"}';
+            return 200 '{"user":"$http_x_auth_user","email":"$http_x_auth_email","name":"$http_x_auth_name","groups":"$http_x_auth_groups","roles":"$http_x_auth_roles","remote":"$http_x_remote_user","cookie":"$http_cookie","uri":"$request_uri"}';
         }
     }`;
 }
