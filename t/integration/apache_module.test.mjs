@@ -254,7 +254,7 @@ describe('subrequests', { skip }, () => {
   });
 });
 
-describe('the embedded store under prefork (socache)', { skip }, () => {
+describe('the embedded store under prefork (shared region)', { skip }, () => {
   const s = gateSuite(() => `
     <Location /app/>
         AuthGate On
