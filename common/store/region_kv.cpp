@@ -26,10 +26,11 @@ constexpr Millis kSweepInterval = 1000;
 Header& header_of(void* base) { return *static_cast<Header*>(base); }
 
 // Eight bytes per step (a session key is 46 bytes: byte-wise FNV was most of a fetch),
-// then a final mix. Not keyed: only signed-in flows write to the store.
-std::uint64_t hash_of(std::string_view key) {
+// then a final mix; seeded per region (Header::hash_seed). Keys built from what a client
+// sends are digests anyway (store_keys.cpp); the seed is the second line.
+std::uint64_t hash_of(std::string_view key, std::uint64_t seed) {
     constexpr std::uint64_t kMul = 0x9e3779b97f4a7c15ull;
-    std::uint64_t h = key.size() * kMul;
+    std::uint64_t h = (seed ^ key.size()) * kMul;
     std::size_t i = 0;
     for (; i + 8 <= key.size(); i += 8) {
         std::uint64_t w;
@@ -183,7 +184,7 @@ bool make_mutex(pthread_mutex_t* mutex) {
 
 } // namespace
 
-bool RegionKv::init(void* base, std::size_t bytes) noexcept {
+bool RegionKv::init(void* base, std::size_t bytes, std::uint64_t seed) noexcept {
     if (base == nullptr || bytes < kMinBytes || reinterpret_cast<std::uintptr_t>(base) % 8 != 0) {
         return false;
     }
@@ -193,6 +194,7 @@ bool RegionKv::init(void* base, std::size_t bytes) noexcept {
     h->version = region::kLayoutVersion;
     h->header_bytes = sizeof(Header);
     h->region_bytes = bytes;
+    h->hash_seed = seed;
 
     std::size_t head = region::round_up(sizeof(Header), kUnit);
     std::size_t buckets = kMinBuckets;
@@ -265,7 +267,7 @@ void RegionKv::unlock() noexcept {
 
 LockedKv::Fetched RegionKv::fetch(std::string_view key) {
     Table t(base_);
-    std::uint64_t off = t.find(key, hash_of(key));
+    std::uint64_t off = t.find(key, hash_of(key, header_of(base_).hash_seed));
     if (off == 0) return {};
     if (t.at(off).expires_ms <= clock_.now_ms()) {
         t.erase(off);
@@ -278,7 +280,7 @@ LockedKv::Fetched RegionKv::fetch(std::string_view key) {
 bool RegionKv::put(std::string_view key, std::string_view value, Millis expires_at_ms) {
     if (key.size() + value.size() > max_entry_) return false;
     Table t(base_);
-    std::uint64_t hash = hash_of(key);
+    std::uint64_t hash = hash_of(key, header_of(base_).hash_seed);
     std::uint64_t old = t.find(key, hash);
     std::uint64_t off =
         t.allocate(sizeof(Entry) + key.size() + value.size(), clock_.now_ms(), old, log_);
@@ -298,7 +300,7 @@ bool RegionKv::put(std::string_view key, std::string_view value, Millis expires_
 
 bool RegionKv::remove(std::string_view key) {
     Table t(base_);
-    std::uint64_t off = t.find(key, hash_of(key));
+    std::uint64_t off = t.find(key, hash_of(key, header_of(base_).hash_seed));
     if (off == 0) return false;
     t.erase(off);
     return true;

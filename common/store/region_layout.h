@@ -11,7 +11,7 @@
 namespace authgate::region {
 
 inline constexpr std::uint64_t kMagic = 0x31766b6574616761; // "agatekv1", little endian
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 
 // The allocator's smallest block; blocks are kUnit << order bytes.
 inline constexpr std::size_t kUnit = 64;
@@ -36,6 +36,7 @@ struct Header {
     std::uint64_t heap_bytes; // a multiple of kUnit
     std::uint32_t max_order;
     std::uint32_t reserved;
+    std::uint64_t hash_seed; // random per region: chains cannot be lined up from outside
 
     // Emptied by format_table() (init, and recovery after a holder died).
     std::uint64_t free_head[kOrders]; // doubly linked FreeBlock lists

@@ -4,6 +4,7 @@
 
 #include <ap_mpm.h>
 
+#include <openssl/rand.h>
 #include <sys/mman.h>
 
 #include <cerrno>
@@ -57,7 +58,9 @@ SharedRegion keep_shared_region(server_rec* s, std::size_t bytes, const std::str
                      zone.c_str(), bytes);
         return {};
     }
-    if (!RegionKv::init(base, bytes)) {
+    std::uint64_t seed = 0;
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1 ||
+        !RegionKv::init(base, bytes, seed)) {
         munmap(base, bytes);
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "authgate: cannot set up shared memory zone \"%s\" (process-shared robust "

@@ -192,7 +192,7 @@ void two_mappings_at_different_addresses_share_it(void**) {
     close(fd);
     assert_true(a != MAP_FAILED && b != MAP_FAILED && a != b);
     ManualClock clock(kNow);
-    assert_true(RegionKv::init(a, kBytes));
+    assert_true(RegionKv::init(a, kBytes, 0x9c1f52e07ab3d468ull)); // both read the seed
     assert_true(RegionKv::attachable(b, kBytes));
     RegionKv kv_a(a, kBytes, clock, nullptr);
     RegionKv kv_b(b, kBytes, clock, nullptr);

@@ -40,8 +40,10 @@ class RegionKv final : public LockedKv {
     static constexpr std::size_t kMinBytes = std::size_t{32} * 1024;
 
     // Formats the region (any previous content is dropped); false when it is too small, not
-    // 8-byte aligned, or the mutex cannot be made process-shared and robust.
-    static bool init(void* base, std::size_t bytes) noexcept;
+    // 8-byte aligned, or the mutex cannot be made process-shared and robust. `seed` keys
+    // the table's hash (give it random bits: keys an outsider picks then cannot be made to
+    // share one chain).
+    static bool init(void* base, std::size_t bytes, std::uint64_t seed = 0) noexcept;
     // Whether the region was formatted by init() with this layout and this size.
     static bool attachable(const void* base, std::size_t bytes) noexcept;
 
