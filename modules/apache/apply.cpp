@@ -83,8 +83,8 @@ void apply_allow(request_rec* r, const GateConfig& cfg, const Decision& d) {
     for (std::size_t i = 0; i < headers.size(); ++i) {
         const auto& [name, value] = headers[i];
         if (name->empty()) continue;
-        // The user, groups and roles headers are always sent; email and name when known.
-        if (value->empty() && (i == 1 || i == 2)) continue;
+        // The user and groups headers are always sent; email, name and roles when known.
+        if (value->empty() && (i == 1 || i == 2 || i == 4)) continue;
         apr_table_set(r->headers_in, name->c_str(),
                       apr_pstrdup(r->pool, header_safe(*value).c_str()));
     }

@@ -401,7 +401,7 @@ ngx_int_t apply_allow(ngx_http_request_t* r, const LocConf& lc, const Decision& 
     if (k[1].key.len != 0 && !id.email.empty()) ok &= push_identity(r, k[1], id.header_email);
     if (k[2].key.len != 0 && !id.name.empty()) ok &= push_identity(r, k[2], id.header_name);
     if (k[3].key.len != 0) ok &= push_identity(r, k[3], id.header_groups);
-    if (k[4].key.len != 0) ok &= push_identity(r, k[4], id.header_roles);
+    if (k[4].key.len != 0 && !id.roles.empty()) ok &= push_identity(r, k[4], id.header_roles);
     return ok ? NGX_OK : NGX_ERROR;
 }
 
