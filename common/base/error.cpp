@@ -14,7 +14,7 @@ struct ErrorInfo {
     std::string_view message;
 };
 
-constexpr std::array<ErrorInfo, 25> kErrors = {{
+constexpr std::array<ErrorInfo, 27> kErrors = {{
     {Error::ok, "allowed", 200, "Allowed."},
     {Error::no_session, "no_session", 401, "Sign-in required."},
     {Error::session_invalid, "session_invalid", 401,
@@ -31,6 +31,9 @@ constexpr std::array<ErrorInfo, 25> kErrors = {{
     {Error::payload_too_large, "payload_too_large", 413, "The request body is too large."},
     {Error::store_unavailable, "store_unavailable", 503,
      "The sign-in service is temporarily unavailable. Please try again shortly."},
+    {Error::rate_limited, "rate_limited", 429, "Too many requests. Please try again later."},
+    {Error::address_blocked, "address_blocked", 403,
+     "Requests from your network address are blocked."},
     {Error::token_invalid, "token_invalid", 401, "The sign-in token is not valid."},
     {Error::token_too_large, "token_too_large", 401,
      "The identity provider's sign-in token is too large for this site."},

@@ -18,6 +18,8 @@ enum class Error {
     method_not_allowed,
     payload_too_large,
     store_unavailable,
+    rate_limited,    // a limit zone refused the request (429 + Retry-After)
+    address_blocked, // the client address is on the block list (403)
     // Tokens (ID, logout, bearer access tokens) and the OIDC flow.
     token_invalid,   // malformed, bad signature, not yet valid, missing claims
     token_too_large, // an ID or refresh token over the size a session can keep

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "authgate/limits.h"
 #include "authgate/task.h"
 
 namespace authgate {
@@ -77,6 +78,20 @@ class Store {
     using Fields = std::vector<std::pair<std::string, std::string>>;
     virtual Task<StoreReply<bool>> hash_set(std::string_view key, Fields fields) = 0;
     virtual Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) = 0;
+
+    // One GCRA step (limits.h) on the rate limit kept under `key`, atomic across every
+    // process, thread and server sharing the store, so counts are exact under concurrency.
+    // `now_ms` is the caller's clock; Redis uses its own (TIME) so that servers whose clocks
+    // differ count as one. The default runs rate_limit_now when it answers, else a
+    // get / compare_and_set loop.
+    virtual Task<StoreReply<limit::Verdict>> rate_limit(std::string_view key, limit::Rule rule,
+                                                        Millis now_ms);
+    // The same step answered without waiting (one critical section of a shared-memory
+    // store); nullopt where this store cannot answer inline (Redis).
+    virtual std::optional<StoreReply<limit::Verdict>>
+    rate_limit_now(std::string_view /*key*/, const limit::Rule& /*rule*/, Millis /*now_ms*/) {
+        return std::nullopt;
+    }
 };
 
 // Outbound HTTP(S) to identity providers (discovery, JWKS, token, userinfo, revocation).
