@@ -1,6 +1,8 @@
 // The directive table: the single description of every configuration directive.
 #include "authgate/config.h"
 #include "authgate/http.h"
+#include "authgate/limit_headers.h"
+#include "authgate/networks.h"
 #include "authgate/roles.h"
 #include "config/values.h"
 
@@ -307,6 +309,104 @@ Parsed role_apply(Settings& s, Args args) {
     return {};
 }
 
+// authgate_limit_zone repeats, one line per zone; names are unique per level.
+Parsed limit_zone_apply(Settings& s, Args args) {
+    auto zone = parse_limit_zone(args);
+    if (!zone) return fail(zone.error());
+    if (!s.limit_zones) s.limit_zones.emplace();
+    for (const auto& existing : *s.limit_zones) {
+        if (existing->name == zone->name) {
+            return fail("zone " + quoted(zone->name) + " is already defined");
+        }
+    }
+    s.limit_zones->push_back(std::make_shared<const LimitZone>(std::move(*zone)));
+    return {};
+}
+
+// authgate_limit ZONE [dry_run] repeats (every zone applies); "off" drops inherited ones.
+Parsed limit_apply(Settings& s, Args args) {
+    if (args[0] == "off") {
+        if (args.size() > 1 || (s.limits && !s.limits->empty())) {
+            return fail("\"off\" stands alone and cannot follow other authgate_limit lines");
+        }
+        s.limits.emplace();
+        return {};
+    }
+    if (s.limits && s.limits->empty()) return fail("follows \"authgate_limit off\"");
+    LimitUse use{std::string(args[0]), false};
+    if (args.size() == 2) {
+        if (args[1] != "dry_run") {
+            return fail("invalid parameter " + quoted(args[1]) + ", expected dry_run");
+        }
+        use.dry_run = true;
+    }
+    if (!s.limits) s.limits.emplace();
+    for (const auto& existing : *s.limits) {
+        if (existing.zone == use.zone) return fail("zone " + quoted(use.zone) + " is listed twice");
+    }
+    s.limits->push_back(std::move(use));
+    return {};
+}
+
+Result<unsigned> limit_headers(Args a) {
+    auto styles = limit::parse_header_styles(a);
+    if (!styles) {
+        return fail("invalid header styles, expected \"off\" or any of ietf, trio and x");
+    }
+    return *styles;
+}
+
+Result<AnonymousLimit> anonymous_limit(Args a) {
+    AnonymousLimit out;
+    if (a[0] == "off" && a.size() == 1) {
+        out.enabled = false;
+        return out;
+    }
+    std::string_view rate, burst;
+    for (auto arg : a) {
+        if (arg.starts_with("rate=") && rate.empty()) {
+            rate = arg.substr(5);
+        } else if (arg.starts_with("burst=") && burst.empty()) {
+            burst = arg.substr(6);
+        } else {
+            return fail("invalid parameter " + quoted(arg) +
+                        ", expected \"off\" or rate=Nr/s [burst=N]");
+        }
+    }
+    if (rate.empty()) return fail("needs rate=, like rate=10r/s");
+    auto rule = parse_rate(rate, burst);
+    if (!rule) return fail(rule.error());
+    out.rule = *rule;
+    return out;
+}
+
+// authgate_trusted_proxies CIDR... [header=x-forwarded-for|forwarded]
+Result<TrustedProxies> trusted_proxies(Args a) {
+    TrustedProxies out;
+    for (auto arg : a) {
+        if (arg.starts_with("header=")) {
+            std::string_view h = arg.substr(7);
+            if (http::same_header_name(h, "x-forwarded-for")) {
+                out.forwarded = false;
+            } else if (http::same_header_name(h, "forwarded")) {
+                out.forwarded = true;
+            } else {
+                return fail("invalid header " + quoted(h) +
+                            ", expected X-Forwarded-For or Forwarded");
+            }
+            continue;
+        }
+        auto n = net::parse_network(arg);
+        if (!n) {
+            return fail("invalid address or network " + quoted(arg) +
+                        ", expected an IPv4 or IPv6 address or CIDR like \"10.0.0.0/8\"");
+        }
+        out.networks.push_back(n->text());
+    }
+    if (out.networks.empty()) return fail("needs at least one address or network");
+    return out;
+}
+
 Result<RedisSettings> redis(Args a) { return parse_redis(a); }
 
 Result<std::vector<std::string>> sentinels(Args a) {
@@ -483,6 +583,44 @@ const std::array kDirectives = {
         "is used; \"off\" in a nested location. ID tokens are refused: a token typed at+jwt "
         "is an access token; one with nonce/at_hash/c_hash, or whose only audience is the "
         "client_id, is not, unless audience=<client_id> is given explicitly."),
+    Directive{"authgate_limit_zone", "AuthGateLimitZone", kMain | kServer,
+              kServerConfig | kVirtualHost, 2, 6, true, "", "api key=client rate=10r/s burst=20",
+              "Rate-limit zone NAME: key= client (the client address, default), user (the "
+              "signed-in user, else the client address), api_key (the Authorization header), "
+              "provider (the SSO provider of /sso/ and /callback/), or $variable (nginx) / "
+              "$NAME (Apache: the request's environment variable); rate= Nr/s, r/m or r/h; "
+              "burst= requests allowed at once (default: N); store= shm or redis (default: "
+              "the configured store); unavailable= open (default) or closed when the store "
+              "cannot be reached. Algorithm GCRA; counts are exact across workers and, on "
+              "Redis, across servers.",
+              &limit_zone_apply, &field_is_set<&Settings::limit_zones>,
+              &field_copy<&Settings::limit_zones>},
+    Directive{"authgate_limit", "AuthGateLimit", kAny, kAnyApache, 1, 2, true, "", "api dry_run",
+              "Applies zone NAME here (repeat for several; each must allow); dry_run only logs "
+              "and sets $authgate_status; \"off\" drops inherited zones. A refusal answers 429 "
+              "with Retry-After.",
+              &limit_apply, &field_is_set<&Settings::limits>, &field_copy<&Settings::limits>},
+    field<&Settings::limit_headers, limit_headers>(
+        "authgate_limit_headers", "AuthGateLimitHeaders", kAny, kAnyApache, 1, 3, true, "ietf",
+        "ietf trio x",
+        "Rate-limit headers on answers of limited locations: ietf (RateLimit-Policy and "
+        "RateLimit, draft-ietf-httpapi-ratelimit-headers), trio (RateLimit-Limit, "
+        "-Remaining, -Reset), x (X-RateLimit-Limit, -Remaining, -Reset as a Unix time), or "
+        "off; the most constrained zone is reported."),
+    field<&Settings::anonymous_limit, anonymous_limit>(
+        "authgate_anonymous_limit", "AuthGateAnonymousLimit", kAny, kAnyApache, 1, 2, true, "off",
+        "rate=5r/s burst=20",
+        "Per-client limit on what anyone may call without a session: SSO starts and "
+        "callbacks, back-channel logouts, sign-in form posts and bearer tokens not yet "
+        "verified (\"off\" for none); refusals answer 429."),
+    field<&Settings::trusted_proxies, trusted_proxies>(
+        "authgate_trusted_proxies", "AuthGateTrustedProxies", kAny, kAnyApache, 1, kUnbounded, true,
+        "", "10.0.0.0/8 2001:db8::/32 header=X-Forwarded-For",
+        "Peers (addresses or CIDR networks) whose X-Forwarded-For (or, with header=Forwarded, "
+        "Forwarded) names the client: the right-most hop that is not a trusted proxy is the "
+        "client address that limits, login regulation and the block list count. From any "
+        "other peer these headers are ignored. Not needed behind nginx's realip module, "
+        "which already sets the peer address."),
 };
 
 } // namespace
@@ -519,7 +657,9 @@ void merge(Settings& child, const Settings& parent) {
 
 std::string origin_key(const Directive& d, Args args) {
     std::string key(d.name);
-    if ((d.name == "authgate_oidc_provider" || d.name == "authgate_role") && !args.empty()) {
+    if ((d.name == "authgate_oidc_provider" || d.name == "authgate_role" ||
+         d.name == "authgate_limit_zone") &&
+        !args.empty()) {
         key += " " + std::string(args[0]);
     }
     return key;

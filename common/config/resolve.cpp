@@ -111,6 +111,30 @@ ResourceCache::provider(const std::shared_ptr<const config::OidcProvider>& conf,
     return ptr;
 }
 
+namespace {
+
+// Each authgate_limit names a zone of this configuration; the store key is the zone's.
+Result<std::vector<ResolvedLimit>> resolve_limits(const config::Settings& s) {
+    std::vector<ResolvedLimit> out;
+    if (!s.limits) return out;
+    for (const auto& use : *s.limits) {
+        std::shared_ptr<const config::LimitZone> zone;
+        if (s.limit_zones) {
+            for (const auto& z : *s.limit_zones) {
+                if (z->name == use.zone) zone = z;
+            }
+        }
+        if (!zone) {
+            return fail("authgate_limit \"" + use.zone + "\": no authgate_limit_zone \"" +
+                        use.zone + "\" is defined" + config::origin_of(s, "authgate_limit"));
+        }
+        out.push_back(ResolvedLimit{zone, use.dry_run, "r:" + use.zone + ":"});
+    }
+    return out;
+}
+
+} // namespace
+
 Result<GateConfig> resolve(const config::Settings& merged, ResourceCache& cache,
                            const FileReader& read) {
     config::Settings s = merged;
@@ -144,6 +168,18 @@ Result<GateConfig> resolve(const config::Settings& merged, ResourceCache& cache,
     OwnedNames own; // the defaults and this location's names; adapters add the rest
     own.add(s);
     own.give(g);
+
+    auto limits = resolve_limits(s);
+    if (!limits) return fail(limits.error());
+    g.limits = std::move(*limits);
+    g.limit_headers = *s.limit_headers;
+    if (s.anonymous_limit->enabled) g.anonymous_limit = s.anonymous_limit->rule;
+    if (s.trusted_proxies) {
+        for (const auto& text : s.trusted_proxies->networks) {
+            if (auto n = net::parse_network(text)) g.trusted_proxies.push_back(*n);
+        }
+        g.trusted_proxy_forwarded = s.trusted_proxies->forwarded;
+    }
 
     bool bearer = s.bearer && s.bearer->provider != "off";
     if (bearer) g.enabled = true;          // an API location is gated by its tokens

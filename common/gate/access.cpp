@@ -1,9 +1,11 @@
 // The access check for protected locations.
 #include "answer/responses.h"
+#include "authgate/client_address.h"
 #include "authgate/gate.h"
 #include "authgate/http.h"
 #include "authgate/users.h"
 #include "authz/require.h"
+#include "gate/limits.h"
 #include "gate/session_lookup.h"
 #include "sso/flows.h"
 
@@ -40,10 +42,18 @@ void deny(const GateConfig& cfg, const RequestView& req, const std::string& user
     d.notice = "access denied to user \"" + user + "\" by authgate_require";
 }
 
-} // namespace
+bool has_user_zones(const GateConfig& cfg) {
+    for (const auto& l : cfg.limits) {
+        if (l.zone->key == config::LimitZone::Key::user) return true;
+    }
+    return false;
+}
 
-Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req) {
-    if (cfg.bearer_provider != nullptr) co_return co_await sso::check_bearer(ports, cfg, req);
+Task<Decision> decide_access(Ports ports, const GateConfig& cfg, const RequestView& req) {
+    if (cfg.bearer_provider != nullptr) {
+        Decision bearer = co_await sso::check_bearer(ports, cfg, req);
+        co_return bearer;
+    }
     auto found = co_await gate::lookup_session(ports, cfg, req);
     Millis now = ports.clock.now_ms();
     if (found.error == Error::store_unavailable) {
@@ -73,6 +83,33 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
     co_return authorize(cfg, req, admitted_identity(s), now);
 }
 
+} // namespace
+
+// The block list first; then the location's limits, those not keyed by the user alongside
+// the session lookup (one pipelined round trip on Redis), the user's once it is known.
+Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req) {
+    std::string client_storage;
+    std::string_view client = client_address(cfg, req, client_storage);
+    auto blocked = co_await gate::check_blocked(ports, cfg, req, client);
+    if (blocked) co_return std::move(*blocked);
+    if (cfg.limits.empty()) {
+        Decision d = co_await decide_access(ports, cfg, req);
+        co_return d;
+    }
+    Started<gate::LimitOutcome> early(
+        gate::run_limits(ports, cfg, req, client, nullptr, gate::LimitPhase::before_identity));
+    Decision d = co_await decide_access(ports, cfg, req);
+    gate::LimitOutcome outcome = co_await early;
+    if (has_user_zones(cfg)) {
+        const Identity* who = d.allowed() ? d.identity.get() : nullptr;
+        auto later = co_await gate::run_limits(ports, cfg, req, client, who,
+                                               gate::LimitPhase::with_identity);
+        gate::combine(outcome, std::move(later));
+    }
+    gate::apply_limits(cfg, req, ports.clock.now_ms(), outcome, d);
+    co_return d;
+}
+
 bool check_access_cached(InlinePorts ports, const GateConfig& cfg, const RequestView& req,
                          std::optional<Decision>& out) {
     // Bearer locations never take a session, cached or not.
@@ -88,16 +125,37 @@ bool check_access_cached(InlinePorts ports, const GateConfig& cfg, const Request
         http::cookie_values(req.cookie_headers, answer::session_cookie_name(cfg, req), values);
     if (n == 0) return false;
     auto sent = std::span(values.data(), n);
+    std::string client_storage;
+    std::string_view client;
+    if (ports.blocks != nullptr || !cfg.limits.empty()) {
+        client = client_address(cfg, req, client_storage);
+        auto blocked = gate::blocked_now(ports, client, now);
+        if (!blocked) return false;
+        if (*blocked) {
+            out.emplace(gate::blocked_answer(cfg, req, now, client));
+            return true;
+        }
+    }
     if (ports.sessions != nullptr) {
         // One lock of the cache (find) per hit; it is held until the identity is copied.
         auto hit = gate::cached_session(ports, cfg, sent, now);
         if (!hit) return false;
         authorize(cfg, req, hit->identity, now, out.emplace());
-        return true;
+    } else {
+        const SharedIdentity* who = gate::unchanged_identity(ports, cfg, sent, now);
+        if (who == nullptr) return false;
+        authorize(cfg, req, *who, now, out.emplace());
     }
-    const SharedIdentity* who = gate::unchanged_identity(ports, cfg, sent, now);
-    if (who == nullptr) return false;
-    authorize(cfg, req, *who, now, out.emplace());
+    if (cfg.limits.empty()) return true;
+    // Limits count only where every zone's store answers inline (shared memory); the
+    // adapter gives a complete view to limited locations, so a 429 is answered from here.
+    const Identity* who = out->allowed() ? out->identity.get() : nullptr;
+    gate::LimitOutcome outcome;
+    if (!gate::run_limits_now(ports, cfg, req, client, who, outcome)) {
+        out.reset();
+        return false;
+    }
+    gate::apply_limits(cfg, req, now, outcome, *out);
     return true;
 }
 

@@ -1,8 +1,10 @@
 // Routes requests under the gate's prefix to their endpoint, through one table.
 #include "answer/responses.h"
+#include "authgate/client_address.h"
 #include "authgate/gate.h"
 #include "authgate/http.h"
 #include "gate/endpoints.h"
+#include "gate/limits.h"
 #include "sso/flows.h"
 
 #include <array>
@@ -22,6 +24,9 @@ struct Route {
     std::string_view path; // after the prefix; ending in '/': a provider's name follows
     unsigned methods;
     Handler handler;
+    // Anyone may call it and make the gate work (an IdP call, a password hash, a store
+    // write): authgate_anonymous_limit applies.
+    bool anonymous;
 };
 
 Task<Decision> login_page(Ports ports, const GateConfig& cfg, const RequestView& req,
@@ -54,13 +59,13 @@ Task<Decision> sso_backchannel_logout(Ports ports, const GateConfig& cfg, const 
 }
 
 constexpr std::array kRoutes = {
-    Route{"login", kGet, login_page},
-    Route{"login", kPost, login_submit},
-    Route{"logout", kGet | kPost, logout},
-    Route{"sso/", kGet, sso_start},
-    Route{"callback/", kGet, sso_callback},
-    Route{"backchannel-logout/", kPost, sso_backchannel_logout},
-    Route{"health", kGet, health},
+    Route{"login", kGet, login_page, false},
+    Route{"login", kPost, login_submit, true},
+    Route{"logout", kGet | kPost, logout, false},
+    Route{"sso/", kGet, sso_start, true},
+    Route{"callback/", kGet, sso_callback, true},
+    Route{"backchannel-logout/", kPost, sso_backchannel_logout, true},
+    Route{"health", kGet, health, false},
 };
 
 bool matches(const Route& r, std::string_view name) {
@@ -75,9 +80,8 @@ Decision not_allowed(const GateConfig& cfg, unsigned methods) {
     return d;
 }
 
-} // namespace
-
-Task<Decision> handle_endpoint(Ports ports, const GateConfig& cfg, const RequestView& req) {
+Task<Decision> route(Ports ports, const GateConfig& cfg, const RequestView& req,
+                     std::string_view client) {
     if (!req.path.starts_with(cfg.prefix)) co_return answer::error_page(cfg, Error::not_found);
     std::string_view name = req.path.substr(cfg.prefix.size());
     unsigned method = req.method == "GET" || req.method == "HEAD" ? kGet
@@ -92,11 +96,42 @@ Task<Decision> handle_endpoint(Ports ports, const GateConfig& cfg, const Request
             provider = cfg.find_provider(name.substr(r.path.size()));
             if (provider == nullptr) co_return answer::error_page(cfg, Error::not_found);
         }
-        if ((r.methods & method) != 0) co_return co_await r.handler(ports, cfg, req, provider);
+        if ((r.methods & method) != 0) {
+            if (r.anonymous) {
+                auto refused = co_await gate::anonymous_limit(ports, cfg, req, client);
+                if (refused) co_return std::move(*refused);
+            }
+            Decision d = co_await r.handler(ports, cfg, req, provider);
+            co_return d;
+        }
         allowed |= r.methods;
     }
     if (allowed != 0) co_return not_allowed(cfg, allowed);
     co_return answer::error_page(cfg, Error::not_found);
+}
+
+} // namespace
+
+// The block list first, then the location's authgate_limit zones (no session is read
+// here: zones keyed by the user count the client), then the endpoint.
+Task<Decision> handle_endpoint(Ports ports, const GateConfig& cfg, const RequestView& req) {
+    std::string client_storage;
+    std::string_view client = client_address(cfg, req, client_storage);
+    auto blocked = co_await gate::check_blocked(ports, cfg, req, client);
+    if (blocked) co_return std::move(*blocked);
+    if (cfg.limits.empty()) {
+        Decision d = co_await route(ports, cfg, req, client);
+        co_return d;
+    }
+    auto outcome = co_await gate::run_limits(ports, cfg, req, client, nullptr,
+                                             gate::LimitPhase::before_identity);
+    auto later = co_await gate::run_limits(ports, cfg, req, client, nullptr,
+                                           gate::LimitPhase::with_identity);
+    gate::combine(outcome, std::move(later));
+    Decision d;
+    if (!outcome.refused && !outcome.unavailable) d = co_await route(ports, cfg, req, client);
+    gate::apply_limits(cfg, req, ports.clock.now_ms(), outcome, d);
+    co_return d;
 }
 
 } // namespace authgate

@@ -1,6 +1,8 @@
 // authgate_bearer locations: an "Authorization: Bearer <JWT>" from the configured provider,
 // verified against its JWKS (signature, iss, aud, exp, scopes) and told apart from the
 // provider's ID tokens (jose::AccessTokenRules); no session is involved.
+#include "authgate/client_address.h"
+#include "gate/limits.h"
 #include "sso/flows.h"
 
 #include <algorithm>
@@ -114,6 +116,12 @@ Task<Decision> check_bearer(Ports ports, const GateConfig& cfg, const RequestVie
         if (!valid) cached = valid.rejection();
         co_return co_await current_user_only(ports, cfg, req, now, admit(cfg, req, p, now, cached));
     }
+    // A token not verified before costs a signature check (and maybe a JWKS fetch): one
+    // client may not make the gate do that at will.
+    std::string client_storage;
+    auto refused =
+        co_await gate::anonymous_limit(ports, cfg, req, client_address(cfg, req, client_storage));
+    if (refused) co_return std::move(*refused);
     std::uint64_t generation = verified.generation();
     auto checked = co_await verify_with_rotation<jose::Token>(
         ports, p, *meta.value, [&](const jose::KeySet& set, Millis at) {

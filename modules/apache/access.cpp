@@ -40,14 +40,19 @@ Decision decide(request_rec* r, const GateConfig& cfg, RequestState& st) {
     Runtime* rt = runtime();
     if (rt == nullptr) throw std::runtime_error("no runtime in this process");
     RequestView view = request_view(r, st, {});
+    bind_limit_values(r, cfg, view);
+    // Limits count once per location: a redirect into one with zones of its own decides
+    // afresh.
     if (st.decision && st.decision->allowed() && st.decided_cfg != nullptr &&
-        (st.decided_cfg == &cfg || same_authentication(*st.decided_cfg, cfg))) {
+        (st.decided_cfg == &cfg ||
+         (same_authentication(*st.decided_cfg, cfg) && cfg.limits.empty()))) {
         return authorize(cfg, view, st.decision->identity, rt->clock.now_ms());
     }
     // The inline check first: a flow's HTTP client and parking only when a flow runs.
     std::optional<Decision> cached;
     Store* inline_store = rt->redis ? nullptr : rt->store.get(); // Redis never answers inline
-    if (check_access_cached(rt->core->inline_ports(inline_store, rt->clock), cfg, view, cached)) {
+    if (check_access_cached(rt->core->inline_ports(inline_store, rt->clock, rt->local_store.get()),
+                            cfg, view, cached)) {
         return std::move(*cached);
     }
     InlineOffloader offload;
@@ -140,6 +145,13 @@ RequestView request_view(request_rec* r, RequestState& st, std::string_view body
     v.body = body;
     v.host = text(apr_table_get(r->headers_in, "Host"));
     v.client_addr = text(r->useragent_ip);
+    // Read only where AuthGateTrustedProxies names the peer.
+    auto add_lines = [](void* rec, const char*, const char* value) -> int {
+        static_cast<InlineVector<std::string_view, 2>*>(rec)->push_back(value);
+        return 1;
+    };
+    apr_table_do(add_lines, &v.forwarded_for, r->headers_in, "X-Forwarded-For", nullptr);
+    apr_table_do(add_lines, &v.forwarded, r->headers_in, "Forwarded", nullptr);
     v.request_id = st.request_id;
     v.tls = strcmp(ap_http_scheme(r), "https") == 0;
     v.subrequest = r->main != nullptr || is_error_redirect(r);
@@ -147,7 +159,23 @@ RequestView request_view(request_rec* r, RequestState& st, std::string_view body
 }
 
 Ports request_ports(Runtime& rt, HttpClient& http, Parking& parking) {
-    return rt.core->ports(*rt.store, rt.clock, rt.random, rt.offload, http, &parking);
+    return rt.core->ports(*rt.store, rt.clock, rt.random, rt.offload, http, &parking,
+                          rt.local_store.get());
+}
+
+void bind_limit_values(request_rec* r, const GateConfig& cfg, RequestView& v) {
+    v.limit_variables.clear();
+    bool any = false;
+    for (const auto& l : cfg.limits) any |= l.zone->key == config::LimitZone::Key::variable;
+    if (!any) return;
+    for (const auto& l : cfg.limits) {
+        const char* value = nullptr;
+        if (l.zone->key == config::LimitZone::Key::variable) {
+            value = apr_table_get(r->subprocess_env, l.zone->variable.c_str());
+        }
+        v.limit_variables.push_back(value != nullptr ? std::string_view(value)
+                                                     : std::string_view{});
+    }
 }
 
 bool is_endpoint_request(request_rec* r, const GateConfig& g) {

@@ -88,6 +88,13 @@ void apply_allow(request_rec* r, const GateConfig& cfg, const Decision& d) {
         apr_table_set(r->headers_in, name->c_str(),
                       apr_pstrdup(r->pool, header_safe(*value).c_str()));
     }
+    // Rate-limit headers, for the client (a subrequest's would not reach it).
+    if (r->main == nullptr) {
+        for (const auto& h : d.headers) {
+            apr_table_addn(r->err_headers_out, apr_pstrdup(r->pool, h.name.c_str()),
+                           apr_pstrdup(r->pool, h.value.c_str()));
+        }
+    }
     r->user = apr_pstrdup(r->pool, id.user.c_str());
     r->ap_auth_type = const_cast<char*>(kAuthType);
     set_env(r, "REMOTE_USER", id.user);

@@ -84,6 +84,8 @@ struct Generation {
     httpd::SharedRegion region;                 // the embedded store's memory (retained)
     redis::BeatBoard* beats = nullptr;          // Redis session cache: shared by the children
     std::vector<RoleReference> role_references; // checked in check_config
+    // Some limit zone says store=shm beside AuthGateRedis: the region holds those limits.
+    bool local_limits = false;
 };
 
 Generation* generation();
@@ -104,6 +106,8 @@ struct Runtime {
     std::unique_ptr<hiredis::BlockingRedis> redis; // AuthGateRedis; outlives store
     std::unique_ptr<LockedKv> kv;                  // the embedded store's; outlives store
     std::unique_ptr<Store> store;                  // over the shared region, or Redis
+    // Beside Redis, the shared region for limit zones with store=shm; null otherwise.
+    std::unique_ptr<Store> local_store;
     // Keeps core->sessions() honest (AuthGateRedis session_cache); stopped first.
     std::unique_ptr<hiredis::CacheSubscriber> subscriber;
 };
@@ -125,6 +129,8 @@ bool is_endpoint_request(request_rec* r, const GateConfig& g);
 // Applying the core's answers (apply.cpp).
 void strip_client_identity(request_rec* r, const GateConfig& cfg);
 void apply_allow(request_rec* r, const GateConfig& cfg, const Decision& d);
+// The values of the section's zones keyed by an environment variable ($NAME).
+void bind_limit_values(request_rec* r, const GateConfig& cfg, RequestView& v);
 void set_status_env(request_rec* r, const Decision& d);
 // Sends a decision that is not an allow; returns what the hook returns.
 int send_decision(request_rec* r, const Decision& d, bool from_handler);

@@ -48,6 +48,7 @@ int answer(request_rec* r, const GateConfig& cfg) {
         return rc;
     }
     RequestView view = request_view(r, st, body);
+    bind_limit_values(r, cfg, view);
     InlineOffloader offload;
     curl::CurlHttpClient http(offload, nullptr);
     InlineParking parking;

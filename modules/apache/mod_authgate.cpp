@@ -215,6 +215,20 @@ void preload_gated(DirConf& dc, server_rec* s) {
     (void)resolve(settings, gen->cache, file_reader(s));
 }
 
+// The section's limit zones have their store (store=redis needs AuthGateRedis); store=shm
+// beside Redis keeps the shared region for them.
+bool check_limit_stores(server_rec* sv, const GateConfig& g, const config::Settings& s) {
+    Generation* gen = generation();
+    bool redis = gen->plan && gen->plan->kind == config::StorePlan::Kind::redis;
+    auto local = limits_need_local_store(g, s, redis);
+    if (!local) {
+        log_config_error(sv, local.error());
+        return false;
+    }
+    gen->local_limits |= *local;
+    return true;
+}
+
 // Every section of every server, merged over its server's defaults, must resolve: errors
 // name the directive's file and line (apache2 -t runs this hook, not post_config).
 bool check_sections(server_rec* sv, DirConf& defaults) {
@@ -230,7 +244,7 @@ bool check_sections(server_rec* sv, DirConf& defaults) {
             auto* merged = static_cast<DirConf*>(merge_dir_config(nullptr, &defaults, dc));
             merged->regex = dc->regex;
             const GateConfig* g = gate_for(*merged, Variant::as_written, sv);
-            if (g == nullptr) return false;
+            if (g == nullptr || !check_limit_stores(sv, *g, merged->settings)) return false;
             if (merged->settings.key_file) preload_gated(*merged, sv);
             auto placed =
                 check_endpoint_location(*g, merged->settings, merged->section, merged->regex);
@@ -282,7 +296,8 @@ int check_config(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*, server_rec* s) noe
             DirConf* defaults = server_defaults(sv);
             if (sv != s) defaults = static_cast<DirConf*>(merge_dir_config(pconf, main, defaults));
             if (!check_role_references(sv, defaults->settings)) return HTTP_INTERNAL_SERVER_ERROR;
-            if (gate_for(*defaults, Variant::as_written, sv) == nullptr) {
+            const GateConfig* g = gate_for(*defaults, Variant::as_written, sv);
+            if (g == nullptr || !check_limit_stores(sv, *g, defaults->settings)) {
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
             if (defaults->settings.key_file) preload_gated(*defaults, sv);

@@ -91,6 +91,12 @@ Runtime::~Runtime() = default;
 
 bool store_post_config(apr_pool_t* pconf, apr_pool_t*, server_rec* s) {
     Generation* gen = generation();
+    if (gen->used && gen->plan && gen->plan->kind == config::StorePlan::Kind::redis &&
+        gen->local_limits) {
+        gen->region = httpd::keep_shared_region(s, gen->plan->zone.size, gen->plan->zone.name);
+        if (gen->region.base == nullptr) return false;
+        return !redis_session_cache(*gen) || share_beats(pconf, s, *gen);
+    }
     if (!gen->used || !gen->plan || gen->plan->kind != config::StorePlan::Kind::shm) {
         httpd::drop_shared_region();
         if (!gen->used || !gen->plan) return true;
@@ -116,6 +122,11 @@ bool store_child_init(apr_pool_t* /*pchild*/, server_rec* s, Runtime& rt) {
             });
         rt.store = std::make_unique<redis::RedisStore>(*rt.redis, rt.redis->keyspace(),
                                                        rt.core->sessions());
+        if (gen->region.base != nullptr) {
+            rt.kv = httpd::region_kv(gen->region, s, gen->plan->zone.name, rt.clock);
+            if (!rt.kv) return false;
+            rt.local_store = std::make_unique<KvStore>(*rt.kv, rt.clock);
+        }
         if (rt.core->sessions() == nullptr) return true;
         return gen->beats != nullptr && start_subscriber(s, rt, *gen);
     }

@@ -41,6 +41,8 @@ struct LocConf {
     config::Settings* settings;
     GateConfig* gate;           // resolved in merge; null until then
     HeaderKey identity_keys[5]; // user, email, name, groups, roles (gate->identity_headers)
+    // One per gate->limits entry: the key's value for zones keyed by a variable, else null.
+    ngx_http_complex_value_t** limit_values;
 };
 
 // nginx's cached wall clock (updated once per event-loop iteration; no system call).
@@ -60,6 +62,8 @@ struct Runtime {
     // session_cache), run-time users' status. Outlives redis.
     std::unique_ptr<authgate::Runtime> core;
     std::unique_ptr<Store> store;             // shared memory (per worker, completes inline)
+    // Shared memory beside Redis, for limit zones with store=shm; null otherwise.
+    std::unique_ptr<Store> local_store;
     std::unique_ptr<RedisClient> redis;       // or Redis (per-request stores on this client)
     ngx_thread_pool_t* thread_pool = nullptr; // nginx's "default": password hashing
     std::size_t hashing = 0;                  // hashes queued or running on it (bounded)

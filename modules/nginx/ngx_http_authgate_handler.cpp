@@ -39,6 +39,8 @@ ngx_int_t apply(ngx_http_request_t* r, const LocConf& lc, RequestState& st) {
 // Runs the full check on st.view (the client's original credentials).
 ngx_int_t decide(ngx_http_request_t* r, const LocConf& lc, RequestState& st) {
     const GateConfig& cfg = *lc.gate;
+    // A limit counts once: its answer, a 429 included, is made on the complete view.
+    if (!cfg.limits.empty() && !st.view_complete()) st.complete_view({});
     if (check_access_cached(st.inline_ports(), cfg, st.view, st.decision)) {
         // A cache hit: no store wait, no coroutine. Only a plain allow is answered from
         // the credentials alone; any other answer is made again on the complete view.
@@ -60,9 +62,11 @@ ngx_int_t check(ngx_http_request_t* r, const LocConf& lc) {
             // An internal redirect brought an allowed request here.
             if (st->applied_cfg == &cfg) return allowed(r);
             strip_client_identity(r, cfg); // the previous location's identity headers too
-            if (!same_authentication(*st->applied_cfg, cfg)) {
-                // Other tokens or session rules: decide afresh, on the original credentials.
+            if (!same_authentication(*st->applied_cfg, cfg) || !cfg.limits.empty()) {
+                // Other tokens or session rules, or limits of its own: decide afresh, on the
+                // original credentials.
                 st->restart();
+                st->bind_limit_values(cfg);
                 return decide(r, lc, *st);
             }
             // Same session, but this location's rules (a denial answers on the full view).

@@ -214,6 +214,47 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     });
 }
 
+// A location's limit zones: their store exists, and variable keys are compiled.
+char* bind_limits(ngx_conf_t* cf, MainConf& mc, LocConf& lc) {
+    const auto& limits = lc.gate->limits;
+    if (limits.empty()) return static_cast<char*>(NGX_CONF_OK);
+    lc.limit_values = static_cast<ngx_http_complex_value_t**>(
+        ngx_pcalloc(cf->pool, sizeof(ngx_http_complex_value_t*) * limits.size()));
+    if (lc.limit_values == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+    auto local = limits_need_local_store(*lc.gate, *lc.settings, mc.redis != nullptr);
+    if (!local) return conf_error(cf, local.error());
+    if (*local && mc.zone == nullptr) {
+        // Beside Redis, the zone of authgate_shm_zone (or its default) holds local limits.
+        config::Settings with_defaults = *mc.settings;
+        config::apply_defaults(with_defaults);
+        ngx_str_t name = pool_str(cf->pool, with_defaults.shm_zone->name);
+        mc.zone = shm_store_zone_add(cf, name, with_defaults.shm_zone->size,
+                                     config::origin_of(*mc.settings, "authgate_shm_zone"));
+        if (mc.zone == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    using Zone = config::LimitZone;
+    for (std::size_t i = 0; i < limits.size(); ++i) {
+        const Zone& z = *limits[i].zone;
+        std::string place = config::origin_of(*lc.settings, "authgate_limit_zone " + z.name);
+        if (z.key != Zone::Key::variable) continue;
+        auto* cv = static_cast<ngx_http_complex_value_t*>(
+            ngx_pcalloc(cf->pool, sizeof(ngx_http_complex_value_t)));
+        if (cv == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+        std::string text = "$" + z.variable;
+        ngx_str_t value = pool_str(cf->pool, text);
+        ngx_http_compile_complex_value_t ccv{};
+        ccv.cf = cf;
+        ccv.value = &value;
+        ccv.complex_value = cv;
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return conf_error(cf,
+                              "authgate_limit_zone " + z.name + ": cannot use key=" + text + place);
+        }
+        lc.limit_values[i] = cv;
+    }
+    return static_cast<char*>(NGX_CONF_OK);
+}
+
 void* create_loc_conf(ngx_conf_t* cf) noexcept {
     return guard(cf->log, static_cast<void*>(nullptr), [&]() -> void* {
         auto* lc = static_cast<LocConf*>(ngx_pcalloc(cf->pool, sizeof(LocConf)));
@@ -253,6 +294,7 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
         mc->owned->give(*conf->gate);
         const auto& ih = conf->gate->identity_headers;
         const std::string* names[5] = {&ih.user, &ih.email, &ih.name, &ih.groups, &ih.roles};
+        if (auto bound = bind_limits(cf, *mc, *conf); bound != NGX_CONF_OK) return bound;
         for (int i = 0; i < 5; ++i) {
             HeaderKey& k = conf->identity_keys[i];
             k = HeaderKey{pool_str(cf->pool, *names[i]), nullptr, 0};
@@ -308,6 +350,8 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         if (mc->redis != nullptr) {
             rt->redis = std::make_unique<RedisClient>(*mc->redis, cycle->log, rt->core->sessions());
             rt->redis->start();
+            if (mc->zone != nullptr)
+                rt->local_store = std::make_unique<ShmStore>(mc->zone, cycle->log);
         } else {
             rt->store = std::make_unique<ShmStore>(mc->zone, cycle->log);
         }

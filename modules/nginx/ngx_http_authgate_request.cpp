@@ -214,7 +214,7 @@ void RequestState::build_view(const GateConfig& cfg, std::string_view body) {
     complete_view(body);
 }
 
-void RequestState::build_credentials(const GateConfig&) {
+void RequestState::build_credentials(const GateConfig& cfg) {
     RequestView& v = view;
     v.method = sv(r->method_name);
     v.uri = sv(r->unparsed_uri);
@@ -234,7 +234,37 @@ void RequestState::build_credentials(const GateConfig&) {
 #if (NGX_HTTP_SSL)
     v.tls = r->connection->ssl != nullptr;
 #endif
+    // After the realip module, if used, this is the address it took from its header.
+    v.client_addr = sv(r->connection->addr_text);
+    v.forwarded_for.clear();
+    v.forwarded.clear();
+    if (!cfg.trusted_proxies.empty()) {
+        for_each_header(r->headers_in.headers, [&](ngx_table_elt_t& h) {
+            std::string_view k = sv(h.key);
+            if (k.size() == 15 && http::same_header_name(k, "x-forwarded-for")) {
+                v.forwarded_for.push_back(sv(h.value));
+            } else if (k.size() == 9 && http::same_header_name(k, "forwarded")) {
+                v.forwarded.push_back(sv(h.value));
+            }
+        });
+    }
+    bind_limit_values(cfg);
     view_complete_ = false;
+}
+
+void RequestState::bind_limit_values(const GateConfig& cfg) {
+    view.limit_variables.clear();
+    const auto* lc =
+        static_cast<LocConf*>(ngx_http_get_module_loc_conf(r, ngx_http_authgate_module));
+    if (lc->limit_values == nullptr) return;
+    for (std::size_t i = 0; i < cfg.limits.size(); ++i) {
+        ngx_str_t value{0, nullptr};
+        if (lc->limit_values[i] != nullptr &&
+            ngx_http_complex_value(r, lc->limit_values[i], &value) != NGX_OK) {
+            value = ngx_str_t{0, nullptr};
+        }
+        view.limit_variables.push_back(sv(value));
+    }
 }
 
 // The headers read here are never stripped (config refuses them as identity header names),
@@ -252,7 +282,6 @@ void RequestState::complete_view(std::string_view body) {
     if (r->headers_in.authorization) v.authorization = sv(r->headers_in.authorization->value);
     body_.assign(body);
     v.body = body_;
-    v.client_addr = sv(r->connection->addr_text);
     v.host = r->headers_in.host ? sv(r->headers_in.host->value) : std::string_view{};
     // "<pid>-<connection>-<request>", formatted without printf machinery; the "<pid>-"
     // part once per process.
@@ -290,12 +319,13 @@ Ports RequestState::ports() {
     Store& store = rt->redis ? redis_store_->store() : *rt->store;
     if (!flow_) flow_.emplace(*this);
     return rt->core->ports(store, rt->clock, rt->random, flow_->offloader, flow_->http,
-                           &flow_->parking);
+                           &flow_->parking, rt->local_store.get());
 }
 
 InlinePorts RequestState::inline_ports() {
     Runtime* rt = runtime();
-    return rt->core->inline_ports(rt->redis ? nullptr : rt->store.get(), rt->clock);
+    return rt->core->inline_ports(rt->redis ? nullptr : rt->store.get(), rt->clock,
+                                  rt->local_store.get());
 }
 
 bool RequestState::start(Task<Decision> task) {
@@ -402,6 +432,10 @@ ngx_int_t apply_allow(ngx_http_request_t* r, const LocConf& lc, const Decision& 
     if (k[2].key.len != 0 && !id.name.empty()) ok &= push_identity(r, k[2], id.header_name);
     if (k[3].key.len != 0) ok &= push_identity(r, k[3], id.header_groups);
     if (k[4].key.len != 0 && !id.roles.empty()) ok &= push_identity(r, k[4], id.header_roles);
+    // Rate-limit headers, for the client (a subrequest's would not reach it).
+    if (r == r->main) {
+        for (const auto& h : d.headers) ok &= push_response_header(r, h.name, h.value) != nullptr;
+    }
     return ok ? NGX_OK : NGX_ERROR;
 }
 

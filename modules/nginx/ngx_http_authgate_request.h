@@ -76,6 +76,9 @@ class RequestState final : public RedisParking {
     // After an internal redirect into a location that authenticates differently: forget the
     // decision, keep the view's credentials, take the new URI.
     void restart();
+    // The values of the location's variable-keyed limit zones (after an internal redirect:
+    // the new location's).
+    void bind_limit_values(const GateConfig& cfg);
     Ports ports();
     // What the inline check needs: nothing of a flow (built only when one runs).
     InlinePorts inline_ports();

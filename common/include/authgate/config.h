@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "authgate/http.h"
+#include "authgate/limits.h"
+#include "authgate/networks.h"
 #include "authgate/ports.h"
 #include "authgate/result.h"
 
@@ -141,6 +143,40 @@ struct BearerSettings {
     std::vector<std::string> scopes; // all required
 };
 
+// authgate_limit_zone NAME key=KEY rate=Nr/s [burst=N] [store=shm|redis]
+// [unavailable=open|closed]: one limit as written (main context), applied per location by
+// authgate_limit.
+struct LimitZone {
+    enum class Key { client, user, api_key, provider, variable };
+    enum class StoreKind { configured, shm, redis };
+    std::string name;
+    Key key = Key::client;
+    std::string variable; // Key::variable: the name after "$" (nginx variable, Apache env)
+    limit::Rule rule;
+    std::string rate; // as written, for logs
+    StoreKind store = StoreKind::configured;
+    bool fail_open = true; // the store unreachable: let requests through (logged)
+};
+
+// One authgate_limit line of a location.
+struct LimitUse {
+    std::string zone;
+    bool dry_run = false; // only logs and sets $authgate_status
+};
+
+// authgate_anonymous_limit: the per-client limit on endpoints anyone can call (SSO start,
+// callback, back-channel logout, sign-in form posts, bearer tokens not yet verified).
+struct AnonymousLimit {
+    bool enabled = true;
+    limit::Rule rule;
+};
+
+// authgate_trusted_proxies: peers whose forwarded headers name the client.
+struct TrustedProxies {
+    std::vector<std::string> networks; // canonical CIDR texts
+    bool forwarded = false;            // the Forwarded header instead of X-Forwarded-For
+};
+
 // Raw, per-level directive values; unset until a directive or a default sets them.
 struct Settings {
     std::optional<bool> enabled;
@@ -169,6 +205,12 @@ struct Settings {
     std::optional<BearerSettings> bearer;
     // One object per authgate_role line, like the providers.
     std::optional<std::vector<std::shared_ptr<const RoleDef>>> roles;
+    // One object per authgate_limit_zone line (main context), like the providers.
+    std::optional<std::vector<std::shared_ptr<const LimitZone>>> limit_zones;
+    std::optional<std::vector<LimitUse>> limits; // empty: "authgate_limit off"
+    std::optional<unsigned> limit_headers;       // limit::HeaderStyle bits
+    std::optional<AnonymousLimit> anonymous_limit;
+    std::optional<TrustedProxies> trusted_proxies;
 
     // Where each directive was written ("FILE:LINE"), recorded by the adapter while it
     // parses, so that errors found later (resolve, store setup) name the directive at fault.
@@ -230,6 +272,8 @@ std::span<const RedisOption> redis_options();
 std::span<const ProviderOption> provider_options();
 Result<OidcProvider> parse_oidc_provider(Args args);
 Result<RoleDef> parse_role(Args args);
+Result<LimitZone> parse_limit_zone(Args args);
+Result<limit::Rule> parse_rate(std::string_view rate, std::string_view burst);
 
 } // namespace config
 
@@ -239,6 +283,13 @@ Result<RoleDef> parse_role(Args args);
 struct ProviderConfig {
     config::OidcProvider conf;
     std::string client_secret;
+};
+
+// An authgate_limit of a location, bound to its zone.
+struct ResolvedLimit {
+    std::shared_ptr<const config::LimitZone> zone;
+    bool dry_run = false;
+    std::string key_prefix; // "r:<zone>:", the store key before the request's key
 };
 
 struct GateConfig {
@@ -287,6 +338,14 @@ struct GateConfig {
     std::string bearer_audience;
     bool bearer_audience_explicit = false; // audience= given (else the client id)
     std::vector<std::string> bearer_scopes;
+    // Rate limits of this location (every one must allow), the headers reported, and the
+    // per-client limit of anonymous endpoints (nullopt: off).
+    std::vector<ResolvedLimit> limits;
+    unsigned limit_headers = 0; // limit::HeaderStyle bits
+    std::optional<limit::Rule> anonymous_limit;
+    // authgate_trusted_proxies: peers whose forwarded headers name the client.
+    std::vector<net::Network> trusted_proxies;
+    bool trusted_proxy_forwarded = false; // Forwarded instead of X-Forwarded-For
 
     // A client-sent request header with this name is removed before the upstream sees it.
     static unsigned header_length_bit(std::size_t length) noexcept {
@@ -371,6 +430,11 @@ class ResourceCache {
 
 Result<GateConfig> resolve(const config::Settings& merged, ResourceCache& cache,
                            const FileReader& read);
+
+// Whether the location's zones need the server's shared memory beside Redis (store=shm);
+// an error for store=redis without authgate_redis (naming the zone's place).
+Result<bool> limits_need_local_store(const GateConfig& g, const config::Settings& s,
+                                     bool redis_configured);
 
 // authgate_endpoint answers only under the prefix the gate redirects to: the location it is
 // in must be that prefix (a regex location cannot be compared and is accepted).

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "authgate/block_list.h"
 #include "authgate/config.h"
 #include "authgate/ports.h"
 #include "authgate/request.h"
@@ -31,6 +32,11 @@ struct Ports {
     Parking* parking = nullptr;
     // Per-worker status of run-time users (durable stores); null: read on every check.
     UserStatusCache* user_status = nullptr;
+    // This process's copy of the block list; null: no block list (tests).
+    BlockList* blocks = nullptr;
+    // The server's shared memory where the store is Redis and a zone says store=shm; null:
+    // zones use `store`.
+    Store* local_store = nullptr;
 };
 
 // What the inline check reads: it never waits, so it needs no offloader, HTTP client or
@@ -39,10 +45,14 @@ struct InlinePorts {
     Store* store; // a store that may answer inline (equals_now); null: only the cache can
     Clock& clock;
     SessionCache* sessions = nullptr;
-    InlinePorts(Store* s, Clock& c, SessionCache* cache) noexcept
-        : store(s), clock(c), sessions(cache) {}
+    BlockList* blocks = nullptr;
+    Store* local_store = nullptr; // answers inline (shared memory)
+    InlinePorts(Store* s, Clock& c, SessionCache* cache, BlockList* b = nullptr,
+                Store* local = nullptr) noexcept
+        : store(s), clock(c), sessions(cache), blocks(b), local_store(local) {}
     InlinePorts(const Ports& p) noexcept // NOLINT(google-explicit-constructor): a narrowing view
-        : store(&p.store), clock(p.clock), sessions(p.sessions) {}
+        : store(&p.store), clock(p.clock), sessions(p.sessions), blocks(p.blocks),
+          local_store(p.local_store) {}
 };
 
 // The request and config must outlive the returned Task.

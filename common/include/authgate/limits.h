@@ -25,10 +25,10 @@ struct Rule {
 
 struct Verdict {
     bool allowed = true;
-    std::int64_t limit = 0;        // the rule's burst
-    std::int64_t remaining = 0;    // requests that would pass right after this one
+    std::int64_t limit = 0;          // the rule's burst
+    std::int64_t remaining = 0;      // requests that would pass right after this one
     std::int64_t retry_after_ms = 0; // refused: until the next request may pass (> 0)
-    std::int64_t reset_ms = 0;     // until the full burst is available again
+    std::int64_t reset_ms = 0;       // until the full burst is available again
 };
 
 // One GCRA step: from the stored TAT (nullopt: none, or expired) at `now_us`, the verdict

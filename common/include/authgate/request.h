@@ -23,13 +23,16 @@ struct RequestView {
     std::string_view x_requested_with;
     std::string_view content_type;
     std::string_view authorization;
-    std::string_view body; // form body for POST endpoints
-    std::string_view host; // Host header as sent (validated by the server)
+    std::string_view body;        // form body for POST endpoints
+    std::string_view host;        // Host header as sent (validated by the server)
     std::string_view client_addr; // the socket peer (after nginx's realip, if used)
     // X-Forwarded-For and Forwarded as sent, each header line apart; read only where
     // authgate_trusted_proxies names the peer (adapters fill them only then).
     InlineVector<std::string_view, 2> forwarded_for;
     InlineVector<std::string_view, 2> forwarded;
+    // The value of each authgate_limit of the location, in order, whose zone is keyed by a
+    // variable (nginx: $name; Apache: the environment variable); empty for other zones.
+    InlineVector<std::string_view, 2> limit_variables;
     std::string_view request_id;
     bool tls = false;
     // A server subrequest (SSI include, auth_request, mirror): answered like an API client

@@ -7,6 +7,7 @@
 //   sessions     cached session lookups, when the store announces session writes: one
 //                mutex, taken once per cache hit
 //   user_status  run-time users' status read at most 30 s ago: one mutex
+//   blocks       the block list as read from the store at most a second ago: one mutex
 //
 // No lock is held across an await; a flow waiting for another flow's fetch is woken
 // through its own Parking (waiting.h), on its own loop or thread.
@@ -42,21 +43,25 @@ class Runtime {
 
     // One request's ports over this runtime: the session cache where there is one, the
     // user status memory for durable stores (run-time users live there).
+    // `local`: the server's shared memory beside a Redis store (zones with store=shm).
     Ports ports(Store& store, Clock& clock, Random& random, Offloader& offload, HttpClient& http,
-                Parking* parking) {
+                Parking* parking, Store* local = nullptr) {
         return Ports{store,           clock,   random,
                      offload,         http,    providers_,
-                     sessions_.get(), parking, store.durable() ? &user_status_ : nullptr};
+                     sessions_.get(), parking, store.durable() ? &user_status_ : nullptr,
+                     &blocks_,        local};
     }
     // For the inline check: `store` only when it may answer inline (null for Redis).
-    InlinePorts inline_ports(Store* store, Clock& clock) noexcept {
-        return InlinePorts{store, clock, sessions_.get()};
+    InlinePorts inline_ports(Store* store, Clock& clock, Store* local = nullptr) noexcept {
+        return InlinePorts{store, clock, sessions_.get(), &blocks_, local};
     }
+    BlockList& blocks() { return blocks_; }
 
   private:
     sso::ProviderRegistry providers_;
     std::unique_ptr<SessionCache> sessions_;
     UserStatusCache user_status_;
+    BlockList blocks_;
 };
 
 } // namespace authgate
