@@ -32,6 +32,27 @@ template <class... A> RedisStore::Call make(const Script* script, A&&... args) {
     return c;
 }
 
+// The rate-limit script's {allowed, remaining, retry_after_ms, reset_ms, limit}; nullopt for
+// anything else (another script under the same name, a broken reply).
+std::optional<limit::Verdict> verdict_of(const Maybe& r, std::int64_t burst) {
+    if (!is(r, Type::array) || r->elements.size() != 5) return std::nullopt;
+    for (const Reply& e : r->elements) {
+        if (!e.is(Type::integer) || e.integer < 0) return std::nullopt;
+    }
+    const auto& e = r->elements;
+    limit::Verdict v;
+    v.allowed = e[0].integer == 1;
+    v.remaining = e[1].integer;
+    v.retry_after_ms = e[2].integer;
+    v.reset_ms = e[3].integer;
+    v.limit = e[4].integer;
+    bool consistent =
+        e[0].integer <= 1 && v.limit == burst && v.remaining < burst &&
+        (v.allowed ? v.retry_after_ms == 0 : v.retry_after_ms >= 1 && v.remaining == 0);
+    if (!consistent) return std::nullopt;
+    return v;
+}
+
 } // namespace
 
 Task<std::optional<Reply>> RedisStore::run(Call call) {
@@ -192,6 +213,18 @@ Task<StoreReply<std::optional<Store::Fields>>> RedisStore::hash_get(std::string_
         f.emplace_back(std::move(name.str), std::move(value.str));
     }
     co_return R{StoreStatus::ok, std::move(f)};
+}
+
+Task<StoreReply<limit::Verdict>> RedisStore::rate_limit(std::string_view key, limit::Rule rule,
+                                                        Millis /*now_ms*/) {
+    using R = StoreReply<limit::Verdict>;
+    std::int64_t burst = std::max<std::int64_t>(rule.burst, 1);
+    Maybe r = co_await run(make(&rate_limit_script(), ks_.prefix + std::string(key),
+                                std::to_string(std::max<limit::Micros>(rule.interval_us, 1)),
+                                std::to_string(burst)));
+    std::optional<limit::Verdict> v = verdict_of(r, burst);
+    if (!v) co_return R{StoreStatus::unavailable, {}};
+    co_return R{StoreStatus::ok, *v};
 }
 
 } // namespace authgate::redis

@@ -58,4 +58,35 @@ const Script& index_add_script() {
     return script;
 }
 
+// Lua numbers are doubles: exact for these integers (microseconds since 1970 stay under
+// 2^53 until the year 2255); values go to Redis as '%d' text, never as numbers. A stored
+// value that is not plain decimal (as decode_tat reads it) counts as no TAT.
+const Script& rate_limit_script() {
+    static const Script script{
+        "local interval = math.max(tonumber(ARGV[1]), 1) "
+        "local burst = math.max(tonumber(ARGV[2]), 1) "
+        "local window = burst * interval "
+        "local t = redis.call('TIME') "
+        "local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) "
+        "local tat = now "
+        "local s = redis.call('GET', KEYS[1]) "
+        "if s and #s <= 18 and string.match(s, '^%d+$') then tat = tonumber(s) end "
+        "if tat < now then tat = now elseif tat > now + window then tat = now + window end "
+        "local function ceil_ms(us) "
+        "  if us <= 0 then return 0 end "
+        "  return math.floor((us + 999) / 1000) "
+        "end "
+        "local new_tat = tat + interval "
+        "local allow_at = new_tat - window "
+        "if now < allow_at then "
+        "  return {0, 0, math.max(ceil_ms(allow_at - now), 1), ceil_ms(tat - now), burst} "
+        "end "
+        "local remaining = math.min(math.floor((now - allow_at) / interval), burst - 1) "
+        "local reset = ceil_ms(new_tat - now) "
+        "redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', "
+        "           string.format('%d', math.max(reset, 1))) "
+        "return {1, remaining, 0, reset, burst}"};
+    return script;
+}
+
 } // namespace authgate::redis

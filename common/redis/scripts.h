@@ -30,5 +30,10 @@ const Script& incr_script();
 // Adds a member (score = its expiry), drops expired ones, and keeps the index alive as
 // long as its latest member. ARGV: expires_at_ms, member, now_ms.
 const Script& index_add_script();
+// One GCRA step (limit::gcra, the same arithmetic) on the TAT in KEYS[1], on the server's
+// clock (TIME), so that every server counts on one clock. ARGV: interval_us, burst.
+// {allowed (0/1), remaining, retry_after_ms, reset_ms, limit}; the new TAT (decimal
+// microseconds) is stored for reset_ms only when allowed.
+const Script& rate_limit_script();
 
 } // namespace authgate::redis

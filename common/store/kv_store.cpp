@@ -271,6 +271,24 @@ StoreReply<bool> KvStore::update_index(std::string_view index, std::string_view 
     return z.write(ck, u.expires_ms, u.value);
 }
 
+std::optional<StoreReply<limit::Verdict>>
+KvStore::rate_limit_now(std::string_view key, const limit::Rule& rule, Millis now_ms) {
+    using Reply = StoreReply<limit::Verdict>;
+    const Reply failed{StoreStatus::unavailable, {}};
+    std::string ck = cache_key(key);
+    Locked z(kv_);
+    if (!z) return failed;
+    Live live = z.read(ck, now_ms);
+    if (live.failed) return failed;
+    std::optional<limit::Micros> tat;
+    if (live.entry) tat = limit::decode_tat(live.entry->payload); // unreadable: none
+    limit::Step step = limit::gcra(tat, rule, now_ms * 1000);
+    if (step.write && !z.write(ck, now_ms + step.ttl_ms, limit::encode_tat(step.tat_us)).value) {
+        return failed;
+    }
+    return Reply{StoreStatus::ok, step.verdict};
+}
+
 StoreReply<std::vector<std::string>> KvStore::members_now(std::string_view index, Millis now_ms) {
     using Reply = StoreReply<std::vector<std::string>>;
     std::string ck = cache_key(index);

@@ -429,6 +429,33 @@ Task<StoreReply<std::optional<Store::Fields>>> ShmStore::hash_get(std::string_vi
     co_return reply;
 }
 
+// The TAT read, stepped and rewritten in one critical section: exact across workers. The
+// entry expires like the others, on the same clock as the step (the caller's).
+std::optional<StoreReply<limit::Verdict>>
+ShmStore::rate_limit_now(std::string_view key, const limit::Rule& rule, Millis now) {
+    using Reply = StoreReply<limit::Verdict>;
+    if (!fits(log_, key, {})) return Reply{StoreStatus::unavailable, {}};
+    auto* ctx = static_cast<ZoneCtx*>(zone_->data);
+    Locked z(ctx);
+    z.expire(now, 2);
+    Entry* old = z.find_live(key, now);
+    std::optional<limit::Micros> tat;
+    if (old != nullptr) tat = limit::decode_tat(old->value()); // unreadable: none
+    limit::Step step = limit::gcra(tat, rule, now * 1000);
+    if (!step.write) {
+        if (old != nullptr) z.touch(old);
+        return Reply{StoreStatus::ok, step.verdict};
+    }
+    // encode_tat's decimal form, without allocating under the lock.
+    char buf[24];
+    auto res = std::to_chars(buf, buf + sizeof buf, step.tat_us);
+    std::string_view digits(buf, static_cast<std::size_t>(res.ptr - buf));
+    if (!z.replace(old, key, digits, now + step.ttl_ms, now, log_)) {
+        return Reply{StoreStatus::unavailable, {}};
+    }
+    return Reply{StoreStatus::ok, step.verdict};
+}
+
 StoreReply<bool> ShmStore::update_index(std::string_view index, std::string_view member,
                                         Millis expires_at_ms, bool remove, Millis now) {
     auto* ctx = static_cast<ZoneCtx*>(zone_->data);

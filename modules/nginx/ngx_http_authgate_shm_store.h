@@ -35,6 +35,9 @@ class ShmStore final : public Store {
                                                              Millis now_ms) override;
     Task<StoreReply<bool>> hash_set(std::string_view key, Fields fields) override;
     Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) override;
+    // The GCRA step under the zone lock, on the caller's clock (rate_limit answers from it).
+    std::optional<StoreReply<limit::Verdict>>
+    rate_limit_now(std::string_view key, const limit::Rule& rule, Millis now_ms) override;
 
   private:
     StoreReply<bool> update_index(std::string_view index, std::string_view member,

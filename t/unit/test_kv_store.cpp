@@ -1,6 +1,7 @@
 // KvStore (the Store over a locked key -> (value, expiry) cache) on a model of Apache's
 // socache shmcb: every operation, expiry on a manual clock, lost CAS races, index order and
-// expiry, corrupt and oversized values, short keys, and 8 threads through one mutex.
+// expiry, corrupt and oversized values, short keys, the rate-limit step, and 8 threads
+// through one mutex.
 #include "support/socache_model.h"
 #include "support/sso_world.h"
 
@@ -387,6 +388,115 @@ void an_unusable_cache_answers_unavailable(void**) {
     assert_string_equal(value_of(kv.store, "fu:x").c_str(), "<absent>");
 }
 
+// Rate limits: one TAT per key, stepped under the lock.
+limit::Verdict limited(Store& s, std::string_view key, const limit::Rule& rule, Millis now) {
+    auto inline_reply = s.rate_limit_now(key, rule, now);
+    assert_true(inline_reply.has_value());
+    assert_true(inline_reply->ok());
+    return inline_reply->value;
+}
+
+std::string tat_text(Millis now_ms, limit::Micros ahead_us) {
+    return limit::encode_tat(now_ms * 1000 + ahead_us);
+}
+
+void a_burst_passes_exactly_then_refills_one_per_interval(void**) {
+    Kv kv;
+    const limit::Rule rule{.interval_us = 1'000'000, .burst = 3};
+    for (std::int64_t i = 0; i < 3; ++i) {
+        auto v = limited(kv.store, "r:z:a", rule, kNow);
+        assert_true(v.allowed);
+        assert_int_equal(v.limit, 3);
+        assert_int_equal(v.remaining, 2 - i);
+        assert_int_equal(v.retry_after_ms, 0);
+        assert_int_equal(v.reset_ms, 1000 * (i + 1));
+    }
+    assert_string_equal(value_of(kv.store, "r:z:a").c_str(), tat_text(kNow, 3'000'000).c_str());
+    auto refused = limited(kv.store, "r:z:a", rule, kNow);
+    assert_false(refused.allowed);
+    assert_int_equal(refused.remaining, 0);
+    assert_int_equal(refused.retry_after_ms, 1000);
+    assert_int_equal(refused.reset_ms, 3000);
+    // 400 ms later: still refused, the wait shorter by as much; the refusals wrote nothing.
+    kv.clock.advance(400);
+    refused = limited(kv.store, "r:z:a", rule, kv.clock.now_ms());
+    assert_false(refused.allowed);
+    assert_int_equal(refused.retry_after_ms, 600);
+    assert_int_equal(refused.reset_ms, 2600);
+    assert_string_equal(value_of(kv.store, "r:z:a").c_str(), tat_text(kNow, 3'000'000).c_str());
+    // One interval after the burst: exactly one more.
+    kv.clock.advance(600);
+    auto again = limited(kv.store, "r:z:a", rule, kv.clock.now_ms());
+    assert_true(again.allowed);
+    assert_int_equal(again.remaining, 0);
+    assert_int_equal(again.reset_ms, 3000);
+    assert_false(limited(kv.store, "r:z:a", rule, kv.clock.now_ms()).allowed);
+    // Other keys count on their own.
+    assert_int_equal(limited(kv.store, "r:z:b", rule, kv.clock.now_ms()).remaining, 2);
+}
+
+void a_rate_limit_entry_lives_until_its_burst_is_back(void**) {
+    Kv kv;
+    const limit::Rule rule{.interval_us = 1'000'000, .burst = 2};
+    limited(kv.store, "r:z:a", rule, kNow);
+    limited(kv.store, "r:z:a", rule, kNow);
+    assert_false(limited(kv.store, "r:z:a", rule, kNow).allowed);
+    kv.clock.advance(999);
+    // A refusal does not extend it: the entry still ends 2000 ms after the last pass.
+    assert_false(limited(kv.store, "r:z:a", rule, kv.clock.now_ms()).allowed);
+    kv.clock.advance(1000);
+    assert_string_equal(value_of(kv.store, "r:z:a").c_str(), tat_text(kNow, 2'000'000).c_str());
+    kv.clock.advance(1);
+    assert_string_equal(value_of(kv.store, "r:z:a").c_str(), "<absent>");
+    assert_int_equal(limited(kv.store, "r:z:a", rule, kv.clock.now_ms()).remaining, 1);
+
+    // Sub-millisecond intervals round the waits up, never to 0.
+    Millis now = kv.clock.now_ms();
+    const limit::Rule fast{.interval_us = 1500, .burst = 1};
+    auto first = limited(kv.store, "r:f:a", fast, now);
+    assert_true(first.allowed);
+    assert_int_equal(first.reset_ms, 2);
+    auto second = limited(kv.store, "r:f:a", fast, now);
+    assert_false(second.allowed);
+    assert_int_equal(second.retry_after_ms, 2);
+
+    // A TAT that does not decode counts as none; one far ahead (a clock that went back) is
+    // held to one window.
+    kv.cache.plant(KvStore::cache_key("r:z:bad"), entry_bytes(now + 60'000, "12x"));
+    assert_int_equal(limited(kv.store, "r:z:bad", rule, now).remaining, 1);
+    kv.cache.plant(KvStore::cache_key("r:z:ahead"),
+                   entry_bytes(now + 3'600'000, tat_text(now, 3'600'000'000)));
+    auto ahead = limited(kv.store, "r:z:ahead", rule, now);
+    assert_false(ahead.allowed);
+    assert_int_equal(ahead.retry_after_ms, 1000);
+    assert_int_equal(ahead.reset_ms, 2000);
+}
+
+void a_rate_limit_without_the_lock_or_the_write_is_unavailable(void**) {
+    Kv kv;
+    const limit::Rule rule{.interval_us = 1'000'000, .burst = 2};
+    kv.cache.lock_fails = true;
+    auto no_lock = kv.store.rate_limit_now("r:z:a", rule, kNow);
+    assert_true(no_lock.has_value());
+    assert_false(no_lock->ok());
+    assert_false(run(kv.store.rate_limit("r:z:a", rule, kNow)).ok()); // no CAS fallback
+    kv.cache.lock_fails = false;
+    kv.cache.fetch_fails = true;
+    assert_false(kv.store.rate_limit_now("r:z:a", rule, kNow)->ok());
+    kv.cache.fetch_fails = false;
+    assert_string_equal(value_of(kv.store, "r:z:a").c_str(), "<absent>");
+    // An entry the cache cannot take: refused, and nothing counted.
+    std::string key = "r:z:" + std::string(kv.cache.max_entry(), 'k');
+    assert_false(kv.store.rate_limit_now(key, rule, kNow)->ok());
+    assert_int_equal(kv.cache.refusals.size(), 1);
+    assert_int_equal(kv.cache.live_entries(), 0);
+    // Through rate_limit, the answer is the same step.
+    auto v = run(kv.store.rate_limit("r:z:a", rule, kNow));
+    assert_true(v.ok());
+    assert_true(v.value.allowed);
+    assert_int_equal(v.value.remaining, 1);
+}
+
 // A call on a worker thread: the store completes inline (no cmocka asserts off the main
 // thread).
 template <class T> T inline_result(Task<T> task) {
@@ -439,6 +549,29 @@ void eight_threads_count_exactly(void**) {
     assert_int_equal(markers_won.load(), kRounds / 100); // each marker created once
     auto members = run(kv.store.index_members("u:{t}:sessions", kv.clock.now_ms())).value;
     assert_int_equal(members.size(), kThreads);
+}
+
+// 8 threads, one key, a frozen clock: exactly the burst passes.
+void eight_threads_pass_exactly_one_burst(void**) {
+    Kv kv(8, 64 * 1024);
+    const limit::Rule rule{.interval_us = 60'000'000, .burst = 500};
+    constexpr int kThreads = 8, kRounds = 200;
+    std::atomic<int> allowed{0}, failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < kRounds; ++i) {
+                auto r = inline_result(kv.store.rate_limit("r:z:hot", rule, kNow));
+                if (!r.ok()) ++failures;
+                if (r.value.allowed) ++allowed;
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    assert_int_equal(failures.load(), 0);
+    assert_int_equal(allowed.load(), 500);
+    assert_string_equal(value_of(kv.store, "r:z:hot").c_str(),
+                        tat_text(kNow, 500 * rule.interval_us).c_str());
 }
 
 // A request through the gate with the given ports (SsoWorld's get() uses its MemoryStore).
@@ -511,7 +644,11 @@ int main() {
         cmocka_unit_test(a_full_subcache_evicts_the_oldest_write_even_if_read),
         cmocka_unit_test(rewrites_of_other_keys_scroll_an_old_entry_out),
         cmocka_unit_test(an_unusable_cache_answers_unavailable),
+        cmocka_unit_test(a_burst_passes_exactly_then_refills_one_per_interval),
+        cmocka_unit_test(a_rate_limit_entry_lives_until_its_burst_is_back),
+        cmocka_unit_test(a_rate_limit_without_the_lock_or_the_write_is_unavailable),
         cmocka_unit_test(eight_threads_count_exactly),
+        cmocka_unit_test(eight_threads_pass_exactly_one_burst),
         cmocka_unit_test(a_sign_in_and_a_revocation_run_on_the_kv_store),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -1,10 +1,13 @@
 // The core's Redis protocol (authgate/redis.h) against a real redis-server: every Store
 // operation goes through the command builder, the Lua scripts and the reply decoder over a
 // plain blocking socket, and session writes are announced on the channel (seen by a
-// subscriber). Also the reply parser's limits on hostile input. The real-server cases skip,
+// subscriber); the rate-limit script against limit::gcra. Also the reply parser's limits on
+// hostile input and the rate-limit reply decoder on malformed answers. The real-server cases skip,
 // saying so, only when redis-server is not installed.
 #include "support/redis_server.h"
 #include "support/support.h"
+
+#include <unistd.h>
 
 #include <memory>
 
@@ -120,6 +123,163 @@ void scripts_are_loaded_again_after_a_flush(void**) {
     assert_int_equal(run(store.incr("n", 1, 1000)).value, 1);
     assert_string_equal(conn.raw({"SCRIPT", "FLUSH"})->str.c_str(), "OK");
     assert_int_equal(run(store.incr("n", 1, 1000)).value, 2); // NOSCRIPT, then EVAL
+}
+
+// The rate-limit script on the server's clock, checked against limit::gcra where the
+// answer does not depend on the exact instant (a fresh key, a TAT held to one window).
+limit::Verdict limited(redis::RedisStore& store, std::string_view key, const limit::Rule& rule) {
+    auto r = run(store.rate_limit(key, rule, 0)); // now_ms unused: Redis has its own clock
+    assert_true(r.ok());
+    return r.value;
+}
+
+void verdicts_equal(const limit::Verdict& got, const limit::Verdict& want) {
+    assert_int_equal(got.allowed, want.allowed);
+    assert_int_equal(got.limit, want.limit);
+    assert_int_equal(got.remaining, want.remaining);
+    assert_int_equal(got.retry_after_ms, want.retry_after_ms);
+    assert_int_equal(got.reset_ms, want.reset_ms);
+}
+
+void the_rate_limit_script_is_the_gcra_step(void**) {
+    NEED_SERVER();
+    SocketConnection conn(g_server.port);
+    redis::Keyspace ks{"t6:"};
+    redis::RedisStore store(conn, ks, nullptr);
+    const limit::Rule rule{.interval_us = 60'000'000, .burst = 5};
+    const limit::Micros now = kNow * 1000; // any instant: these steps do not depend on it
+    verdicts_equal(limited(store, "r:z:fresh", rule), limit::gcra(std::nullopt, rule, now).verdict);
+    // Allowed four more times, then refused with nothing written.
+    for (std::int64_t left = 3; left >= 0; --left) {
+        auto v = limited(store, "r:z:fresh", rule);
+        assert_true(v.allowed);
+        assert_int_equal(v.remaining, left);
+    }
+    std::string tat = conn.raw({"GET", "t6:r:z:fresh"})->str;
+    assert_true(limit::decode_tat(tat).has_value());
+    std::int64_t pttl = conn.raw({"PTTL", "t6:r:z:fresh"})->integer;
+    assert_true(pttl > 0);
+    assert_true(pttl <= 300'000); // at most one window
+    auto refused = limited(store, "r:z:fresh", rule);
+    assert_false(refused.allowed);
+    assert_int_equal(refused.remaining, 0);
+    assert_true(refused.retry_after_ms > 0);
+    assert_true(refused.retry_after_ms <= 60'000);
+    assert_true(refused.reset_ms > 240'000);
+    assert_true(refused.reset_ms <= 300'000);
+    assert_string_equal(conn.raw({"GET", "t6:r:z:fresh"})->str.c_str(), tat.c_str());
+    assert_true(conn.raw({"PTTL", "t6:r:z:fresh"})->integer <= pttl); // not extended
+
+    // A TAT far ahead (written by a server whose clock ran fast) counts as one window.
+    auto ahead = now + 10 * rule.window_us();
+    conn.raw({"SET", "t6:r:z:ahead", std::to_string(99'999'999'999'999'999), "PX", "60000"});
+    verdicts_equal(limited(store, "r:z:ahead", rule), limit::gcra(ahead, rule, now).verdict);
+    // Not a TAT (as decode_tat reads it): none.
+    for (std::string junk : {"12x", "1e3", " 7", "-5", "99999999999999999999"}) {
+        conn.raw({"SET", "t6:r:z:junk", junk, "PX", "60000"});
+        verdicts_equal(limited(store, "r:z:junk", rule),
+                       limit::gcra(std::nullopt, rule, now).verdict);
+    }
+    // Sub-millisecond intervals: waits rounded up, never 0.
+    const limit::Rule fast{.interval_us = 1500, .burst = 1};
+    auto first = limited(store, "r:f:a", fast);
+    verdicts_equal(first, limit::gcra(std::nullopt, fast, now).verdict);
+    assert_int_equal(first.reset_ms, 2);
+}
+
+void the_rate_limit_refills_on_the_server_clock(void**) {
+    NEED_SERVER();
+    SocketConnection conn(g_server.port);
+    redis::Keyspace ks{"t7:"};
+    redis::RedisStore store(conn, ks, nullptr);
+    const limit::Rule rule{.interval_us = 200'000, .burst = 2};
+    assert_true(limited(store, "r:z:a", rule).allowed);
+    assert_true(limited(store, "r:z:a", rule).allowed);
+    auto refused = limited(store, "r:z:a", rule);
+    assert_false(refused.allowed);
+    assert_true(refused.retry_after_ms > 0);
+    assert_true(refused.retry_after_ms <= 200);
+    usleep(static_cast<useconds_t>(refused.retry_after_ms * 1000 + 20'000));
+    auto later = limited(store, "r:z:a", rule);
+    assert_true(later.allowed);
+    assert_int_equal(later.remaining, 0); // one interval refilled, not two
+    assert_true(later.reset_ms <= 400);
+    usleep(450'000); // past the reset: the key has expired
+    assert_true(conn.raw({"EXISTS", "t7:r:z:a"})->integer == 0);
+    assert_int_equal(limited(store, "r:z:a", rule).remaining, 1);
+    // A key of another type (WRONGTYPE inside the script): unavailable.
+    conn.raw({"HSET", "t7:r:z:h", "a", "1"});
+    assert_false(run(store.rate_limit("r:z:h", rule, 0)).ok());
+    // After SCRIPT FLUSH: NOSCRIPT, then EVAL.
+    conn.raw({"SCRIPT", "FLUSH"});
+    assert_true(limited(store, "r:z:b", rule).allowed);
+}
+
+// Answers every call with the reply it was given.
+class CannedConnection final : public redis::Connection {
+  public:
+    std::optional<Reply> reply;
+    Task<std::optional<Reply>> call(std::string) override {
+        std::optional<Reply> r = reply;
+        co_return r;
+    }
+};
+
+Reply integers(std::vector<std::int64_t> values) {
+    Reply r;
+    r.type = Reply::Type::array;
+    for (std::int64_t v : values) {
+        Reply e;
+        e.type = Reply::Type::integer;
+        e.integer = v;
+        r.elements.push_back(e);
+    }
+    return r;
+}
+
+void a_malformed_rate_limit_reply_is_unavailable(void**) {
+    CannedConnection conn;
+    redis::Keyspace ks{"t8:"};
+    redis::RedisStore store(conn, ks, nullptr);
+    const limit::Rule rule{.interval_us = 1'000'000, .burst = 5};
+    conn.reply = integers({1, 4, 0, 1000, 5});
+    auto ok = run(store.rate_limit("r:z:a", rule, 0));
+    assert_true(ok.ok());
+    verdicts_equal(
+        ok.value,
+        limit::Verdict{
+            .allowed = true, .limit = 5, .remaining = 4, .retry_after_ms = 0, .reset_ms = 1000});
+    conn.reply = integers({0, 0, 700, 5000, 5});
+    auto refused = run(store.rate_limit("r:z:a", rule, 0));
+    assert_true(refused.ok());
+    assert_false(refused.value.allowed);
+    assert_int_equal(refused.value.retry_after_ms, 700);
+
+    const std::vector<std::vector<std::int64_t>> broken = {
+        {1, 4, 0, 1000},       // short
+        {1, 4, 0, 1000, 5, 0}, // long
+        {2, 4, 0, 1000, 5},    // allowed not 0/1
+        {1, 4, 0, 1000, 6},    // another limit
+        {1, 5, 0, 1000, 5},    // more remaining than the burst allows
+        {1, -1, 0, 1000, 5},   // negative
+        {0, 0, 0, 1000, 5},    // refused without a wait
+        {0, 2, 700, 1000, 5},  // refused with requests left
+        {1, 4, 9, 1000, 5},    // allowed with a wait
+    };
+    for (const auto& values : broken) {
+        conn.reply = integers(values);
+        assert_false(run(store.rate_limit("r:z:a", rule, 0)).ok());
+    }
+    Reply text;
+    text.type = Reply::Type::string;
+    text.str = "1";
+    Reply mixed = integers({1, 4, 0, 1000});
+    mixed.elements.push_back(text);
+    for (const std::optional<Reply>& r :
+         std::vector<std::optional<Reply>>{std::nullopt, text, mixed}) {
+        conn.reply = r;
+        assert_false(run(store.rate_limit("r:z:a", rule, 0)).ok());
+    }
 }
 
 // Reads messages until the marker published after the writes.
@@ -267,6 +427,9 @@ int main() {
         cmocka_unit_test(every_store_operation_round_trips),
         cmocka_unit_test(a_wrong_reply_is_unavailable_not_a_value),
         cmocka_unit_test(scripts_are_loaded_again_after_a_flush),
+        cmocka_unit_test(the_rate_limit_script_is_the_gcra_step),
+        cmocka_unit_test(the_rate_limit_refills_on_the_server_clock),
+        cmocka_unit_test(a_malformed_rate_limit_reply_is_unavailable),
         cmocka_unit_test(session_writes_are_announced_others_are_not),
         cmocka_unit_test(a_user_without_the_channel_still_writes_and_is_told),
         cmocka_unit_test(commands_are_binary_safe_bulk_arrays),

@@ -3,8 +3,8 @@
 // the core does the rest.
 //
 // Every Store operation is one critical section (lock, read, decide, write, unlock), so
-// compare_and_set, set_if_absent, incr and the index and hash read-modify-writes are atomic
-// across every process and thread that shares the cache. The semantics are the nginx
+// compare_and_set, set_if_absent, incr, rate_limit and the index and hash read-modify-writes are
+// atomic across every process and thread that shares the cache. The semantics are the nginx
 // shared-memory store's (limits, refusals, a counter keeping its window, indexes and
 // hashes as one value each); see kv_store.cpp for what a cache like socache would not give.
 #pragma once
@@ -78,6 +78,10 @@ class KvStore final : public Store {
                                                              Millis now_ms) override;
     Task<StoreReply<bool>> hash_set(std::string_view key, Fields fields) override;
     Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) override;
+    // One critical section: the TAT read, the GCRA step, its write (rate_limit, the base
+    // class's, answers from here). Expiry is on the caller's now_ms, the step's clock.
+    std::optional<StoreReply<limit::Verdict>>
+    rate_limit_now(std::string_view key, const limit::Rule& rule, Millis now_ms) override;
 
     // The cache key for a store key: a hash byte, the key, and for keys under 3 bytes a
     // padding that keeps the mapping one-to-one. Exposed for tests and adapters' logs.

@@ -114,6 +114,10 @@ class RedisStore final : public Store {
                                                              Millis now_ms) override;
     Task<StoreReply<bool>> hash_set(std::string_view key, Fields fields) override;
     Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) override;
+    // One Lua script on Redis's clock (TIME): now_ms is not used, so servers whose clocks
+    // differ count as one.
+    Task<StoreReply<limit::Verdict>> rate_limit(std::string_view key, limit::Rule rule,
+                                                Millis now_ms) override;
 
     struct Call; // one operation in Redis terms (redis_store.cpp)
 

@@ -8,6 +8,9 @@
 //                                       when disabled)
 //   o:{<provider>}:sid:<sid>            index of the sessions of one IdP session (back-channel
 //   o:{<provider>}:sub:<sub>            logout), and of one IdP subject (sid/sub encoded)
+//   r:<zone>:<key>                      rate limit: the TAT (limits.h), decimal microseconds;
+//                                       TTL = until the full burst is back (reset). Redis
+//                                       keeps it on its own clock (TIME)
 //   invalidate (pub/sub channel)        Redis only: announces every write to an s: key
 //                                       (payload: the key) to the workers' session caches
 // User names are percent-encoded inside the braces, which are the Redis Cluster hash tag:

@@ -75,6 +75,21 @@ Task<StoreReply<bool>> MemoryStore::compare_and_set(std::string_view key, std::s
     co_return StoreReply<bool>{StoreStatus::ok, true};
 }
 
+std::optional<StoreReply<limit::Verdict>>
+MemoryStore::rate_limit_now(std::string_view key, const limit::Rule& rule, Millis now_ms) {
+    using Reply = StoreReply<limit::Verdict>;
+    if (down) return Reply{StoreStatus::unavailable, {}};
+    expire();
+    auto it = data_.find(std::string(key));
+    std::optional<limit::Micros> tat;
+    if (it != data_.end()) tat = limit::decode_tat(it->second.first);
+    limit::Step step = limit::gcra(tat, rule, now_ms * 1000);
+    if (step.write) {
+        data_[std::string(key)] = {limit::encode_tat(step.tat_us), clock_.now_ms() + step.ttl_ms};
+    }
+    return Reply{StoreStatus::ok, step.verdict};
+}
+
 StoreReply<bool> MemoryStore::update_index(std::string_view index, std::string_view member,
                                            Millis expires_at_ms, bool remove, Millis now_ms) {
     if (down) return {StoreStatus::unavailable, false};

@@ -99,6 +99,10 @@ class MemoryStore final : public Store {
                                                              Millis now_ms) override;
     Task<StoreReply<bool>> hash_set(std::string_view key, Fields fields) override;
     Task<StoreReply<std::optional<Fields>>> hash_get(std::string_view key) override;
+    // Answered inline, like a shared-memory store (so rate_limit never takes the CAS loop):
+    // the step on the caller's now_ms, the entry's expiry on the manual clock.
+    std::optional<StoreReply<limit::Verdict>>
+    rate_limit_now(std::string_view key, const limit::Rule& rule, Millis now_ms) override;
 
     std::size_t size() const;
     const std::map<std::string, std::pair<std::string, Millis>>& entries() const { return data_; }
