@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "authgate/http.h"
+#include "authgate/networks.h"
 #include "authgate/ports.h"
 #include "authgate/result.h"
 
@@ -287,6 +288,10 @@ struct GateConfig {
     std::string bearer_audience;
     bool bearer_audience_explicit = false; // audience= given (else the client id)
     std::vector<std::string> bearer_scopes;
+    // authgate_trusted_proxies: peers whose forwarding header names the client (empty: the
+    // socket peer is the client); the Forwarded header instead of X-Forwarded-For.
+    std::vector<net::Network> trusted_proxies;
+    bool trusted_proxy_forwarded = false;
 
     // A client-sent request header with this name is removed before the upstream sees it.
     static unsigned header_length_bit(std::size_t length) noexcept {
