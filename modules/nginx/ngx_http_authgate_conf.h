@@ -61,7 +61,7 @@ struct Runtime {
     // The core's per-process state: SSO providers, session cache (Redis with
     // session_cache), run-time users' status. Outlives redis.
     std::unique_ptr<authgate::Runtime> core;
-    std::unique_ptr<Store> store;             // shared memory (per worker, completes inline)
+    std::unique_ptr<Store> store; // shared memory (per worker, completes inline)
     // Shared memory beside Redis, for limit zones with store=shm; null otherwise.
     std::unique_ptr<Store> local_store;
     std::unique_ptr<RedisClient> redis;       // or Redis (per-request stores on this client)
