@@ -85,8 +85,8 @@ Task<Decision> decide_access(Ports ports, const GateConfig& cfg, const RequestVi
 
 } // namespace
 
-// The block list first; then the location's limits, those not keyed by the user alongside
-// the session lookup (one pipelined round trip on Redis), the user's once it is known.
+// The block list first; then the location's limits: those not keyed by the user before the
+// session lookup, the user's once it is known.
 Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestView& req) {
     std::string client_storage;
     std::string_view client = client_address(cfg, req, client_storage);
@@ -96,10 +96,11 @@ Task<Decision> check_access(Ports ports, const GateConfig& cfg, const RequestVie
         Decision d = co_await decide_access(ports, cfg, req);
         co_return d;
     }
-    Started<gate::LimitOutcome> early(
-        gate::run_limits(ports, cfg, req, client, nullptr, gate::LimitPhase::before_identity));
+    // One flow waits for one store call at a time (an adapter parks one continuation per
+    // request), so the zones are counted first, then the session is looked up.
+    gate::LimitOutcome outcome = co_await gate::run_limits(ports, cfg, req, client, nullptr,
+                                                           gate::LimitPhase::before_identity);
     Decision d = co_await decide_access(ports, cfg, req);
-    gate::LimitOutcome outcome = co_await early;
     if (has_user_zones(cfg)) {
         const Identity* who = d.allowed() ? d.identity.get() : nullptr;
         auto later = co_await gate::run_limits(ports, cfg, req, client, who,

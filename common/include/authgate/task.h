@@ -70,10 +70,8 @@ template <class T> class [[nodiscard]] Task {
     }
     T await_resume() { return take(); }
 
-    // Root use by an adapter (or by Started, below).
+    // Root use by an adapter.
     void start() { h_.resume(); }
-    // Resumes `next` when this started Task completes (it must not be done yet).
-    void then_resume(std::coroutine_handle<> next) noexcept { h_.promise().continuation = next; }
     bool valid() const noexcept { return static_cast<bool>(h_); }
     bool done() const noexcept { return h_ && h_.done(); }
     // Rethrows an exception that escaped the coroutine.
@@ -94,20 +92,6 @@ template <class T> class [[nodiscard]] Task {
     }
 
     handle_type h_;
-};
-
-// A Task started now that runs alongside the flow that started it (two store calls in
-// flight at once, pipelined on one connection); `co_await started` takes its result, at
-// once if it is done. The flow must await it before it ends: the Task's frame lives here.
-template <class T> class [[nodiscard]] Started {
-  public:
-    explicit Started(Task<T> task) : task_(std::move(task)) { task_.start(); }
-    bool await_ready() const noexcept { return task_.done(); }
-    void await_suspend(std::coroutine_handle<> caller) noexcept { task_.then_resume(caller); }
-    T await_resume() { return task_.result(); }
-
-  private:
-    Task<T> task_;
 };
 
 // Result of an awaitable that completes immediately; used by synchronous ports.
