@@ -618,7 +618,7 @@ const std::array kDirectives = {
         "", "10.0.0.0/8 2001:db8::/32 header=X-Forwarded-For",
         "Peers (addresses or CIDR networks) whose X-Forwarded-For (or, with header=Forwarded, "
         "Forwarded) names the client: the right-most hop that is not a trusted proxy is the "
-        "client address that limits, login regulation and the block list count. From any "
+        "client address that limits count. From any "
         "other peer these headers are ignored. Not needed behind nginx's realip module, "
         "which already sets the peer address."),
 };

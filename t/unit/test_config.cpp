@@ -78,8 +78,8 @@ void every_directive_is_complete(void**) {
             assert_true(d.apply(fresh, def).ok());
         }
     }
-    // Settings has 24 fields; each has exactly one directive.
-    assert_int_equal(count, 24);
+    // Settings has 29 fields; each has exactly one directive.
+    assert_int_equal(count, 29);
 }
 
 // Option tables (authgate_redis, authgate_oidc_provider): unique names, help, and a default

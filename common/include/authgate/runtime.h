@@ -46,14 +46,21 @@ class Runtime {
     // `local`: the server's shared memory beside a Redis store (zones with store=shm).
     Ports ports(Store& store, Clock& clock, Random& random, Offloader& offload, HttpClient& http,
                 Parking* parking, Store* local = nullptr) {
-        return Ports{store,           clock,   random,
-                     offload,         http,    providers_,
-                     sessions_.get(), parking, store.durable() ? &user_status_ : nullptr,
-                     &blocks_,        local};
+        return Ports{store,
+                     clock,
+                     random,
+                     offload,
+                     http,
+                     providers_,
+                     sessions_.get(),
+                     parking,
+                     store.durable() ? &user_status_ : nullptr,
+                     nullptr /* no block list yet: nothing fills it */,
+                     local};
     }
     // For the inline check: `store` only when it may answer inline (null for Redis).
     InlinePorts inline_ports(Store* store, Clock& clock, Store* local = nullptr) noexcept {
-        return InlinePorts{store, clock, sessions_.get(), &blocks_, local};
+        return InlinePorts{store, clock, sessions_.get(), nullptr, local};
     }
     BlockList& blocks() { return blocks_; }
 
