@@ -247,8 +247,10 @@ char* bind_limits(ngx_conf_t* cf, MainConf& mc, LocConf& lc) {
         ccv.value = &value;
         ccv.complex_value = cv;
         if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-            return conf_error(cf,
-                              "authgate_limit_zone " + z.name + ": cannot use key=" + text + place);
+            std::string message = "authgate_limit_zone " + z.name;
+            message += ": cannot use key=" + text;
+            message += place;
+            return conf_error(cf, message);
         }
         lc.limit_values[i] = cv;
     }
