@@ -1,5 +1,7 @@
 // authgate_limit_zone, authgate_limit and authgate_anonymous_limit as written.
 #include "authgate/config.h"
+#include "authgate/limit_headers.h"
+#include "authgate/networks.h"
 #include "config/values.h"
 
 #include <charconv>
@@ -132,6 +134,104 @@ Result<LimitZone> parse_limit_zone(Args args) {
     z.rate = std::string(rate);
     if (!burst.empty()) z.rate += " burst=" + std::string(burst);
     return z;
+}
+
+// authgate_limit_zone repeats, one line per zone; names are unique per level.
+Result<void> limit_zone_apply(Settings& s, Args args) {
+    auto zone = parse_limit_zone(args);
+    if (!zone) return fail(zone.error());
+    if (!s.limit_zones) s.limit_zones.emplace();
+    for (const auto& existing : *s.limit_zones) {
+        if (existing->name == zone->name) {
+            return fail("zone " + quoted(zone->name) + " is already defined");
+        }
+    }
+    s.limit_zones->push_back(std::make_shared<const LimitZone>(std::move(*zone)));
+    return {};
+}
+
+// authgate_limit ZONE [dry_run] repeats (every zone applies); "off" drops inherited ones.
+Result<void> limit_apply(Settings& s, Args args) {
+    if (args[0] == "off") {
+        if (args.size() > 1 || (s.limits && !s.limits->empty())) {
+            return fail("\"off\" stands alone and cannot follow other authgate_limit lines");
+        }
+        s.limits.emplace();
+        return {};
+    }
+    if (s.limits && s.limits->empty()) return fail("follows \"authgate_limit off\"");
+    LimitUse use{std::string(args[0]), false};
+    if (args.size() == 2) {
+        if (args[1] != "dry_run") {
+            return fail("invalid parameter " + quoted(args[1]) + ", expected dry_run");
+        }
+        use.dry_run = true;
+    }
+    if (!s.limits) s.limits.emplace();
+    for (const auto& existing : *s.limits) {
+        if (existing.zone == use.zone) return fail("zone " + quoted(use.zone) + " is listed twice");
+    }
+    s.limits->push_back(std::move(use));
+    return {};
+}
+
+Result<unsigned> limit_headers(Args a) {
+    auto styles = limit::parse_header_styles(a);
+    if (!styles) {
+        return fail("invalid header styles, expected \"off\" or any of ietf, trio and x");
+    }
+    return *styles;
+}
+
+Result<AnonymousLimit> anonymous_limit(Args a) {
+    AnonymousLimit out;
+    if (a[0] == "off" && a.size() == 1) {
+        out.enabled = false;
+        return out;
+    }
+    std::string_view rate, burst;
+    for (auto arg : a) {
+        if (arg.starts_with("rate=") && rate.empty()) {
+            rate = arg.substr(5);
+        } else if (arg.starts_with("burst=") && burst.empty()) {
+            burst = arg.substr(6);
+        } else {
+            return fail("invalid parameter " + quoted(arg) +
+                        ", expected \"off\" or rate=Nr/s [burst=N]");
+        }
+    }
+    if (rate.empty()) return fail("needs rate=, like rate=10r/s");
+    auto rule = parse_rate(rate, burst);
+    if (!rule) return fail(rule.error());
+    out.rule = *rule;
+    return out;
+}
+
+// authgate_trusted_proxies CIDR... [header=x-forwarded-for|forwarded]
+Result<TrustedProxies> trusted_proxies(Args a) {
+    TrustedProxies out;
+    for (auto arg : a) {
+        if (arg.starts_with("header=")) {
+            std::string_view h = arg.substr(7);
+            if (http::same_header_name(h, "x-forwarded-for")) {
+                out.forwarded = false;
+            } else if (http::same_header_name(h, "forwarded")) {
+                out.forwarded = true;
+            } else {
+                return fail("invalid header " + quoted(h) +
+                            ", expected X-Forwarded-For or Forwarded");
+            }
+            continue;
+        }
+        auto n = net::parse_network(arg);
+        if (!n) {
+            return fail("invalid address or network " + quoted(arg) +
+                        ", expected an IPv4 or IPv6 address or CIDR like \"10.0.0.0/8\"");
+        }
+        out.networks.push_back(n->text());
+    }
+    if (out.networks.empty()) return fail("needs at least one address or network");
+    return out;
 }
 
 } // namespace authgate::config

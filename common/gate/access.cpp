@@ -5,7 +5,7 @@
 #include "authgate/http.h"
 #include "authgate/users.h"
 #include "authz/require.h"
-#include "gate/limits.h"
+#include "limit/request_limits.h"
 #include "gate/session_lookup.h"
 #include "sso/flows.h"
 

@@ -4,7 +4,7 @@
 #include "authgate/gate.h"
 #include "authgate/http.h"
 #include "gate/endpoints.h"
-#include "gate/limits.h"
+#include "limit/request_limits.h"
 #include "sso/flows.h"
 
 #include <array>

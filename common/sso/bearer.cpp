@@ -2,7 +2,7 @@
 // verified against its JWKS (signature, iss, aud, exp, scopes) and told apart from the
 // provider's ID tokens (jose::AccessTokenRules); no session is involved.
 #include "authgate/client_address.h"
-#include "gate/limits.h"
+#include "limit/request_limits.h"
 #include "sso/flows.h"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // Rate limits applied to a request: which key, which store, and what the verdicts answer.
-#include "gate/limits.h"
+#include "limit/request_limits.h"
 
 #include "answer/responses.h"
 #include "authgate/crypto.h"
