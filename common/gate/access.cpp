@@ -5,8 +5,8 @@
 #include "authgate/http.h"
 #include "authgate/users.h"
 #include "authz/require.h"
-#include "limit/request_limits.h"
 #include "gate/session_lookup.h"
+#include "limit/request_limits.h"
 #include "sso/flows.h"
 
 #include <array>
